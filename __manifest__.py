@@ -8,8 +8,13 @@
     "website": "https://github.com/rest-api/rest_api",
     "license": "LGPL-3",
     "depends": ["base", "web"],
-    "external_dependencies": {"python": ["jwt", "apispec", "marshmallow"]},
-    "data": [],
+    "external_dependencies": {"python": ["PyJWT", "apispec", "marshmallow"]},
+    "data": [
+        "security/rest_api_groups.xml",
+        "security/ir.model.access.csv",
+        "security/rest_api_rules.xml",
+        "data/rest_api_data.xml",
+    ],
     "installable": True,
     "application": False,
 }

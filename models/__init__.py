@@ -1,1 +1,5 @@
-
+from . import side_store
+from . import rest_api_key
+from . import rest_api_scope
+from . import rest_api_token
+from . import rest_api_log

@@ -1,0 +1,79 @@
+"""The ``rest_api`` route type: Odoo serves the request, we shape every answer.
+
+A route declared with ``type="rest_api"`` runs inside Odoo's own transaction
+handling: an exception still propagates out of the controller, so the
+transaction rolls back and Odoo retries serialisation failures, and only then
+does ``handle_error`` turn it into problem+json (RFC 9457). Every answer,
+success or error, gets ``X-Request-Id``, the throttle headers and CORS
+headers here.
+"""
+
+import logging
+import secrets
+import time
+
+from odoo import http
+
+from ..lib import errors, serialize
+from .errors import to_api_error
+
+_logger = logging.getLogger(__name__)
+
+
+class RestApiDispatcher(http.Dispatcher):
+    routing_type = "rest_api"
+
+    def __init__(self, request):
+        super().__init__(request)
+        self.request_id = secrets.token_hex(8)
+        self.started = time.perf_counter()
+        self.headers = {}  # added to every answer of this request
+        self.audit = None  # set once a logging key is known: the call log line to write
+        self.body = None  # the raw body, read once (a retried transaction needs it again)
+
+    @classmethod
+    def is_compatible_with(cls, request):
+        return True
+
+    def dispatch(self, endpoint, args):
+        return endpoint(**args)
+
+    def post_dispatch(self, response):
+        self._finish(response)
+        super().post_dispatch(response)
+
+    def handle_error(self, exc):
+        error = to_api_error(exc)
+        if error is None:
+            _logger.error("rest_api request %s failed", self.request_id, exc_info=exc)
+            error = errors.ApiError(f"An unexpected error occurred; quote request id {self.request_id}.")
+            exc.loglevel = logging.DEBUG  # logged above, with the request id
+        else:
+            _logger.info("rest_api request %s: %s %s", self.request_id, error.status, error.detail[:200])
+            exc.loglevel, exc.exc_info = logging.DEBUG, None
+        response = http.Response(
+            serialize.dumps(error.problem(self.request_id)),
+            status=error.status,
+            headers=error.headers,
+            content_type=errors.PROBLEM_CONTENT_TYPE,
+        )
+        self._finish(response)
+        return response
+
+    def _finish(self, response):
+        headers = response.headers
+        headers["X-Request-Id"] = self.request_id
+        for name, value in self.headers.items():
+            headers[name] = value
+        if self.audit is not None:
+            self._write_audit(response.status_code)
+
+    def _write_audit(self, status):
+        from odoo.http import request
+
+        audit, self.audit = self.audit, None
+        audit.update(status=status, duration=round((time.perf_counter() - self.started) * 1000, 2))
+        try:
+            request.env["rest.api.log"]._insert(audit)
+        except Exception:  # the log must never turn an answer into an error
+            _logger.exception("rest_api request %s: could not write the call log", self.request_id)

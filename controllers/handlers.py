@@ -1,0 +1,220 @@
+"""Handlers of the data routes (API.md section 4): parse -> call the ORM -> serialise.
+
+Each handler gets the model (already in the caller's environment) and the
+path parameters, and returns an ``odoo.http.Response``.
+"""
+
+import inspect
+
+from werkzeug.urls import url_encode
+
+from odoo import api, models
+from odoo.http import Response, request
+
+from ..lib import errors, query, scopes, serialize, values
+from ..models.field_meta import fields_of
+
+MESSAGES = {
+    "created": "Record created successfully.",
+    "updated": "Record updated successfully.",
+    "deleted": "Record deleted successfully.",
+}
+SCHEMA_ATTRIBUTES = [
+    "type", "string", "help", "required", "readonly", "store", "relation", "selection",
+    "searchable", "sortable", "size", "digits", "translate", "company_dependent",
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------- helpers
+def _recordset_to_ids(value):
+    if isinstance(value, models.BaseModel):
+        return value.ids
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_response(payload, status=200, headers=None):
+    return Response(serialize.dumps(payload, _recordset_to_ids), status=status, headers=headers,
+                    content_type="application/json; charset=utf-8")  # fmt: skip
+
+
+def _arg(name):
+    return request.httprequest.args.get(name)
+
+
+def _settings_int(name, default):
+    value = request.env["ir.config_parameter"].sudo().get_param(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+def _body():
+    """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
+    dispatcher = request.dispatcher
+    if dispatcher.body is None:
+        limit = _settings_int("rest_api.max_body_size", 10 * 1024 * 1024)
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > limit:
+            raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
+        dispatcher.body = httprequest.stream.read(limit + 1)
+        if len(dispatcher.body) > limit:
+            raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
+    return query.parse_json_body(dispatcher.body)
+
+
+def _default_fields(model):
+    """Every field the caller can read except binaries (ask for those by name)."""
+    return [name for name, info in fields_of(model.env)(model._name).items() if info.type != "binary"]
+
+
+def _fields(model):
+    return query.parse_fields(_arg("fields"), model._name, fields_of(model.env)) or _default_fields(model)
+
+
+def _domain(model):
+    return query.parse_domain(_arg("domain"), model._name, fields_of(model.env))
+
+
+def _existing(model, record_id):
+    record = model.browse(record_id)
+    if not record.exists():
+        raise errors.NotFound(f"No {model._name} record with id {record_id}.")
+    return record
+
+
+def _invalid_query(exc):
+    # Odoo's own message may quote domain values: say only what kind of input failed.
+    return errors.BadRequest("The domain or order cannot be applied to this model.")
+
+
+# ---------------------------------------------------------------- routes
+def search(model):
+    domain, names = _domain(model), _fields(model)
+    limit = query.parse_limit(_arg("limit"), maximum=_settings_int("rest_api.max_page_size", 1000))
+    offset = query.parse_offset(_arg("offset"))
+    order = query.parse_order(_arg("order"), model._name, fields_of(model.env))
+    try:
+        rows = model.search_read(domain, names, offset=offset, limit=limit, order=order)
+        total = offset + len(rows) if len(rows) < limit and (rows or not offset) else model.search_count(domain)
+    except ValueError as exc:
+        raise _invalid_query(exc) from exc
+    headers = {"X-Total-Count": str(total)}
+    if links := _page_links(offset, limit, total):
+        headers["Link"] = links
+    return json_response(rows, headers=headers)
+
+
+def _page_links(offset, limit, total):
+    """RFC 8288 links to the next and previous pages, relative to this server."""
+    args = request.httprequest.args.copy()
+    args["limit"] = str(limit)
+    links = []
+    if offset + limit < total:
+        args["offset"] = str(offset + limit)
+        links.append(f'<{request.httprequest.path}?{url_encode(args)}>; rel="next"')
+    if offset > 0:
+        args["offset"] = str(max(0, offset - limit))
+        links.append(f'<{request.httprequest.path}?{url_encode(args)}>; rel="prev"')
+    return ", ".join(links)
+
+
+def schema(model):
+    model.check_access("read")
+    return json_response(model.fields_get(attributes=SCHEMA_ATTRIBUTES))
+
+
+def record_count(model):
+    domain = _domain(model)
+    try:
+        count = model.search_count(domain)
+    except ValueError as exc:
+        raise _invalid_query(exc) from exc
+    return json_response({"model": model._name, "domain": domain, "record_count": count})
+
+
+def read(model, id):  # noqa: A002 - the path parameter's name
+    names = _fields(model)
+    return json_response(_existing(model, id).read(names)[0])
+
+
+def create(model):
+    body = _body()
+    records = model.create(values.coerce_many(body, model._name, fields_of(model.env)))
+    if isinstance(body, list):
+        location = f"/api/{model._name}/search?" + url_encode({"domain": serialize.dumps([["id", "in", records.ids]])})
+        payload = {"ids": records.ids, "message": MESSAGES["created"]}
+    else:
+        location = f"/api/{model._name}/{records.id}"
+        payload = {"id": records.id, "message": MESSAGES["created"]}
+    return json_response(payload, status=201, headers={"Location": location})
+
+
+def update(model, id):  # noqa: A002
+    vals = values.coerce_values(_body(), model._name, fields_of(model.env))
+    _existing(model, id).write(vals)
+    return json_response({"id": id, "message": MESSAGES["updated"]})
+
+
+def delete(model, id):  # noqa: A002
+    _existing(model, id).unlink()
+    return json_response({"id": id, "message": MESSAGES["deleted"]})
+
+
+# ---------------------------------------------------------------- execute_kw
+def _call(model):
+    """(method, args, kwargs) of an execute_kw body, checked for shape and privacy."""
+    body = _body()
+    if not isinstance(body, dict) or not isinstance(body.get("method"), str):
+        raise errors.BadRequest('The body must be {"method": "...", "args": [...], "kwargs": {...}}.')
+    method, args, kwargs = body["method"], body.get("args", []), body.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise errors.BadRequest('"args" must be a JSON array and "kwargs" a JSON object.')
+    if scopes.is_private_method(method):
+        raise errors.Forbidden(f"Method {method[:60]!r} is private and cannot be called.")
+    if not callable(getattr(type(model), method, None)):
+        raise errors.BadRequest(f"Model {model._name!r} has no method {method[:60]!r}.")
+    return method, args, kwargs
+
+
+def execute_kw_operations(model):
+    """The scope operations this execute_kw call needs (its method decides)."""
+    return scopes.operations_for_method(_call(model)[0])
+
+
+def _check_arguments(model, method, args, kwargs):
+    function = getattr(type(model), method)
+    positional = list(args)
+    if not getattr(function, "_api", None):  # a record method: the first argument is the ids
+        ids = positional.pop(0) if positional else None
+        if not (isinstance(ids, int) and not isinstance(ids, bool)) and not (
+            isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        ):
+            raise errors.BadRequest(f"The first argument of {method!r} must be a record id or a list of ids.")
+    try:
+        inspect.signature(getattr(model, method)).bind(*positional, **{k: v for k, v in kwargs.items() if k != "context"})
+    except TypeError as exc:
+        raise errors.BadRequest(f"Wrong arguments for {method!r}: {str(exc)[:200]}") from exc
+
+
+def execute_kw(model):
+    method, args, kwargs = _call(model)
+    _check_arguments(model, method, args, kwargs)
+    context = kwargs.get("context") or {}
+    if not isinstance(context, dict):
+        raise errors.BadRequest('"kwargs.context" must be a JSON object.')
+    kwargs = dict(kwargs, context=dict(model.env.context, **context))
+    return json_response(api.call_kw(model, method, args, kwargs))
+
+
+HANDLERS = {
+    "search": search,
+    "schema": schema,
+    "record_count": record_count,
+    "read": read,
+    "create": create,
+    "update": update,
+    "patch": update,
+    "delete": delete,
+    "execute_kw": execute_kw,
+}

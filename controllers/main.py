@@ -1,0 +1,99 @@
+"""HTTP only: every /api/... request goes through one route and one pipeline.
+
+resolve the route -> CORS preflight -> API key -> IP -> throttle -> caller
+-> model -> scope -> handler. Each step raises from lib.errors; the
+dispatcher turns that into problem+json.
+"""
+
+from odoo import http
+from odoo.http import request
+
+from ..lib import credentials, errors, ipnet, query, routes, scopes, throttle
+from . import cors, handlers
+
+
+class RestApi(http.Controller):
+    @http.route(
+        ["/api", "/api/<path:subpath>"],
+        type="rest_api",
+        auth="none",
+        csrf=False,
+        save_session=False,
+    )
+    def rest_api(self, subpath=None):
+        httprequest = request.httprequest
+        cors.add_headers()
+        if httprequest.method == "OPTIONS":
+            return cors.preflight(httprequest.path)
+        route, params = routes.resolve(httprequest.method, httprequest.path)
+        if route.auth == "public":
+            return handlers.HANDLERS[route.name](None, **params)
+        _authenticate(route, params.get("model"))
+        model = _model(params.pop("model")) if route.has_model else None
+        _check_scope(route, model)
+        return handlers.HANDLERS[route.name](model, **params)
+
+
+def _authenticate(route, model_name):
+    """Find the key, refuse what it may not do, and become its user."""
+    found = credentials.extract(request.httprequest.headers, request.httprequest.args)
+    if not found.key:
+        raise errors.Unauthorized("An API key is required (header api-key, X-API-Key or Authorization: Bearer).")
+    use = request.env["rest.api.key"].sudo()._use_key(found.key)
+    if use is None:
+        raise errors.Unauthorized("Unknown, revoked or expired API key.")
+    info = use.info
+    _throttle(use)
+    address = request.httprequest.remote_addr
+    if info.log_requests:
+        request.dispatcher.audit = {
+            "key_id": info.id,
+            "user_id": info.user_id,
+            "method": request.httprequest.method,
+            "path": request.httprequest.path[:2000],
+            "model": model_name,
+            "status": None,
+            "duration": None,
+            "address": address,
+            "request_id": request.dispatcher.request_id,
+        }
+    if not info.owner_active:
+        raise errors.Unauthorized("The owner of this API key is archived.")
+    if not ipnet.address_allowed(address, info.networks):
+        raise errors.Forbidden("This API key may not be used from this address.")
+    if found.token or info.require_user_token:
+        # Login tokens come with the security issue; until then nothing is trusted.
+        raise errors.Unauthorized("Login tokens are not accepted by this server yet.")
+    request.update_env(user=info.user_id)
+    request.rest_api_key = info
+
+
+def _throttle(use):
+    info = use.info
+    decision = throttle.decide(use.hits, info.rate_limit, info.rate_limit_period, use.now, use.window_start)
+    request.dispatcher.headers.update(decision.headers)
+    if not decision.allowed:
+        raise errors.TooManyRequests(decision.retry_after, f"At most {decision.limit} requests per {info.rate_limit_period} s.")
+
+
+def _model(name):
+    env = request.env
+    if name not in env.registry or env.registry[name]._abstract:
+        raise errors.NotFound(f"No model {name!r}.")
+    context = dict(env.user.context_get())
+    if request.httprequest.method in ("GET", "HEAD"):
+        context.update(query.parse_context(request.httprequest.args.get("context")))
+    request.update_env(context=context)
+    return request.env[name]
+
+
+def _check_scope(route, model):
+    if model is None:
+        return
+    if route.operation:
+        operations = frozenset({route.operation})
+    else:
+        operations = handlers.execute_kw_operations(model)
+    if not scopes.allows(request.rest_api_key.scope_map, model._name, operations):
+        ops = ", ".join(sorted(operations))
+        raise errors.Forbidden(f"This API key's scopes do not allow {ops} on {model._name!r}.")

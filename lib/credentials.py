@@ -1,0 +1,67 @@
+"""Where credentials travel (API.md section 1): headers only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import Unauthorized
+from .keys import looks_like_jwt
+
+KEY_HEADERS = ("api-key", "X-API-Key")
+TOKEN_HEADERS = ("token", "Login-Token")
+# names a client might put in a URL; URLs end up in proxy and server logs
+QUERY_CREDENTIALS = frozenset(
+    {
+        "api-key",
+        "api_key",
+        "apikey",
+        "x-api-key",
+        "token",
+        "login-token",
+        "login_token",
+        "access_token",
+        "jwt",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    key: str | None
+    token: str | None
+
+
+def _one(headers: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    values = {v.strip() for name in names if (v := headers.get(name)) and v.strip()}
+    if len(values) > 1:
+        raise Unauthorized("Conflicting credentials in several headers.")
+    return values.pop() if values else None
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    value = (headers.get("Authorization") or "").strip()
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credential.strip() or None
+
+
+def extract(headers: Mapping[str, str], query: Mapping[str, str]) -> Credentials:
+    """The API key and login token of a request.
+
+    ``Authorization: Bearer`` carries the key when no key header is given,
+    and the login token (a JWT) when one is. Credentials in the query string
+    are refused outright rather than ignored, so the client learns to stop.
+    """
+    if any(name.lower() in QUERY_CREDENTIALS for name in query):
+        raise Unauthorized("Credentials must be sent in headers, never in the URL.")
+    key, token, bearer = _one(headers, KEY_HEADERS), _one(headers, TOKEN_HEADERS), _bearer(headers)
+    if bearer:
+        if key is None and not looks_like_jwt(bearer):
+            key = bearer
+        elif token is None and looks_like_jwt(bearer):
+            token = bearer
+        elif bearer not in (key, token):
+            raise Unauthorized("Conflicting credentials in several headers.")
+    return Credentials(key, token)

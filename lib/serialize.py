@@ -1,0 +1,40 @@
+"""JSON out: Odoo's read() shapes, dates as ISO 8601, datetimes in UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+
+def iso_datetime(value: dt.datetime) -> str:
+    """Odoo keeps datetimes naive in UTC; say so explicitly (RFC 3339)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat() + "Z"
+
+
+def _default(extra: Callable[[object], object] | None):
+    def default(value):
+        if isinstance(value, dt.datetime):
+            return iso_datetime(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value).decode("ascii", "replace")
+        if isinstance(value, set | frozenset):
+            return sorted(value, key=repr)
+        if isinstance(value, Decimal):
+            return float(value)
+        if extra is not None:
+            return extra(value)
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    return default
+
+
+def dumps(value: object, extra: Callable[[object], object] | None = None) -> bytes:
+    """UTF-8 JSON of ``value``; ``extra`` converts other types (recordsets)."""
+    text = json.dumps(value, default=_default(extra), ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")

@@ -1,0 +1,225 @@
+import logging
+from dataclasses import dataclass
+
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import ValidationError
+
+from ..lib import ipnet, keys
+from . import side_store
+
+_logger = logging.getLogger(__name__)
+
+# One round trip per call: find the active, unexpired key by its digest, count
+# the use and the throttle window in the same statement. The database clock
+# is used so that every server counts the same windows.
+USE_KEY_SQL = """
+WITH k AS (
+    SELECT id, GREATEST(rate_limit_period, 1) AS period
+      FROM rest_api_key
+     WHERE key_hash = %(hash)s AND active
+       AND (expiration_date IS NULL OR expiration_date > (now() AT TIME ZONE 'UTC'))
+)
+INSERT INTO rest_api_key_usage AS u (key_id, use_count, last_used, window_start, window_hits)
+SELECT id, 1, now() AT TIME ZONE 'UTC', floor(extract(epoch FROM now()) / period)::bigint * period, 1 FROM k
+ON CONFLICT (key_id) DO UPDATE SET
+    use_count = u.use_count + 1,
+    last_used = EXCLUDED.last_used,
+    window_hits = CASE WHEN u.window_start = EXCLUDED.window_start THEN u.window_hits + 1 ELSE 1 END,
+    window_start = EXCLUDED.window_start
+RETURNING key_id, window_start, window_hits, extract(epoch FROM now())::float8
+"""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What a call needs to know about its key; cached per worker, cleared on any change."""
+
+    id: int
+    user_id: int
+    owner_active: bool
+    scopes: object  # None (all models) or a frozen {model: frozenset(operations)}
+    networks: tuple
+    rate_limit: int
+    rate_limit_period: int
+    require_user_token: bool
+    log_requests: bool
+
+    @property
+    def scope_map(self):
+        """None for an all-models key, else {model: frozenset(operations)}."""
+        return None if self.scopes is None else dict(self.scopes)
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """A key found by its secret, and its throttle counter for this call."""
+
+    info: KeyInfo
+    window_start: int
+    hits: int
+    now: float
+
+
+class RestApiKey(models.Model):
+    _name = "rest.api.key"
+    _description = "REST API key"
+    _order = "name, id"
+    _allow_sudo_commands = False
+
+    name = fields.Char(required=True, help="What this key is for: the integration or app that uses it.")
+    user_id = fields.Many2one(
+        "res.users",
+        string="Owner",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        default=lambda self: self.env.user,
+        help="Calls made with this key alone run as this user, with this user's access rights.",
+    )
+    active = fields.Boolean(default=True, help="Archive the key to revoke it at once.")
+    key_hint = fields.Char(
+        "Key", readonly=True, copy=False, help="The start of the key, to recognise it; the key itself is never stored."
+    )
+    expiration_date = fields.Datetime(help="After this moment (UTC) the key is refused.")
+    all_models = fields.Boolean(
+        default=True, help="Reach every model the owner can reach; otherwise only the models listed in the scopes."
+    )
+    scope_ids = fields.One2many("rest.api.scope", "key_id", string="Scopes", copy=True)
+    rate_limit = fields.Integer(
+        default=lambda self: self._default_rate_limit(), help="Requests allowed per period; 0 means no limit."
+    )
+    rate_limit_period = fields.Integer("Rate limit period (s)", default=60)
+    require_user_token = fields.Boolean(
+        help="Calls must also carry a login token of a user; the key alone reaches no data (mobile apps)."
+    )
+    allowed_ips = fields.Char(
+        "Allowed IPs", help="Addresses or CIDR networks, separated by commas or spaces; empty allows any address."
+    )
+    log_requests = fields.Boolean(help="Write every call made with this key to the call log.")
+    last_used = fields.Datetime(compute="_compute_usage")
+    use_count = fields.Integer(compute="_compute_usage")
+
+    _sql_constraints = [
+        ("rate_limit_positive", "CHECK (rate_limit >= 0)", "The rate limit cannot be negative."),
+        ("rate_limit_period_positive", "CHECK (rate_limit_period >= 1)", "The rate limit period must be at least 1 s."),
+    ]
+
+    def init(self):
+        # The digest is not an ORM field, like Odoo's own res.users.apikeys:
+        # no read, export or RPC can ever return it.
+        self.env.cr.execute("""
+            ALTER TABLE rest_api_key ADD COLUMN IF NOT EXISTS key_hash varchar;
+            CREATE UNIQUE INDEX IF NOT EXISTS rest_api_key_key_hash_uniq ON rest_api_key (key_hash);
+            CREATE TABLE IF NOT EXISTS rest_api_key_usage (
+                key_id integer PRIMARY KEY,
+                use_count bigint NOT NULL DEFAULT 0,
+                last_used timestamp,
+                window_start bigint NOT NULL DEFAULT 0,
+                window_hits integer NOT NULL DEFAULT 0
+            );
+        """)
+
+    @api.model
+    def _default_rate_limit(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("rest_api.default_rate_limit", "0")
+        try:
+            return max(0, int(value))
+        except ValueError:
+            return 0
+
+    def _compute_usage(self):
+        rows = {}
+        if self.ids:
+            self.env.cr.execute(
+                "SELECT key_id, use_count, last_used FROM rest_api_key_usage WHERE key_id IN %s", [tuple(self.ids)]
+            )
+            rows = {key_id: (count, last) for key_id, count, last in self.env.cr.fetchall()}
+        for key in self:
+            key.use_count, key.last_used = rows.get(key.id, (0, False))
+
+    @api.constrains("allowed_ips")
+    def _check_allowed_ips(self):
+        for key in self:
+            try:
+                ipnet.parse_networks(key.allowed_ips)
+            except ValueError as exc:
+                raise ValidationError(_("Allowed IPs: %s", exc)) from exc
+
+    # ------------------------------------------------------------ secrets
+    @api.model
+    def generate(self, values):
+        """Create a key from ``values`` and return ``{"id": id, "key": plaintext}``.
+
+        This answer is the only moment the secret exists outside the
+        caller's hands: only its digest is stored.
+        """
+        key = self.create(values)
+        return {"id": key.id, "key": key._new_secret()}
+
+    def _new_secret(self):
+        self.ensure_one()
+        self.check_access("write")
+        secret = keys.generate_key()
+        self.env.cr.execute(
+            "UPDATE rest_api_key SET key_hash = %s, key_hint = %s WHERE id = %s",
+            [keys.hash_key(secret), keys.key_hint(secret), self.id],
+        )
+        self.invalidate_recordset(["key_hint"])
+        self.env.registry.clear_cache()
+        return secret
+
+    # ------------------------------------------------------------ caches
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        ids = tuple(self.ids)
+        result = super().unlink()
+        if ids:
+            self.env.cr.execute("DELETE FROM rest_api_key_usage WHERE key_id IN %s", [ids])
+        self.env.registry.clear_cache()
+        return result
+
+    # ------------------------------------------------------------ per call
+    @api.model
+    def _use_key(self, secret):
+        """The key of ``secret`` with this call counted, or None (unknown, archived, expired).
+
+        One statement on the side connection: lookup, use count and throttle window.
+        """
+        if not keys.looks_like_key(secret):
+            return None
+        rows = side_store.execute(self.env, USE_KEY_SQL, {"hash": keys.hash_key(secret)})
+        if not rows:
+            return None
+        key_id, start, hits, now = rows[0]
+        return KeyUse(self._key_info(key_id), int(start), int(hits), float(now))
+
+    @tools.ormcache("key_id")
+    def _key_info(self, key_id):
+        key = self.sudo().with_context(active_test=False).browse(key_id)
+        scopes = None
+        if not key.all_models:
+            scopes = {}
+            for line in key.scope_ids:
+                scopes[line.model_id.model] = line._operations() | scopes.get(line.model_id.model, frozenset())
+            scopes = tuple(sorted(scopes.items()))
+        return KeyInfo(
+            id=key.id,
+            user_id=key.user_id.id,
+            owner_active=key.user_id.active,
+            scopes=scopes,
+            networks=ipnet.parse_networks(key.allowed_ips),
+            rate_limit=key.rate_limit,
+            rate_limit_period=max(1, key.rate_limit_period),
+            require_user_token=key.require_user_token,
+            log_requests=key.log_requests,
+        )

@@ -1,0 +1,46 @@
+from odoo import api, fields, models
+
+from . import side_store
+
+# Written by raw SQL on the side connection (see side_store): a call that
+# fails and rolls back is logged all the same.
+INSERT_LOG_SQL = """
+INSERT INTO rest_api_log (key_id, user_id, method, path, model, status, duration, address, request_id,
+                          create_uid, create_date, write_uid, write_date)
+VALUES (%(key_id)s, %(user_id)s, %(method)s, %(path)s, %(model)s, %(status)s, %(duration)s, %(address)s,
+        %(request_id)s, %(user_id)s, now() AT TIME ZONE 'UTC', %(user_id)s, now() AT TIME ZONE 'UTC')
+"""
+
+
+class RestApiLog(models.Model):
+    _name = "rest.api.log"
+    _description = "REST API call log"
+    _order = "id desc"
+    _allow_sudo_commands = False
+
+    key_id = fields.Many2one("rest.api.key", string="Key", index=True, ondelete="cascade", readonly=True)
+    user_id = fields.Many2one("res.users", string="User", index=True, ondelete="set null", readonly=True)
+    method = fields.Char(readonly=True)
+    path = fields.Char(readonly=True)
+    model = fields.Char(index=True, readonly=True)
+    status = fields.Integer(index=True, readonly=True)
+    duration = fields.Float("Duration (ms)", digits=(16, 2), readonly=True)
+    address = fields.Char("Client address", readonly=True)
+    request_id = fields.Char("Request id", index=True, readonly=True)
+
+    @api.model
+    def _insert(self, values):
+        side_store.execute(self.env, INSERT_LOG_SQL, values, fetch=False)
+
+    @api.model
+    def _gc_old_logs(self):
+        """Delete the logs older than ``rest_api.log_retention_days`` (default 30)."""
+        days = self.env["ir.config_parameter"].sudo().get_param("rest_api.log_retention_days", "30")
+        try:
+            days = max(1, int(days))
+        except ValueError:
+            days = 30
+        self.env.cr.execute(
+            "DELETE FROM rest_api_log WHERE create_date < (now() AT TIME ZONE 'UTC') - make_interval(days => %s)",
+            [days],
+        )

@@ -1,0 +1,49 @@
+from odoo import api, fields, models
+
+
+class RestApiScope(models.Model):
+    _name = "rest.api.scope"
+    _description = "REST API key scope"
+    _order = "key_id, model_id"
+    _allow_sudo_commands = False
+
+    key_id = fields.Many2one("rest.api.key", string="Key", required=True, index=True, ondelete="cascade")
+    model_id = fields.Many2one("ir.model", string="Model", required=True, ondelete="cascade")
+    model = fields.Char(related="model_id.model", string="Technical name")
+    perm_read = fields.Boolean("Read", default=True)
+    perm_create = fields.Boolean("Create")
+    perm_write = fields.Boolean("Write")
+    perm_delete = fields.Boolean("Delete")
+    perm_execute = fields.Boolean("Execute", help="Call other public methods through execute_kw.")
+
+    _sql_constraints = [
+        ("key_model_uniq", "UNIQUE (key_id, model_id)", "A key has one scope line per model."),
+    ]
+
+    def _operations(self):
+        self.ensure_one()
+        flags = {
+            "read": self.perm_read,
+            "create": self.perm_create,
+            "write": self.perm_write,
+            "delete": self.perm_delete,
+            "execute": self.perm_execute,
+        }
+        return frozenset(op for op, allowed in flags.items() if allowed)
+
+    # a key's scopes are cached with the key: any change must reach every worker
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
