@@ -1,0 +1,68 @@
+import pytest
+
+from lib import errors, routes
+
+
+@pytest.mark.parametrize(
+    "method,path,name,params",
+    [
+        ("GET", "/api/res.partner/search", "search", {"model": "res.partner"}),
+        ("HEAD", "/api/res.partner/search", "search", {"model": "res.partner"}),
+        ("GET", "/api/res.partner/schema", "schema", {"model": "res.partner"}),
+        ("GET", "/api/res.partner/record_count", "record_count", {"model": "res.partner"}),
+        ("POST", "/api/res.partner/create", "create", {"model": "res.partner"}),
+        ("POST", "/api/res.partner/execute_kw", "execute_kw", {"model": "res.partner"}),
+        ("GET", "/api/res.partner/7", "read", {"model": "res.partner", "id": 7}),
+        ("PUT", "/api/res.partner/7", "update", {"model": "res.partner", "id": 7}),
+        ("PATCH", "/api/res.partner/7", "patch", {"model": "res.partner", "id": 7}),
+        ("DELETE", "/api/res.partner/7", "delete", {"model": "res.partner", "id": 7}),
+    ],
+)
+def test_resolve(method, path, name, params):
+    route, found = routes.resolve(method, path)
+    assert (route.name, found) == (name, params)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api",
+        "/api/",
+        "/api/no_such_route",
+        "/api/res.partner/search/more",
+        "/api/res.partner/7/more",
+        "/api/res.partner/0",
+        "/api/res.partner/-1",
+        "/api/res.partner/2147483648",
+        "/api/Res.Partner/search",
+        "/api/res.partner;drop/search",
+        "/apix/res.partner/search",
+    ],
+)
+def test_unknown_paths_are_404(path):
+    with pytest.raises(errors.NotFound):
+        routes.resolve("GET", path)
+
+
+@pytest.mark.parametrize(
+    "method,path,allowed",
+    [
+        ("DELETE", "/api/res.partner/search", {"GET", "HEAD", "OPTIONS"}),
+        ("GET", "/api/res.partner/create", {"POST", "OPTIONS"}),
+        ("POST", "/api/res.partner/7", {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}),
+    ],
+)
+def test_wrong_method_is_405_with_allow(method, path, allowed):
+    with pytest.raises(errors.MethodNotAllowed) as caught:
+        routes.resolve(method, path)
+    assert set(caught.value.headers["Allow"].split(", ")) == allowed
+
+
+def test_every_route_has_a_unique_method_and_path():
+    seen = {(r.method, r.segments) for r in routes.ROUTES}
+    assert len(seen) == len(routes.ROUTES)
+
+
+def test_allowed_methods_for_preflight():
+    assert routes.allowed_methods("/api/res.partner/7") == ["DELETE", "GET", "PATCH", "PUT"]
+    assert routes.allowed_methods("/api/nothing/here/at/all") == []
