@@ -5,9 +5,7 @@ from odoo.http import Response, request
 from ..lib import routes
 
 ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id"
-EXPOSED_HEADERS = (
-    "X-Request-Id, X-Total-Count, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
-)
+EXPOSED_HEADERS = "X-Request-Id, X-Total-Count, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 MAX_AGE = "600"
 
 

@@ -12,7 +12,7 @@ from odoo import api, models
 from odoo.http import Response, request
 
 from ..lib import errors, query, scopes, serialize, values
-from ..models.field_meta import fields_of
+from ..models import field_meta
 
 MESSAGES = {
     "created": "Record created successfully.",
@@ -49,6 +49,12 @@ def _settings_int(name, default):
         return default
 
 
+def _input_stream(httprequest):
+    # Odoo's HTTPRequest wraps werkzeug's and hides ``stream``; get_data()
+    # would read a chunked body without any bound.
+    return httprequest._HTTPRequest__wrapped.stream
+
+
 def _body():
     """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
     dispatcher = request.dispatcher
@@ -57,10 +63,18 @@ def _body():
         httprequest = request.httprequest
         if (httprequest.content_length or 0) > limit:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
-        dispatcher.body = httprequest.stream.read(limit + 1)
+        dispatcher.body = _input_stream(httprequest).read(limit + 1)
         if len(dispatcher.body) > limit:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
     return query.parse_json_body(dispatcher.body)
+
+
+def fields_of(env):
+    """The caller's readable fields, computed once per request."""
+    dispatcher = request.dispatcher
+    if getattr(dispatcher, "fields_of", None) is None or dispatcher.fields_env is not env:
+        dispatcher.fields_of, dispatcher.fields_env = field_meta.fields_of(env), env
+    return dispatcher.fields_of
 
 
 def _default_fields(model):
@@ -96,7 +110,9 @@ def search(model):
     order = query.parse_order(_arg("order"), model._name, fields_of(model.env))
     try:
         rows = model.search_read(domain, names, offset=offset, limit=limit, order=order)
-        total = offset + len(rows) if len(rows) < limit and (rows or not offset) else model.search_count(domain)
+        total = (
+            offset + len(rows) if len(rows) < limit and (rows or not offset) else model.search_count(domain)
+        )
     except ValueError as exc:
         raise _invalid_query(exc) from exc
     headers = {"X-Total-Count": str(total)}
@@ -142,7 +158,9 @@ def create(model):
     body = _body()
     records = model.create(values.coerce_many(body, model._name, fields_of(model.env)))
     if isinstance(body, list):
-        location = f"/api/{model._name}/search?" + url_encode({"domain": serialize.dumps([["id", "in", records.ids]])})
+        location = f"/api/{model._name}/search?" + url_encode(
+            {"domain": serialize.dumps([["id", "in", records.ids]])}
+        )
         payload = {"ids": records.ids, "message": MESSAGES["created"]}
     else:
         location = f"/api/{model._name}/{records.id}"
@@ -192,7 +210,9 @@ def _check_arguments(model, method, args, kwargs):
         ):
             raise errors.BadRequest(f"The first argument of {method!r} must be a record id or a list of ids.")
     try:
-        inspect.signature(getattr(model, method)).bind(*positional, **{k: v for k, v in kwargs.items() if k != "context"})
+        inspect.signature(getattr(model, method)).bind(
+            *positional, **{k: v for k, v in kwargs.items() if k != "context"}
+        )
     except TypeError as exc:
         raise errors.BadRequest(f"Wrong arguments for {method!r}: {str(exc)[:200]}") from exc
 

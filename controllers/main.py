@@ -38,7 +38,9 @@ def _authenticate(route, model_name):
     """Find the key, refuse what it may not do, and become its user."""
     found = credentials.extract(request.httprequest.headers, request.httprequest.args)
     if not found.key:
-        raise errors.Unauthorized("An API key is required (header api-key, X-API-Key or Authorization: Bearer).")
+        raise errors.Unauthorized(
+            "An API key is required (header api-key, X-API-Key or Authorization: Bearer)."
+        )
     use = request.env["rest.api.key"].sudo()._use_key(found.key)
     if use is None:
         raise errors.Unauthorized("Unknown, revoked or expired API key.")
@@ -73,7 +75,9 @@ def _throttle(use):
     decision = throttle.decide(use.hits, info.rate_limit, info.rate_limit_period, use.now, use.window_start)
     request.dispatcher.headers.update(decision.headers)
     if not decision.allowed:
-        raise errors.TooManyRequests(decision.retry_after, f"At most {decision.limit} requests per {info.rate_limit_period} s.")
+        raise errors.TooManyRequests(
+            decision.retry_after, f"At most {decision.limit} requests per {info.rate_limit_period} s."
+        )
 
 
 def _model(name):

@@ -45,11 +45,18 @@ def _model_infos(env, model_name):
 
 
 def fields_of(env):
-    """A ``FieldsOf`` for lib/: model name -> {name: FieldInfo} of the fields ``env.user`` can read."""
+    """A ``FieldsOf`` for lib/: model name -> {name: FieldInfo} of the fields ``env.user`` can read.
+
+    Memoised per returned function: make one per call of the API.
+    """
+    seen = {}
 
     def get(model_name):
-        if model_name not in env.registry:
-            raise KeyError(model_name)
-        return {name: info for name, (info, field) in _model_infos(env, model_name).items() if field.is_accessible(env)}
+        if model_name not in seen:
+            if model_name not in env.registry:
+                raise KeyError(model_name)
+            infos = _model_infos(env, model_name).items()
+            seen[model_name] = {name: info for name, (info, field) in infos if field.is_accessible(env)}
+        return seen[model_name]
 
     return get

@@ -78,11 +78,15 @@ class RestApiKey(models.Model):
     )
     active = fields.Boolean(default=True, help="Archive the key to revoke it at once.")
     key_hint = fields.Char(
-        "Key", readonly=True, copy=False, help="The start of the key, to recognise it; the key itself is never stored."
+        "Key",
+        readonly=True,
+        copy=False,
+        help="The start of the key, to recognise it; the key itself is never stored.",
     )
     expiration_date = fields.Datetime(help="After this moment (UTC) the key is refused.")
     all_models = fields.Boolean(
-        default=True, help="Reach every model the owner can reach; otherwise only the models listed in the scopes."
+        default=True,
+        help="Reach every model the owner can reach; otherwise only the models listed in the scopes.",
     )
     scope_ids = fields.One2many("rest.api.scope", "key_id", string="Scopes", copy=True)
     rate_limit = fields.Integer(
@@ -93,7 +97,8 @@ class RestApiKey(models.Model):
         help="Calls must also carry a login token of a user; the key alone reaches no data (mobile apps)."
     )
     allowed_ips = fields.Char(
-        "Allowed IPs", help="Addresses or CIDR networks, separated by commas or spaces; empty allows any address."
+        "Allowed IPs",
+        help="Addresses or CIDR networks, separated by commas or spaces; empty allows any address.",
     )
     log_requests = fields.Boolean(help="Write every call made with this key to the call log.")
     last_used = fields.Datetime(compute="_compute_usage")
@@ -101,7 +106,11 @@ class RestApiKey(models.Model):
 
     _sql_constraints = [
         ("rate_limit_positive", "CHECK (rate_limit >= 0)", "The rate limit cannot be negative."),
-        ("rate_limit_period_positive", "CHECK (rate_limit_period >= 1)", "The rate limit period must be at least 1 s."),
+        (
+            "rate_limit_period_positive",
+            "CHECK (rate_limit_period >= 1)",
+            "The rate limit period must be at least 1 s.",
+        ),
     ]
 
     def init(self):
@@ -131,7 +140,8 @@ class RestApiKey(models.Model):
         rows = {}
         if self.ids:
             self.env.cr.execute(
-                "SELECT key_id, use_count, last_used FROM rest_api_key_usage WHERE key_id IN %s", [tuple(self.ids)]
+                "SELECT key_id, use_count, last_used FROM rest_api_key_usage WHERE key_id IN %s",
+                [tuple(self.ids)],
             )
             rows = {key_id: (count, last) for key_id, count, last in self.env.cr.fetchall()}
         for key in self:
@@ -210,7 +220,9 @@ class RestApiKey(models.Model):
         if not key.all_models:
             scopes = {}
             for line in key.scope_ids:
-                scopes[line.model_id.model] = line._operations() | scopes.get(line.model_id.model, frozenset())
+                scopes[line.model_id.model] = line._operations() | scopes.get(
+                    line.model_id.model, frozenset()
+                )
             scopes = tuple(sorted(scopes.items()))
         return KeyInfo(
             id=key.id,

@@ -69,7 +69,9 @@ class _Pool:
                     cr.execute(query, params)
                     rows = cr.fetchall() if fetch else None
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-                _logger.info("rest_api side connection lost (%s), attempt %s", exc.__class__.__name__, attempt)
+                _logger.info(
+                    "rest_api side connection lost (%s), attempt %s", exc.__class__.__name__, attempt
+                )
                 if attempt == 2:
                     raise ServiceUnavailable("The database is not reachable; retry later.") from exc
                 continue
