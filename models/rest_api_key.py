@@ -9,25 +9,24 @@ from . import side_store
 
 _logger = logging.getLogger(__name__)
 
-# One round trip per call: find the active, unexpired key by its digest, count
-# the use and the throttle window in the same statement. The database clock
-# is used so that every server counts the same windows.
-USE_KEY_SQL = """
-WITH k AS (
-    SELECT id, GREATEST(rate_limit_period, 1) AS period
-      FROM rest_api_key
-     WHERE key_hash = %(hash)s AND active
-       AND (expiration_date IS NULL OR expiration_date > (now() AT TIME ZONE 'UTC'))
-)
+# Throttled keys: count the call and its window in one atomic statement on
+# the side connection, so the limit holds across workers and servers. The
+# database clock is used so that every server counts the same windows.
+THROTTLE_SQL = """
 INSERT INTO rest_api_key_usage AS u (key_id, use_count, last_used, window_start, window_hits)
-SELECT id, 1, now() AT TIME ZONE 'UTC', floor(extract(epoch FROM now()) / period)::bigint * period, 1 FROM k
+VALUES (%(key_id)s, 1, now() AT TIME ZONE 'UTC',
+        floor(extract(epoch FROM now()) / %(period)s)::bigint * %(period)s, 1)
 ON CONFLICT (key_id) DO UPDATE SET
     use_count = u.use_count + 1,
     last_used = EXCLUDED.last_used,
     window_hits = CASE WHEN u.window_start = EXCLUDED.window_start THEN u.window_hits + 1 ELSE 1 END,
     window_start = EXCLUDED.window_start
-RETURNING key_id, window_start, window_hits, extract(epoch FROM now())::float8
+RETURNING window_start, window_hits, extract(epoch FROM now())::float8
 """
+
+
+class UnknownKey(Exception):
+    """No key has this digest (raised, so that ormcache never stores misses)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,8 @@ class KeyInfo:
     """What a call needs to know about its key; cached per worker, cleared on any change."""
 
     id: int
+    active: bool
+    expiration: object  # naive UTC datetime or None
     user_id: int
     owner_active: bool
     scopes: object  # None (all models) or a frozen {model: frozenset(operations)}
@@ -43,6 +44,9 @@ class KeyInfo:
     rate_limit_period: int
     require_user_token: bool
     log_requests: bool
+
+    def usable(self, now):
+        return self.active and (self.expiration is None or self.expiration > now)
 
     @property
     def scope_map(self):
@@ -201,21 +205,31 @@ class RestApiKey(models.Model):
     # ------------------------------------------------------------ per call
     @api.model
     def _use_key(self, secret):
-        """The key of ``secret`` with this call counted, or None (unknown, archived, expired).
-
-        One statement on the side connection: lookup, use count and throttle window.
-        """
+        """The usable key of ``secret`` with this call counted, or None
+        (unknown, archived or expired: the caller cannot tell which)."""
         if not keys.looks_like_key(secret):
             return None
-        rows = side_store.execute(self.env, USE_KEY_SQL, {"hash": keys.hash_key(secret)})
-        if not rows:
+        try:
+            info = self._key_info(keys.hash_key(secret))
+        except UnknownKey:
             return None
-        key_id, start, hits, now = rows[0]
-        return KeyUse(self._key_info(key_id), int(start), int(hits), float(now))
+        if not info.usable(fields.Datetime.now()):
+            return None
+        if not info.rate_limit:
+            side_store.note_use(self.env, info.id)
+            return KeyUse(info, 0, 0, 0.0)
+        params = {"key_id": info.id, "period": info.rate_limit_period}
+        start, hits, now = side_store.execute(self.env, THROTTLE_SQL, params)[0]
+        return KeyUse(info, int(start), int(hits), float(now))
 
-    @tools.ormcache("key_id")
-    def _key_info(self, key_id):
-        key = self.sudo().with_context(active_test=False).browse(key_id)
+    @tools.ormcache("key_hash")
+    def _key_info(self, key_hash):
+        """Everything a call needs about a key; cleared on any change of keys, scopes or users."""
+        self.env.cr.execute("SELECT id FROM rest_api_key WHERE key_hash = %s", [key_hash])
+        row = self.env.cr.fetchone()
+        if not row:
+            raise UnknownKey()
+        key = self.sudo().with_context(active_test=False).browse(row[0])
         scopes = None
         if not key.all_models:
             scopes = {}
@@ -226,6 +240,8 @@ class RestApiKey(models.Model):
             scopes = tuple(sorted(scopes.items()))
         return KeyInfo(
             id=key.id,
+            active=key.active,
+            expiration=key.expiration_date or None,
             user_id=key.user_id.id,
             owner_active=key.user_id.active,
             scopes=scopes,

@@ -11,9 +11,11 @@ Under Odoo's test runner the request's own cursor is used instead, so that
 tests see what a call wrote inside their transaction.
 """
 
+import atexit
 import logging
 import os
 import threading
+import time
 
 import psycopg2
 
@@ -81,6 +83,75 @@ class _Pool:
 
 
 _pool = _Pool()
+
+FLUSH_SECONDS = 1.0
+FLUSH_USAGE_SQL = """
+INSERT INTO rest_api_key_usage AS u (key_id, use_count, last_used)
+SELECT key_id, hits, to_timestamp(last_used) AT TIME ZONE 'UTC'
+  FROM unnest(%s::int[], %s::bigint[], %s::float8[]) AS t(key_id, hits, last_used)
+ON CONFLICT (key_id) DO UPDATE SET
+    use_count = u.use_count + EXCLUDED.use_count,
+    last_used = GREATEST(u.last_used, EXCLUDED.last_used)
+"""
+
+
+class _UsageBatch:
+    """Use counters of keys without a rate limit, summed in memory and written
+    once a second by a daemon thread: a call costs no statement at all.
+    At most about a second of counts is lost if the process dies."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pid = None
+        self.pending = {}  # (dbname, key_id) -> [hits, last used epoch]
+        self.thread = None
+
+    def note(self, dbname, key_id):
+        with self.lock:
+            if self.pid != os.getpid():  # a forked worker starts with nothing of its parent's
+                self.pid, self.pending, self.thread = os.getpid(), {}, None
+            entry = self.pending.setdefault((dbname, key_id), [0, 0.0])
+            entry[0] += 1
+            entry[1] = time.time()
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="rest_api usage", daemon=True)
+                self.thread.start()
+
+    def _run(self):
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            self.flush()
+
+    def flush(self):
+        with self.lock:
+            pending, self.pending = self.pending, {}
+        by_db = {}
+        for (dbname, key_id), (hits, last) in pending.items():
+            by_db.setdefault(dbname, []).append((key_id, hits, last))
+        for dbname, rows in by_db.items():
+            try:
+                _pool.execute(
+                    dbname, FLUSH_USAGE_SQL, [list(col) for col in zip(*rows, strict=True)], fetch=False
+                )
+            except Exception:  # a counter must never break anything; keep it for the next flush
+                _logger.warning("rest_api: could not write key use counters of %s", dbname, exc_info=True)
+                with self.lock:
+                    for key_id, hits, last in rows:
+                        entry = self.pending.setdefault((dbname, key_id), [0, 0.0])
+                        entry[0] += hits
+                        entry[1] = max(entry[1], last)
+
+
+_usage = _UsageBatch()
+atexit.register(_usage.flush)
+
+
+def note_use(env, key_id):
+    """Count one use of a key (see _UsageBatch)."""
+    if Registry(env.cr.dbname).in_test_mode():
+        env.cr.execute(FLUSH_USAGE_SQL, [[key_id], [1], [time.time()]])
+        return
+    _usage.note(env.cr.dbname, key_id)
 
 
 def execute(env, query, params, fetch=True):

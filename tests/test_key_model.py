@@ -1,0 +1,77 @@
+from odoo.exceptions import ValidationError
+from odoo.tests import TransactionCase, tagged
+
+from ..lib import keys
+
+
+@tagged("post_install", "-at_install")
+class TestKeyModel(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Key = cls.env["rest.api.key"]
+        cls.result = cls.Key.generate({"name": "model test", "user_id": cls.env.ref("base.user_admin").id})
+        cls.record = cls.Key.browse(cls.result["id"])
+
+    def _stored_hash(self):
+        self.env.cr.execute("SELECT key_hash FROM rest_api_key WHERE id = %s", [self.record.id])
+        return self.env.cr.fetchone()[0]
+
+    def test_generate_returns_the_plaintext_once_and_stores_a_digest(self):
+        secret = self.result["key"]
+        self.assertTrue(keys.looks_like_key(secret))
+        self.assertEqual(self._stored_hash(), keys.hash_key(secret))
+        self.assertNotIn(secret, str(self.record.read()))
+        self.assertNotIn("key_hash", self.Key.fields_get())
+
+    def test_hint_shows_only_the_start(self):
+        self.assertEqual(self.record.key_hint, self.result["key"][:13] + "…")
+
+    def test_use_key_counts_uses(self):
+        self.assertEqual(self.Key._use_key(self.result["key"]).info.id, self.record.id)
+        self.Key._use_key(self.result["key"])
+        self.record.invalidate_recordset()
+        self.assertEqual(self.record.use_count, 2)
+        self.assertTrue(self.record.last_used)
+
+    def test_throttled_key_counts_its_window_atomically(self):
+        self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
+        hits = [self.Key._use_key(self.result["key"]).hits for _ in range(3)]
+        self.assertEqual(hits, [1, 2, 3])
+
+    def test_archived_or_expired_keys_are_not_found(self):
+        self.assertIsNone(self.Key._use_key(self.result["key"][:-1] + "x"))
+        self.record.expiration_date = "2001-01-01 00:00:00"
+        self.assertIsNone(self.Key._use_key(self.result["key"]))
+        self.record.write({"expiration_date": False, "active": False})
+        self.assertIsNone(self.Key._use_key(self.result["key"]))
+
+    def test_key_info_follows_changes(self):
+        self.assertIsNone(self.Key._key_info(keys.hash_key(self.result["key"])).scopes)
+        self.record.write(
+            {
+                "all_models": False,
+                "scope_ids": [
+                    (0, 0, {"model_id": self.env.ref("base.model_res_partner").id, "perm_write": True})
+                ],
+            }
+        )
+        info = self.Key._key_info(keys.hash_key(self.result["key"]))
+        self.assertEqual(info.scope_map, {"res.partner": frozenset({"read", "write"})})
+
+    def test_allowed_ips_are_validated(self):
+        with self.assertRaises(ValidationError):
+            self.record.allowed_ips = "10.0.0.0/33"
+        self.record.allowed_ips = "10.0.0.0/8 192.168.1.1"
+        self.assertEqual(len(self.Key._key_info(keys.hash_key(self.result["key"])).networks), 2)
+
+    def test_log_cleanup_respects_retention(self):
+        Log = self.env["rest.api.log"]
+        old, new = Log.create([{"path": "/api/old"}, {"path": "/api/new"}])
+        self.env.cr.execute(
+            "UPDATE rest_api_log SET create_date = now() - interval '40 days' WHERE id = %s", [old.id]
+        )
+        self.env["ir.config_parameter"].set_param("rest_api.log_retention_days", "30")
+        Log._gc_old_logs()
+        self.assertFalse(old.exists())
+        self.assertTrue(new.exists())
