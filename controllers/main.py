@@ -19,6 +19,9 @@ class RestApi(http.Controller):
         auth="none",
         csrf=False,
         save_session=False,
+        # auth="none" routes default to a read-only cursor in Odoo 18: every
+        # write would fail once and be replayed on a read/write cursor.
+        readonly=False,
     )
     def rest_api(self, subpath=None):
         httprequest = request.httprequest

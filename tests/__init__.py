@@ -1,0 +1,3 @@
+from . import test_key_model
+from . import test_routes
+from . import test_access

@@ -1,0 +1,103 @@
+from odoo.tests import tagged
+
+from .common import RestApiCase
+
+
+@tagged("post_install", "-at_install")
+class TestAuthentication(RestApiCase):
+    def test_every_header_form_works(self):
+        for headers in (
+            {"api-key": self.key},
+            {"X-API-Key": self.key},
+            {"Authorization": f"Bearer {self.key}"},
+        ):
+            response = self.get("/api/res.country/search", key=False, headers=headers, params={"limit": 1})
+            self.assertEqual(response.status_code, 200, headers)
+
+    def test_missing_unknown_archived_and_expired_keys_are_401(self):
+        archived, expired = self.make_key(self.admin), self.make_key(self.admin, expiration_date="2001-01-01")
+        Key = self.env["rest.api.key"].with_context(active_test=False)
+        Key.search([("key_hint", "=", archived[:13] + "…")]).active = False
+        for key in (False, "nope", self.key[:-1] + "A", archived, expired):
+            with self.subTest(key=str(key)[:16]):
+                response = self.get("/api/res.country/search", key=key)
+                self.assertProblem(response, 401)
+                self.assertIn("WWW-Authenticate", response.headers)
+
+    def test_key_in_the_query_string_is_refused(self):
+        response = self.get("/api/res.country/search", key=False, params={"api-key": self.key})
+        self.assertProblem(response, 401)
+
+    def test_ip_allow_list(self):
+        key = self.make_key(self.admin, allowed_ips="10.0.0.0/8")
+        self.assertProblem(self.get("/api/res.country/search", key=key), 403)
+        key = self.make_key(self.admin, allowed_ips="127.0.0.1/32, 10.0.0.0/8")
+        self.assertEqual(self.get("/api/res.country/search", key=key).status_code, 200)
+
+    def test_rate_limit_headers_and_429(self):
+        key = self.make_key(self.admin, rate_limit=2, rate_limit_period=3600)
+        first = self.get("/api/res.country/search", key=key, params={"limit": 1})
+        self.assertEqual(first.headers["RateLimit-Remaining"], "1")
+        self.assertEqual(self.get("/api/res.country/search", key=key).headers["RateLimit-Remaining"], "0")
+        response = self.get("/api/res.country/search", key=key)
+        self.assertProblem(response, 429)
+        self.assertTrue(0 < int(response.headers["Retry-After"]) <= 3600)
+
+
+@tagged("post_install", "-at_install")
+class TestCallerRights(RestApiCase):
+    """Every call runs as the key's user: access rights and record rules hold."""
+
+    def test_calls_run_as_the_key_owner(self):
+        response = self.call(
+            "POST", "/api/res.partner/create", key=self.limited_key, body={"name": "by limited"}
+        )
+        partner = self.env["res.partner"].browse(response.json()["id"])
+        self.assertEqual(partner.create_uid, self.limited)
+
+    def test_models_outside_the_users_rights_are_403(self):
+        param = self.env["ir.config_parameter"].search([("key", "=", "database.secret")])
+        for response in (
+            self.get("/api/ir.config_parameter/search", key=self.limited_key),
+            self.get(f"/api/ir.config_parameter/{param.id}", key=self.limited_key),
+            self.get("/api/ir.config_parameter/schema", key=self.limited_key),
+            self.call(
+                "PUT",
+                f"/api/res.country/{self.env.ref('base.fr').id}",
+                key=self.limited_key,
+                body={"code": "XX"},
+            ),
+        ):
+            self.assertNotIn(param.value, response.text)
+            self.assertProblem(response, 403)
+        self.assertEqual(self.env.ref("base.fr").code, "FR")
+
+    def test_record_rules_filter_and_forbid(self):
+        self.env["ir.rule"].create(
+            {
+                "name": "hide HIDDEN tags from employees",
+                "model_id": self.env.ref("base.model_res_partner_category").id,
+                "groups": [(4, self.env.ref("base.group_user").id)],
+                "domain_force": "[('name', 'not like', 'HIDDEN')]",
+            }
+        )
+        shown, hidden = self.env["res.partner.category"].create(
+            [{"name": "REST shown"}, {"name": "REST HIDDEN"}]
+        )
+        params = {"domain": '[["name", "like", "REST "]]', "fields": "name"}
+        response = self.get("/api/res.partner.category/search", key=self.limited_key, params=params)
+        self.assertEqual([r["id"] for r in response.json()], shown.ids)
+        self.assertEqual(response.headers["X-Total-Count"], "1")
+        response = self.get(f"/api/res.partner.category/{hidden.id}", key=self.limited_key)
+        self.assertProblem(response, 403)
+        self.assertNotIn("HIDDEN", response.text)
+
+    def test_the_secret_is_never_readable_through_the_api(self):
+        secret = self.make_key(self.admin)
+        for response in (
+            self.get("/api/rest.api.key/search"),
+            self.call("POST", "/api/rest.api.key/execute_kw", body={"method": "search_read", "args": [[]]}),
+        ):
+            self.assertEqual(response.status_code, 200)
+            self.assertNotIn(secret, response.text)
+            self.assertNotIn(secret[13:], response.text)
