@@ -40,7 +40,7 @@ class RestApiDispatcher(http.Dispatcher):
 
     def post_dispatch(self, response):
         self._finish(response)
-        super().post_dispatch(response)
+        return super().post_dispatch(response)
 
     def handle_error(self, exc):
         error = to_api_error(exc)

@@ -1,8 +1,8 @@
 """Odoo field metadata as lib.fieldinfo.FieldInfo, cached per registry.
 
-Field definitions only change when the registry is rebuilt (a module
-installed or upgraded), and each rebuild makes a new Registry object, so
-the cache lives on it. What a *caller* may see (field groups) is filtered
+Field definitions change when the registry is rebuilt or a model is set up
+again (a custom field added); the cache lives on the registry and is checked
+against the model's current ``_fields``. What a *caller* may see (field groups) is filtered
 per call.
 """
 
@@ -32,16 +32,18 @@ def _describe(env, field):
 
 
 def _model_infos(env, model_name):
+    """{name: FieldInfo} of a model, rebuilt whenever Odoo sets the model up
+    again (a custom field added at runtime re-creates ``_fields`` in place)."""
     per_model = getattr(env.registry, CACHE_ATTRIBUTE, None)
     if per_model is None:
         per_model = {}
         setattr(env.registry, CACHE_ATTRIBUTE, per_model)
-    infos = per_model.get(model_name)
-    if infos is None:
-        model = env[model_name]
-        infos = {name: (_describe(env, field), field) for name, field in model._fields.items()}
-        per_model[model_name] = infos
-    return infos
+    model_fields = env[model_name]._fields
+    cached = per_model.get(model_name)
+    if cached is None or cached[0] is not model_fields:
+        cached = (model_fields, {name: _describe(env, field) for name, field in model_fields.items()})
+        per_model[model_name] = cached
+    return model_fields, cached[1]
 
 
 def fields_of(env):
@@ -55,8 +57,12 @@ def fields_of(env):
         if model_name not in seen:
             if model_name not in env.registry:
                 raise KeyError(model_name)
-            infos = _model_infos(env, model_name).items()
-            seen[model_name] = {name: info for name, (info, field) in infos if field.is_accessible(env)}
+            model_fields, infos = _model_infos(env, model_name)
+            seen[model_name] = {
+                name: info
+                for name, info in infos.items()
+                if name in model_fields and model_fields[name].is_accessible(env)
+            }
         return seen[model_name]
 
     return get

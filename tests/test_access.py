@@ -92,6 +92,20 @@ class TestCallerRights(RestApiCase):
         self.assertProblem(response, 403)
         self.assertNotIn("HIDDEN", response.text)
 
+    def test_fields_of_other_groups_are_hidden(self):
+        # as if res.partner.comment were declared groups="base.group_system"
+        self.patch(self.env["res.partner"]._fields["comment"], "groups", "base.group_system")
+        partner = self.env["res.partner"].create({"name": "REST holder", "comment": "hush-hush"})
+        body = self.get(f"/api/res.partner/{partner.id}", key=self.limited_key).json()
+        self.assertIn("name", body)
+        self.assertNotIn("comment", body)
+        for params in ({"fields": "name,comment"}, {"domain": '[["comment", "!=", false]]'}):
+            response = self.get("/api/res.partner/search", key=self.limited_key, params=params)
+            self.assertNotIn("hush-hush", str(self.assertProblem(response, 400)))
+        self.assertNotIn("comment", self.get("/api/res.partner/schema", key=self.limited_key).json())
+        body = self.get(f"/api/res.partner/{partner.id}", params={"fields": "comment"}).json()
+        self.assertIn("hush-hush", body["comment"])
+
     def test_the_secret_is_never_readable_through_the_api(self):
         secret = self.make_key(self.admin)
         for response in (
