@@ -29,5 +29,5 @@ odoo: ## Odoo test runner on a throwaway database (--test-tags /rest_api)
 e2e: ## live Odoo server + pytest tests/e2e
 	@bash tools/test.sh e2e
 
-bench: ## benchmarks (tools/bench.py)
-	$(PYTHON) tools/bench.py
+bench: ## REST vs /jsonrpc vs the no-auth floor, ratios and SQL queries per call (tools/bench.sh)
+	@bash tools/bench.sh

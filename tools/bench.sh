@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make bench: REST vs Odoo's native /jsonrpc vs the no-auth floor, in one run.
+#
+# Starts a throwaway PostgreSQL cluster, then runs the acceptance suite's
+# benchmark (../shared/acceptance/run bench: 1000 partners seeded,
+# GET /api/res.partner/search with a domain, 2 fields, limit 80, against
+# /jsonrpc execute_kw search_read of the same query and against the fixture
+# route that does the same search_read with no authentication at all, each
+# with wrk at 1 and 8 connections, two rounds). Then it reads the server log
+# for the SQL queries each kind of call made. Not a test: it prints figures.
+#
+# Variables: ACCEPTANCE (default ../shared/acceptance), BENCH_SECONDS (10),
+# ACC_DIR (the harness's work dir, default ~/.cache/rest_api_acceptance).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+ACCEPTANCE=${ACCEPTANCE:-$ROOT/../shared/acceptance}
+[ -x "$ACCEPTANCE/run" ] || { echo "bench: no acceptance harness at $ACCEPTANCE (set ACCEPTANCE)" >&2; exit 2; }
+bash tools/check_odoo.sh >/dev/null || { bash tools/check_odoo.sh; exit 2; }
+
+# shellcheck source=tools/cluster.sh
+source tools/cluster.sh
+REST_API_PG_FAST=0
+cleanup() {
+    "$ACCEPTANCE/run" down >/dev/null 2>&1 || true
+    cluster_stop
+}
+trap cleanup EXIT INT TERM
+cluster_start
+
+export ODOO_BIN=${ODOO_BIN:-$(python3 -c 'import odoo, os; print(os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin"))')}
+export ODOO_PYTHON=${ODOO_PYTHON:-python3}
+# free ports, so that a running `make run` or another Odoo does not clash
+export ACC_PORT=${ACC_PORT:-$(free_port)} ACC_GEVENT_PORT=$(free_port) ACC_PORT2=0
+"$ACCEPTANCE/run" bench | tee .reports/bench.txt
+
+# SQL queries per call, as Odoo's request log counts them (werkzeug line: ... <status> - <queries> <sql s> <other s>)
+log=${ACC_DIR:-$HOME/.cache/rest_api_acceptance}/logs/$(ls -t "${ACC_DIR:-$HOME/.cache/rest_api_acceptance}/logs" | grep -v -e install -e threaded -e '\.out$' | head -1)
+echo
+echo "SQL queries per call (median over the benchmark, from $log):"
+for target in "GET /api/res.partner/search" "POST /jsonrpc" "GET /acc/floor/partners"; do
+    grep -F "\"$target" "$log" | awk '{print $(NF-2)}' | sort -n | awk -v t="$target" \
+        '{a[NR]=$1} END {if (NR) printf "  %-30s %s queries (%d calls)\n", t, a[int((NR+1)/2)], NR}'
+done
