@@ -42,6 +42,11 @@ class RestApiDispatcher(http.Dispatcher):
         self._finish(response)
         return super().post_dispatch(response)
 
+    def refusal(self, error):
+        """A problem+json answer returned (not raised): the transaction still commits."""
+        _logger.info("rest_api request %s: %s %s", self.request_id, error.status, error.detail[:200])
+        return self._problem(error)
+
     def handle_error(self, exc):
         error = to_api_error(exc)
         if error is None:
@@ -51,14 +56,17 @@ class RestApiDispatcher(http.Dispatcher):
         else:
             _logger.info("rest_api request %s: %s %s", self.request_id, error.status, error.detail[:200])
             exc.loglevel, exc.exc_info = logging.DEBUG, None
-        response = http.Response(
+        response = self._problem(error)
+        self._finish(response)
+        return response
+
+    def _problem(self, error):
+        return http.Response(
             serialize.dumps(error.problem(self.request_id)),
             status=error.status,
             headers=error.headers,
             content_type=errors.PROBLEM_CONTENT_TYPE,
         )
-        self._finish(response)
-        return response
 
     def _finish(self, response):
         headers = response.headers

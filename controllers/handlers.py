@@ -13,6 +13,7 @@ from odoo.http import Response, request
 
 from ..lib import errors, query, scopes, serialize, values
 from ..models import field_meta
+from ..models.search_page import search_page
 
 MESSAGES = {
     "created": "Record created successfully.",
@@ -109,31 +110,13 @@ def search(model):
     offset = query.parse_offset(_arg("offset"))
     order = query.parse_order(_arg("order"), model._name, fields_of(model.env))
     try:
-        rows, total = _search_page(model, domain, names, offset, limit, order)
+        rows, total = search_page(model, domain, names, offset, limit, order)
     except ValueError as exc:
         raise _invalid_query(exc) from exc
     headers = {"X-Total-Count": str(total)}
     if links := _page_links(offset, limit, total):
         headers["Link"] = links
     return json_response(rows, headers=headers)
-
-
-def _search_page(model, domain, names, offset, limit, order):
-    """search_read() and search_count() with the query (domain and record
-    rules) built once: the same steps as Odoo's own search_fetch()."""
-    found = model._search(domain, offset=offset, limit=limit, order=order or model._order)
-    records = (
-        model.browse()
-        if found.is_empty()
-        else model._fetch_query(found, model._determine_fields_to_fetch(names))
-    )
-    if "active_test" in model.env.context:  # as search_read(): the flag filters the search, not x2many values
-        records = records.with_context({k: v for k, v in model.env.context.items() if k != "active_test"})
-    rows = records._read_format(names)
-    if len(rows) < limit and (rows or not offset):
-        return rows, offset + len(rows)
-    found.limit = found.offset = found.order = None
-    return rows, len(found)
 
 
 def _page_links(offset, limit, total):

@@ -9,7 +9,7 @@ from odoo import http
 from odoo.http import request
 
 from ..lib import credentials, errors, ipnet, query, routes, scopes, throttle
-from . import cors, handlers
+from . import cors, handlers, tokens
 
 
 class RestApi(http.Controller):
@@ -29,9 +29,9 @@ class RestApi(http.Controller):
         if httprequest.method == "OPTIONS":
             return cors.preflight(httprequest.path)
         route, params = routes.resolve(httprequest.method, httprequest.path)
-        if route.auth == "public":
-            return handlers.HANDLERS[route.name](None, **params)
         _authenticate(route, params.get("model"))
+        if route.kind == "token":
+            return tokens.HANDLERS[route.name](**params)
         model = _model(params.pop("model")) if route.has_model else None
         _check_scope(route, model)
         return handlers.HANDLERS[route.name](model, **params)
@@ -66,11 +66,16 @@ def _authenticate(route, model_name):
         raise errors.Unauthorized("The owner of this API key is archived.")
     if not ipnet.address_allowed(address, info.networks):
         raise errors.Forbidden("This API key may not be used from this address.")
-    if found.token or info.require_user_token:
-        # Login tokens come with the security issue; until then nothing is trusted.
-        raise errors.Unauthorized("Login tokens are not accepted by this server yet.")
-    request.update_env(user=info.user_id)
+    user_id = info.user_id
+    if found.token:
+        state = request.env["rest.api.token"].sudo()._verify_access(found.token, info.id)
+        request.rest_api_token, user_id = state, state.user_id
+    elif info.require_user_token and route.name not in ("auth_login", "auth_refresh", "auth_logout"):
+        raise errors.Unauthorized("This API key needs a user's login token (header token or Login-Token).")
+    request.update_env(user=user_id)
     request.rest_api_key = info
+    if request.dispatcher.audit is not None:
+        request.dispatcher.audit["user_id"] = user_id
 
 
 def _throttle(use):

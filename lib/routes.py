@@ -26,6 +26,7 @@ class Route:
     write, delete); None when the operation depends on the call
     (execute_kw) or when the route names no model.
     ``auth`` is ``key`` (an API key is required) or ``public``.
+    ``kind`` is ``data`` (works on a model), ``token`` or ``docs``.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Route:
     auth: str = "key"
     summary: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    kind: str = "data"
 
     @property
     def path(self) -> str:
@@ -63,11 +65,16 @@ class Route:
         return params
 
 
-def _r(name, method, path, operation=None, auth="key", summary="", tags=()):
-    return Route(name, method, tuple(path.split("/")), operation, auth, summary, tuple(tags))
+def _r(name, method, path, operation=None, auth="key", summary="", tags=(), kind="data"):
+    return Route(name, method, tuple(path.split("/")), operation, auth, summary, tuple(tags), kind)
 
 
 ROUTES: tuple[Route, ...] = (
+    _r("generate_token", "POST", "generate_token", summary="Issue a login token", kind="token"),
+    _r("model_generate_token", "POST", "{model}/generate_token", summary="Issue a login token", kind="token"),
+    _r("auth_login", "POST", "auth/login", summary="Log a user in", kind="token"),
+    _r("auth_refresh", "POST", "auth/refresh", summary="Exchange a refresh token", kind="token"),
+    _r("auth_logout", "POST", "auth/logout", summary="Revoke a login", kind="token"),
     _r("search", "GET", "{model}/search", "read", summary="Search records"),
     _r("schema", "GET", "{model}/schema", "read", summary="Field metadata"),
     _r("record_count", "GET", "{model}/record_count", "read", summary="Count records"),

@@ -1,4 +1,5 @@
 from . import side_store
+from . import login_throttle
 from . import rest_api_key
 from . import rest_api_scope
 from . import rest_api_token

@@ -1,4 +1,31 @@
-from odoo import fields, models
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from odoo import api, fields, models, tools
+
+from ..lib import errors, tokens
+from . import login_throttle
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """What a call needs to know about an issued token; cached, cleared on any change."""
+
+    id: int
+    jti: str
+    user_id: int
+    key_id: int
+    chain: str
+    revoked: bool
+    expiration: dt.datetime
+    fingerprint: str
+
+
+class UnknownToken(Exception):
+    """No token has this id (raised, so that ormcache never stores misses)."""
 
 
 class RestApiToken(models.Model):
@@ -6,11 +33,205 @@ class RestApiToken(models.Model):
     _description = "REST API login token"
     _order = "id desc"
     _allow_sudo_commands = False
+    _rec_name = "jti"
 
     user_id = fields.Many2one("res.users", string="User", required=True, index=True, ondelete="cascade")
     key_id = fields.Many2one("rest.api.key", string="Key", required=True, index=True, ondelete="cascade")
     jti = fields.Char("Token id", required=True, index=True, readonly=True, copy=False)
+    token_type = fields.Selection(
+        [("access", "Access token"), ("refresh", "Refresh token")],
+        required=True,
+        default="access",
+        readonly=True,
+    )
+    chain = fields.Char(
+        index=True,
+        readonly=True,
+        help="Tokens of one login and its refreshes share a chain; revoking one revokes all.",
+    )
     expiration_date = fields.Datetime(required=True)
     revoked = fields.Boolean(default=False)
+    spent = fields.Boolean(
+        readonly=True, help="A refresh token that was used once: presenting it again revokes its chain."
+    )
 
     _sql_constraints = [("jti_uniq", "UNIQUE (jti)", "Token ids are unique.")]
+
+    def init(self):
+        # The signing secret and the digests live outside the ORM: no read,
+        # export or RPC can return them. The secret is made here, at install,
+        # never in a data file.
+        self.env.cr.execute(
+            """
+            ALTER TABLE rest_api_token ADD COLUMN IF NOT EXISTS refresh_hash varchar;
+            ALTER TABLE rest_api_token ADD COLUMN IF NOT EXISTS fingerprint varchar;
+            CREATE UNIQUE INDEX IF NOT EXISTS rest_api_token_refresh_hash_uniq ON rest_api_token (refresh_hash);
+            CREATE TABLE IF NOT EXISTS rest_api_secret (name varchar PRIMARY KEY, value varchar NOT NULL);
+            INSERT INTO rest_api_secret (name, value) VALUES ('jwt', %s) ON CONFLICT (name) DO NOTHING;
+            """,
+            [tokens.new_secret()],
+        )
+        self.env.cr.execute(login_throttle.CREATE_SQL)
+
+    # ------------------------------------------------------------ caches
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()  # a revocation reaches every worker on its next call
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
+    @tools.ormcache()
+    def _signing_secret(self):
+        self.env.cr.execute("SELECT value FROM rest_api_secret WHERE name = 'jwt'")
+        return self.env.cr.fetchone()[0]
+
+    @tools.ormcache("jti")
+    def _token_state(self, jti):
+        self.env.cr.execute(
+            "SELECT id, jti, user_id, key_id, chain, revoked, expiration_date, fingerprint"
+            " FROM rest_api_token WHERE jti = %s",
+            [jti],
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            raise UnknownToken()
+        return TokenState(*row)
+
+    # ------------------------------------------------------------ issuing
+    @api.model
+    def _fingerprint(self, user, jti):
+        # Odoo's own session token: an HMAC over the user's id, login,
+        # password hash and active flag, so a password change, or archiving
+        # the user, invalidates every token issued before it.
+        return user.sudo()._compute_session_token(jti) or ""
+
+    @api.model
+    def _issue_access(self, user, key_id, seconds, chain=None):
+        """A signed access token (JWT) for ``user`` under key ``key_id``; returns (token, expiry)."""
+        now = fields.Datetime.now()
+        expiry = now + dt.timedelta(seconds=seconds)
+        jti = tokens.new_jti()
+        record = self.sudo().create(
+            {
+                "user_id": user.id,
+                "key_id": key_id,
+                "jti": jti,
+                "chain": chain or jti,
+                "expiration_date": expiry,
+            }
+        )
+        self.env.cr.execute(
+            "UPDATE rest_api_token SET fingerprint = %s WHERE id = %s",
+            [self._fingerprint(user, jti), record.id],
+        )
+        issued_at = int(now.replace(tzinfo=dt.timezone.utc).timestamp())
+        token = tokens.issue(self._signing_secret(), user_id=user.id, key_id=key_id, jti=jti, issued_at=issued_at,
+                             expires_at=issued_at + seconds)  # fmt: skip
+        return token, expiry, record
+
+    @api.model
+    def _issue_refresh(self, user, key_id, seconds, chain):
+        """An opaque refresh token of ``chain``; only its digest is stored."""
+        secret = tokens.new_refresh_token()
+        jti = tokens.new_jti()
+        record = self.sudo().create(
+            {
+                "user_id": user.id,
+                "key_id": key_id,
+                "jti": jti,
+                "chain": chain,
+                "token_type": "refresh",
+                "expiration_date": fields.Datetime.now() + dt.timedelta(seconds=seconds),
+            }
+        )
+        self.env.cr.execute(
+            "UPDATE rest_api_token SET refresh_hash = %s, fingerprint = %s WHERE id = %s",
+            [tokens.hash_refresh_token(secret), self._fingerprint(user, jti), record.id],
+        )
+        return secret
+
+    # ------------------------------------------------------------ checking
+    @api.model
+    def _verify_access(self, token, key_id):
+        """The user id an access token stands for, if it is valid with key ``key_id``; 401 otherwise."""
+        try:
+            claims = tokens.verify(self._signing_secret(), token)
+            state = self._token_state(claims.jti)
+        except tokens.InvalidToken as exc:
+            _logger.info("rest_api: login token refused: %s", exc.reason)
+            raise
+        except UnknownToken:
+            _logger.info("rest_api: login token refused: unknown jti")
+            raise tokens.InvalidToken("unknown jti") from None
+        self._check_state(state, key_id, claims.user_id)
+        return state
+
+    def _check_state(self, state, key_id, user_id):
+        reason = None
+        if state.key_id != key_id:
+            reason = "issued under another key"
+        elif state.user_id != user_id:
+            reason = "user mismatch"
+        elif state.revoked:
+            reason = "revoked"
+        elif state.expiration <= fields.Datetime.now():
+            reason = "expired"
+        elif self._fingerprint(self.env["res.users"].browse(state.user_id), state.jti) != state.fingerprint:
+            reason = "user archived or password changed since issue"
+        if reason:
+            _logger.info("rest_api: login token %s refused: %s", state.id, reason)
+            raise tokens.InvalidToken(reason)
+
+    @api.model
+    def _revoke_chain(self, chain):
+        self.sudo().search([("chain", "=", chain), ("revoked", "=", False)]).write({"revoked": True})
+
+    @api.model
+    def _use_refresh(self, secret, key_id):
+        """Spend a refresh token: its row (locked) when it may be exchanged; else a 401.
+
+        Presenting an already spent token revokes its whole chain (RFC 9700
+        section 4.14.2: refresh token rotation with reuse detection).
+        """
+        if not tokens.looks_like_refresh_token(secret):
+            raise errors.Unauthorized("Invalid, expired or revoked refresh token.")
+        self.env.cr.execute(
+            "SELECT id FROM rest_api_token WHERE refresh_hash = %s FOR UPDATE",
+            [tokens.hash_refresh_token(secret)],
+        )
+        row = self.env.cr.fetchone()
+        record = self.sudo().browse(row[0]) if row else self.browse()
+        if not record or record.key_id.id != key_id:
+            raise errors.Unauthorized("Invalid, expired or revoked refresh token.")
+        return record
+
+    def _refresh_problem(self):
+        """Why this refresh token cannot be exchanged, or None. Reuse revokes the chain."""
+        self.ensure_one()
+        if self.spent:
+            _logger.warning("rest_api: refresh token %s reused: revoking chain %s", self.id, self.chain)
+            self._revoke_chain(self.chain)
+            return "This refresh token was already used; every token of its login is now revoked."
+        if self.revoked or self.expiration_date <= fields.Datetime.now():
+            return "Invalid, expired or revoked refresh token."
+        state = self._token_state(self.jti)
+        if self._fingerprint(self.user_id, self.jti) != state.fingerprint:
+            return "Invalid, expired or revoked refresh token."
+        return None
+
+    @api.model
+    def _login_verdict(self, address):
+        return login_throttle.check(self.env, address)
+
+    @api.model
+    def _login_failed(self, address):
+        login_throttle.record_failure(self.env, address)
+
+    @api.autovacuum
+    def _gc_expired_tokens(self):
+        """Forget tokens expired for more than a day."""
+        self.sudo().search([("expiration_date", "<", fields.Datetime.now() - dt.timedelta(days=1))]).unlink()

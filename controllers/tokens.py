@@ -1,0 +1,122 @@
+"""Token routes (API.md section 2): generate_token, auth/login, auth/refresh, auth/logout."""
+
+from odoo.exceptions import AccessDenied
+from odoo.http import request
+
+from ..lib import errors, serialize
+from . import handlers
+
+GENERATED = "JWT Token generated successfully."
+MAX_DAYS = 3650
+MANAGER_GROUP = "rest_api.group_rest_api_manager"
+
+
+def _ttl(name, default):
+    return max(1, handlers._settings_int(name, default))
+
+
+def _object_body():
+    body = handlers._body()
+    if not isinstance(body, dict):
+        raise errors.BadRequest("The body must be a JSON object.")
+    return body
+
+
+def _positive_int(body, name, maximum, default=None):
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
+        raise errors.BadRequest(f"{name!r} must be a whole number from 1 to {maximum}.")
+    return value
+
+
+def _user_info(user):
+    return {"user_id": user.id, "user_name": user.name, "user_login": user.login}
+
+
+def generate_token(model=None):
+    """A login token for the key's user, or for any user when that user is a REST API manager."""
+    body = _object_body()
+    user_id = _positive_int(body, "user_id", 2**31 - 1)
+    days = _positive_int(body, "expiration_days", MAX_DAYS, default=1)
+    caller = request.env.user
+    if user_id != caller.id and not caller.has_group(MANAGER_GROUP):
+        raise errors.Forbidden("Only a REST API manager may issue tokens for other users.")
+    user = request.env["res.users"].sudo().browse(user_id).exists()
+    if not user or not user.active:
+        raise errors.NotFound(f"No active user with id {user_id}.")
+    token, expiry, _record = request.env["rest.api.token"]._issue_access(
+        user, request.rest_api_key.id, days * 86400
+    )
+    return handlers.json_response({
+        "login_token": token, "message": GENERATED, "token_type": "JWT", "expires_in_days": days,
+        "expiration_date": serialize.iso_datetime(expiry), "user_info": _user_info(user),
+    })  # fmt: skip
+
+
+def _tokens_answer(user, chain=None):
+    Token = request.env["rest.api.token"]
+    seconds = _ttl("rest_api.access_token_ttl", 3600)
+    access, _expiry, record = Token._issue_access(user, request.rest_api_key.id, seconds, chain)
+    refresh = Token._issue_refresh(user, request.rest_api_key.id, _ttl("rest_api.refresh_token_ttl", 30 * 86400),
+                                   record.chain)  # fmt: skip
+    return handlers.json_response({
+        "access_token": access, "token_type": "Bearer", "expires_in": seconds, "refresh_token": refresh,
+        "user_info": _user_info(user),
+    })  # fmt: skip
+
+
+def auth_login():
+    """Odoo's own credential check (an Odoo API key is accepted as password),
+    with failed attempts throttled per client address."""
+    body = _object_body()
+    login, password = body.get("login"), body.get("password")
+    if not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in (login, password)):
+        raise errors.BadRequest('"login" and "password" must be non-empty strings.')
+    env, address = request.env, request.httprequest.remote_addr
+    verdict = env["rest.api.token"]._login_verdict(address)
+    if not verdict.allowed:
+        raise errors.TooManyRequests(
+            verdict.retry_after, "Too many failed logins from this address; retry later."
+        )
+    credential = {"type": "password", "login": login, "password": password}
+    try:
+        uid = env["res.users"].sudo().authenticate(env.cr.dbname, credential, {"interactive": False})["uid"]
+    except AccessDenied:
+        env["rest.api.token"]._login_failed(address)
+        # answered, not raised: the failure must be counted, not rolled back
+        return request.dispatcher.refusal(errors.Unauthorized("Wrong login or password."))
+    return _tokens_answer(env["res.users"].sudo().browse(uid))
+
+
+def auth_refresh():
+    record = request.env["rest.api.token"]._use_refresh(
+        _object_body().get("refresh_token"), request.rest_api_key.id
+    )
+    problem = record._refresh_problem()
+    if problem:
+        # answered, not raised: revoking a reused token's chain must be kept
+        return request.dispatcher.refusal(errors.Unauthorized(problem))
+    record.write({"spent": True, "revoked": True})
+    return _tokens_answer(record.user_id, record.chain)
+
+
+def auth_logout():
+    body = handlers._body() if request.httprequest.content_length else {}
+    Token = request.env["rest.api.token"]
+    if getattr(request, "rest_api_token", None):
+        chain = request.rest_api_token.chain
+    elif isinstance(body, dict) and body.get("refresh_token"):
+        chain = Token._use_refresh(body["refresh_token"], request.rest_api_key.id).chain
+    else:
+        raise errors.BadRequest('Send the login token in a header, or {"refresh_token": ...}.')
+    Token._revoke_chain(chain)
+    return handlers.json_response({"message": "Logged out: the token and its chain are revoked."})
+
+
+HANDLERS = {
+    "generate_token": generate_token,
+    "model_generate_token": generate_token,
+    "auth_login": auth_login,
+    "auth_refresh": auth_refresh,
+    "auth_logout": auth_logout,
+}
