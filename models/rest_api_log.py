@@ -2,14 +2,8 @@ from odoo import api, fields, models
 
 from . import side_store
 
-# Written by raw SQL on the side connection (see side_store): a call that
-# fails and rolls back is logged all the same.
-INSERT_LOG_SQL = """
-INSERT INTO rest_api_log (key_id, user_id, method, path, model, status, duration, address, request_id,
-                          create_uid, create_date, write_uid, write_date)
-VALUES (%(key_id)s, %(user_id)s, %(method)s, %(path)s, %(model)s, %(status)s, %(duration)s, %(address)s,
-        %(request_id)s, %(user_id)s, now() AT TIME ZONE 'UTC', %(user_id)s, now() AT TIME ZONE 'UTC')
-"""
+# Written by raw SQL through side_store, batched once a second: a call that
+# fails and rolls back is logged all the same, and no call waits for its log.
 
 
 class RestApiLog(models.Model):
@@ -30,7 +24,7 @@ class RestApiLog(models.Model):
 
     @api.model
     def _insert(self, values):
-        side_store.execute(self.env, INSERT_LOG_SQL, values, fetch=False)
+        side_store.queue_log(self.env, dict(values, at=fields.Datetime.now()))
 
     @api.model
     def _gc_old_logs(self):

@@ -18,6 +18,7 @@ import threading
 import time
 
 import psycopg2
+from psycopg2.extras import execute_values
 
 from odoo import sql_db
 from odoo.modules import module
@@ -62,14 +63,13 @@ class _Pool:
                 return
         cnx.close()
 
-    def execute(self, dbname, query, params, fetch=True):
-        """Run one statement; one reconnect on a broken connection, then 503."""
+    def run(self, dbname, statement):
+        """``statement(cursor)`` on an autocommit connection; one reconnect on a broken one, then 503."""
         for attempt in (1, 2):
             try:
                 cnx = self._take(dbname)
                 with cnx.cursor() as cr:
-                    cr.execute(query, params)
-                    rows = cr.fetchall() if fetch else None
+                    result = statement(cr)
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 _logger.info(
                     "rest_api side connection lost (%s), attempt %s", exc.__class__.__name__, attempt
@@ -78,13 +78,27 @@ class _Pool:
                     raise ServiceUnavailable("The database is not reachable; retry later.") from exc
                 continue
             self._give_back(dbname, cnx)
-            return rows
+            return result
         return None
+
+    def execute(self, dbname, query, params, fetch=True):
+        """Run one statement (see run())."""
+
+        def statement(cr):
+            cr.execute(query, params)
+            return cr.fetchall() if fetch else None
+
+        return self.run(dbname, statement)
 
 
 _pool = _Pool()
 
 FLUSH_SECONDS = 1.0
+LOG_COLUMNS = ("key_id", "user_id", "method", "path", "model", "status", "duration", "address", "request_id")
+INSERT_LOGS_SQL = f"INSERT INTO rest_api_log ({', '.join(LOG_COLUMNS)}, create_uid, create_date, write_uid, write_date) VALUES %s"
+LOG_TEMPLATE = (
+    "(" + ", ".join(f"%({c})s" for c in LOG_COLUMNS) + ", %(user_id)s, %(at)s, %(user_id)s, %(at)s)"
+)
 FLUSH_USAGE_SQL = """
 INSERT INTO rest_api_key_usage AS u (key_id, use_count, last_used)
 SELECT key_id, hits, to_timestamp(last_used) AT TIME ZONE 'UTC'
@@ -95,27 +109,38 @@ ON CONFLICT (key_id) DO UPDATE SET
 """
 
 
-class _UsageBatch:
-    """Use counters of keys without a rate limit, summed in memory and written
-    once a second by a daemon thread: a call costs no statement at all.
-    At most about a second of counts is lost if the process dies."""
+class _Writer:
+    """Writes that no answer waits for, summed or queued in memory and sent
+    once a second by a daemon thread: use counters of keys without a rate
+    limit, and call log lines. A call pays no statement for them; at most
+    about a second of them is lost if the process dies."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.pid = None
-        self.pending = {}  # (dbname, key_id) -> [hits, last used epoch]
+        self.usage = {}  # (dbname, key_id) -> [hits, last used epoch]
+        self.logs = {}  # dbname -> [log values]
         self.thread = None
 
-    def note(self, dbname, key_id):
+    def _ready(self):
+        """Under the lock: start fresh in a forked worker, and make sure the writer runs."""
+        if self.pid != os.getpid():  # a forked worker inherits nothing of its parent's
+            self.pid, self.usage, self.logs, self.thread = os.getpid(), {}, {}, None
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="rest_api writer", daemon=True)
+            self.thread.start()
+
+    def note_use(self, dbname, key_id):
         with self.lock:
-            if self.pid != os.getpid():  # a forked worker starts with nothing of its parent's
-                self.pid, self.pending, self.thread = os.getpid(), {}, None
-            entry = self.pending.setdefault((dbname, key_id), [0, 0.0])
+            self._ready()
+            entry = self.usage.setdefault((dbname, key_id), [0, 0.0])
             entry[0] += 1
             entry[1] = time.time()
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="rest_api usage", daemon=True)
-                self.thread.start()
+
+    def queue_log(self, dbname, values):
+        with self.lock:
+            self._ready()
+            self.logs.setdefault(dbname, []).append(values)
 
     def _run(self):
         while True:
@@ -124,34 +149,43 @@ class _UsageBatch:
 
     def flush(self):
         with self.lock:
-            pending, self.pending = self.pending, {}
+            usage, logs, self.usage, self.logs = self.usage, self.logs, {}, {}
+        for dbname, rows in logs.items():
+            self._write(
+                dbname, lambda cr, rows=rows: execute_values(cr, INSERT_LOGS_SQL, rows, template=LOG_TEMPLATE)
+            )
         by_db = {}
-        for (dbname, key_id), (hits, last) in pending.items():
+        for (dbname, key_id), (hits, last) in usage.items():
             by_db.setdefault(dbname, []).append((key_id, hits, last))
         for dbname, rows in by_db.items():
-            try:
-                _pool.execute(
-                    dbname, FLUSH_USAGE_SQL, [list(col) for col in zip(*rows, strict=True)], fetch=False
-                )
-            except Exception:  # a counter must never break anything; keep it for the next flush
-                _logger.warning("rest_api: could not write key use counters of %s", dbname, exc_info=True)
-                with self.lock:
-                    for key_id, hits, last in rows:
-                        entry = self.pending.setdefault((dbname, key_id), [0, 0.0])
-                        entry[0] += hits
-                        entry[1] = max(entry[1], last)
+            columns = [list(col) for col in zip(*rows, strict=True)]
+            self._write(dbname, lambda cr, columns=columns: cr.execute(FLUSH_USAGE_SQL, columns))
+
+    def _write(self, dbname, statement):
+        try:
+            _pool.run(dbname, statement)
+        except Exception:  # nothing here may break a call; it is logged and dropped
+            _logger.warning("rest_api: could not write counters or call logs of %s", dbname, exc_info=True)
 
 
-_usage = _UsageBatch()
-atexit.register(_usage.flush)
+_writer = _Writer()
+atexit.register(_writer.flush)
 
 
 def note_use(env, key_id):
-    """Count one use of a key (see _UsageBatch)."""
+    """Count one use of a key (see _Writer)."""
     if _testing():
         env.cr.execute(FLUSH_USAGE_SQL, [[key_id], [1], [time.time()]])
         return
-    _usage.note(env.cr.dbname, key_id)
+    _writer.note_use(env.cr.dbname, key_id)
+
+
+def queue_log(env, values):
+    """Write one call log line (see _Writer)."""
+    if _testing():
+        execute_values(env.cr, INSERT_LOGS_SQL, [values], template=LOG_TEMPLATE)
+        return
+    _writer.queue_log(env.cr.dbname, values)
 
 
 def _testing():

@@ -34,6 +34,17 @@ class TestAuthentication(RestApiCase):
         key = self.make_key(self.admin, allowed_ips="127.0.0.1/32, 10.0.0.0/8")
         self.assertEqual(self.get("/api/res.country/search", key=key).status_code, 200)
 
+    def test_call_log(self):
+        # (failed calls are logged too, outside their transaction: tests/e2e checks that on a live server)
+        key = self.make_key(self.admin, log_requests=True)
+        response = self.get("/api/res.country/search", key=key, params={"limit": 1})
+        log = self.env["rest.api.log"].search([("key_id.key_hint", "=", key[:13] + "…")])
+        self.assertEqual(
+            (log.status, log.model, log.method, log.address), (200, "res.country", "GET", "127.0.0.1")
+        )
+        self.assertEqual((log.user_id, log.request_id), (self.admin, response.headers["X-Request-Id"]))
+        self.assertGreater(log.duration, 0)
+
     def test_rate_limit_headers_and_429(self):
         key = self.make_key(self.admin, rate_limit=2, rate_limit_period=3600)
         first = self.get("/api/res.country/search", key=key, params={"limit": 1})

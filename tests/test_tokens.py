@@ -44,7 +44,9 @@ class TestTokens(RestApiCase):
         )
 
     def refresh(self, token, key=None):
-        return self.call("POST", "/api/auth/refresh", key=key or self.manager_key, body={"refresh_token": token})
+        return self.call(
+            "POST", "/api/auth/refresh", key=key or self.manager_key, body={"refresh_token": token}
+        )
 
     def login(self, password="rest-person-pw", key=None, login="rest_person"):
         return self.call(
@@ -164,7 +166,11 @@ class TestTokens(RestApiCase):
         self.assertProblem(self.works(body["access_token"]), 401)
 
     def test_login_accepts_an_odoo_api_key_and_refuses_wrong_passwords(self):
-        odoo_key = self.env["res.users.apikeys"].with_user(self.person)._generate("rpc", "rest test", fields.Datetime.now() + timedelta(days=1))
+        odoo_key = (
+            self.env["res.users.apikeys"]
+            .with_user(self.person)
+            ._generate("rpc", "rest test", fields.Datetime.now() + timedelta(days=1))
+        )
         self.assertEqual(self.login(password=odoo_key).status_code, 200)
         self.assertProblem(self.login(password="wrong"), 401)
         self.assertProblem(self.login(login="nobody-at-all"), 401)

@@ -42,3 +42,12 @@ for target in "GET /api/res.partner/search" "POST /jsonrpc" "GET /acc/floor/part
     grep -F "\"$target" "$log" | awk '{print $(NF-2)}' | sort -n | awk -v t="$target" \
         '{a[NR]=$1} END {if (NR) printf "  %-30s %s queries (%d calls)\n", t, a[int((NR+1)/2)], NR}'
 done
+
+# Per-request overhead of scope + throttle + call log, on the same server.
+set -a
+# shellcheck disable=SC1091
+source "${ACC_DIR:-$HOME/.cache/rest_api_acceptance}/run/state.env"
+set +a
+echo
+echo "Overhead of a scoped, throttled, logging key against an unscoped key (1 connection):"
+python3 tools/overhead.py | tee -a .reports/bench.txt

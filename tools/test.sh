@@ -58,6 +58,7 @@ wants() {
 # ---------------------------------------------------------------- cleanup
 TMP_DIRS=()
 SERVER_PID= # the e2e Odoo server (own process group, started with setsid)
+SERVER2_PID= # a second, threaded server on the same database (throttling across servers)
 RUN_PID=    # the Odoo run in progress (own process group), see odoo_run
 
 kill_group() { # kill_group PID [grace seconds]: TERM the process group, KILL it after the grace
@@ -73,6 +74,10 @@ kill_group() { # kill_group PID [grace seconds]: TERM the process group, KILL it
 }
 
 stop_server() {
+    if [[ -n $SERVER2_PID ]]; then
+        kill_group "$SERVER2_PID"
+        SERVER2_PID=
+    fi
     [[ -n $SERVER_PID ]] || return 0
     local pid=$SERVER_PID
     SERVER_PID=
@@ -439,8 +444,30 @@ stage_e2e() {
         stage_result e2e 0 1
         return
     fi
-    echo "e2e: server up after $((i / 2)) s; running pytest"
-    REST_API_URL=http://127.0.0.1:$port REST_API_DB=rest_api_e2e \
+    echo "e2e: server up after $((i / 2)) s"
+    port2=$(free_port)
+    echo "e2e: starting a second, threaded Odoo on http://127.0.0.1:$port2 (same database)"
+    (cd / && exec setsid "${ODOO[@]}" -d rest_api_e2e --db-filter='^rest_api_e2e$' \
+        --addons-path="$ADDONS_PATH" --data-dir="$DATA_DIR" \
+        --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
+        --http-port "$port2" --gevent-port "$(free_port)" --http-interface 127.0.0.1 \
+        --workers=0 --max-cron-threads=0 --logfile "$server_log.2" --log-level=info) </dev/null >"$REPORTS/e2e-server2.out" 2>&1 &
+    SERVER2_PID=$!
+    code=000
+    for ((i = 0; i < 240; i++)); do
+        kill -0 "$SERVER2_PID" 2>/dev/null || break
+        code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port2/web/login" || true)
+        [[ $code == 200 ]] && break
+        sleep 0.5
+    done
+    if [[ $code != 200 ]]; then
+        loud "e2e: the second Odoo server did not answer 200 on /web/login within 120 s (last status: $code)."
+        stop_server
+        stage_result e2e 0 1
+        return
+    fi
+    echo "e2e: running pytest"
+    REST_API_URL=http://127.0.0.1:$port REST_API_URL2=http://127.0.0.1:$port2 REST_API_DB=rest_api_e2e \
         REST_API_ADMIN_LOGIN=admin REST_API_ADMIN_PASSWORD=admin REST_API_LOG=$server_log \
         REST_API_PGDATA=$REST_API_PGDATA \
         python3 -m pytest -q tests/e2e -p no:cacheprovider 2>&1 | tee "$log"

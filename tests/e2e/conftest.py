@@ -5,13 +5,17 @@ set-up, like an admin script would.
 """
 
 import os
+import random
+import types
 import uuid
 import xmlrpc.client
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 URL = os.environ.get("REST_API_URL", "http://127.0.0.1:8069").rstrip("/")
+URL2 = os.environ.get("REST_API_URL2", "").rstrip("/")
 DB = os.environ.get("REST_API_DB", "")
 LOG = os.environ.get("REST_API_LOG", "")
 ADMIN_LOGIN = os.environ.get("REST_API_ADMIN_LOGIN", "admin")
@@ -53,36 +57,52 @@ def make_key(admin):
 
 
 @pytest.fixture(scope="session")
-def limited_user(admin):
-    login = uniq("limited")
-    uid = admin(
-        "res.users",
-        "create",
-        {
-            "name": login,
-            "login": login,
-            "password": "Pw-" + login,
-            "groups_id": [
-                (6, 0, [admin("res.users", "read", [admin.uid], ["groups_id"])[0]["groups_id"][0]])
-            ],
-        },
-    )
-    employee = admin(
+def employee(admin):
+    """An internal user with no extra rights: (id, login, password)."""
+    login = uniq("employee")
+    group = admin(
         "ir.model.data",
         "search_read",
         [("module", "=", "base"), ("name", "=", "group_user")],
         fields=["res_id"],
     )
-    admin("res.users", "write", [uid], {"groups_id": [(6, 0, [employee[0]["res_id"]])]})
-    return uid
+    uid = admin("res.users", "create", {"name": login, "login": login, "password": "Pw-" + login,
+                                         "groups_id": [(6, 0, [group[0]["res_id"]])]})  # fmt: skip
+    return types.SimpleNamespace(id=uid, login=login, password="Pw-" + login)
 
 
-def call(method, path, key=None, fresh=True, **kwargs):
+@pytest.fixture(scope="session")
+def limited_user(employee):
+    return employee.id
+
+
+class _FromAddress(HTTPAdapter):
+    """Sends from a chosen loopback address, to exercise per-address rules from one machine."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def call(method, path, key=None, fresh=True, base=None, source=None, token=None, **kwargs):
     headers = dict(kwargs.pop("headers", {}))
     if key:
         headers.setdefault("api-key", key)
-    session = requests.Session() if fresh else SESSION
-    return session.request(method, URL + path, headers=headers, timeout=60, **kwargs)
+    if token:
+        headers.setdefault("token", token)
+    session = requests.Session() if fresh or source else SESSION
+    if source:
+        session.mount("http://", _FromAddress(source))
+    return session.request(method, (base or URL) + path, headers=headers, timeout=60, **kwargs)
+
+
+def loopback():
+    """A random loopback address other than 127.0.0.1."""
+    return "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 255), random.randint(1, 254))
 
 
 SESSION = requests.Session()
