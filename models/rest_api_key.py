@@ -14,8 +14,7 @@ _logger = logging.getLogger(__name__)
 # database clock is used so that every server counts the same windows.
 THROTTLE_SQL = """
 INSERT INTO rest_api_key_usage AS u (key_id, use_count, last_used, window_start, window_hits)
-VALUES (%(key_id)s, 1, now() AT TIME ZONE 'UTC',
-        floor(extract(epoch FROM now()) / %(period)s)::bigint * %(period)s, 1)
+VALUES ($1, 1, now() AT TIME ZONE 'UTC', floor(extract(epoch FROM now()) / $2)::bigint * $2, 1)
 ON CONFLICT (key_id) DO UPDATE SET
     use_count = u.use_count + 1,
     last_used = EXCLUDED.last_used,
@@ -23,6 +22,7 @@ ON CONFLICT (key_id) DO UPDATE SET
     window_start = EXCLUDED.window_start
 RETURNING window_start, window_hits, extract(epoch FROM now())::float8
 """
+side_store.prepare("rest_api_throttle", ("int", "int"), THROTTLE_SQL)
 
 
 class UnknownKey(Exception):
@@ -66,6 +66,7 @@ class KeyUse:
 
 class RestApiKey(models.Model):
     _name = "rest.api.key"
+    _inherit = ["rest.api.cache.mixin"]
     _description = "REST API key"
     _order = "name, id"
     _allow_sudo_commands = False
@@ -182,24 +183,11 @@ class RestApiKey(models.Model):
         self.env.registry.clear_cache()
         return secret
 
-    # ------------------------------------------------------------ caches
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
     def unlink(self):
         ids = tuple(self.ids)
         result = super().unlink()
         if ids:
             self.env.cr.execute("DELETE FROM rest_api_key_usage WHERE key_id IN %s", [ids])
-        self.env.registry.clear_cache()
         return result
 
     # ------------------------------------------------------------ per call
@@ -218,8 +206,8 @@ class RestApiKey(models.Model):
         if not info.rate_limit:
             side_store.note_use(self.env, info.id)
             return KeyUse(info, 0, 0, 0.0)
-        params = {"key_id": info.id, "period": info.rate_limit_period}
-        start, hits, now = side_store.execute(self.env, THROTTLE_SQL, params)[0]
+        args = (info.id, info.rate_limit_period)
+        start, hits, now = side_store.execute_prepared(self.env, "rest_api_throttle", args)[0]
         return KeyUse(info, int(start), int(hits), float(now))
 
     @tools.ormcache("key_hash")

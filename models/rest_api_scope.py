@@ -1,8 +1,9 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class RestApiScope(models.Model):
     _name = "rest.api.scope"
+    _inherit = ["rest.api.cache.mixin"]
     _description = "REST API key scope"
     _order = "key_id, model_id"
     _allow_sudo_commands = False
@@ -30,20 +31,3 @@ class RestApiScope(models.Model):
             "execute": self.perm_execute,
         }
         return frozenset(op for op, allowed in flags.items() if allowed)
-
-    # a key's scopes are cached with the key: any change must reach every worker
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result

@@ -14,6 +14,7 @@ tests see what a call wrote inside their transaction.
 import atexit
 import logging
 import os
+import re
 import threading
 import time
 
@@ -28,6 +29,14 @@ from ..lib.errors import ServiceUnavailable
 _logger = logging.getLogger(__name__)
 
 MAX_IDLE = 4
+# name -> (argument types, SQL with $1, $2...): prepared once per side
+# connection, so a per-call statement is not parsed and planned every time
+PREPARED = {}
+
+
+def prepare(name, argtypes, sql):
+    """Declare a statement that every side connection prepares when it opens."""
+    PREPARED[name] = (argtypes, sql)
 
 
 class _Pool:
@@ -53,6 +62,8 @@ class _Pool:
         cnx.autocommit = True
         with cnx.cursor() as cr:
             cr.execute("SET synchronous_commit TO OFF")
+            for name, (argtypes, sql) in PREPARED.items():
+                cr.execute(f"PREPARE {name}({', '.join(argtypes)}) AS {sql}")
         return cnx
 
     def _give_back(self, dbname, cnx):
@@ -178,6 +189,17 @@ def note_use(env, key_id):
         env.cr.execute(FLUSH_USAGE_SQL, [[key_id], [1], [time.time()]])
         return
     _writer.note_use(env.cr.dbname, key_id)
+
+
+def execute_prepared(env, name, args):
+    """Run a statement declared with prepare(); the rows it returns."""
+    argtypes, sql = PREPARED[name]
+    if _testing():  # the test cursor did not prepare it: same SQL, psycopg2 placeholders
+        named = re.sub(r"\$(\d+)", r"%(p\1)s", sql)
+        env.cr.execute(named, {f"p{i}": arg for i, arg in enumerate(args, 1)})
+        return env.cr.fetchall()
+    placeholders = ", ".join(["%s"] * len(argtypes))
+    return _pool.execute(env.cr.dbname, f"EXECUTE {name}({placeholders})", list(args))
 
 
 def queue_log(env, values):

@@ -393,6 +393,31 @@ stage_odoo() {
     stage_result odoo $counts
 }
 
+# serve_e2e PORT WORKERS LOG: start Odoo on the e2e database (own process
+# group, pid in SERVED_PID) and wait until /web/login answers 200 (120 s).
+serve_e2e() {
+    local port=$1 workers=$2 server_log=$3 code=000 i
+    (cd / && exec setsid "${ODOO[@]}" -d rest_api_e2e --db-filter='^rest_api_e2e$' \
+        --addons-path="$ADDONS_PATH" --data-dir="$DATA_DIR" \
+        --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
+        --http-port "$port" --gevent-port "$(free_port)" --http-interface 127.0.0.1 \
+        --workers="$workers" --max-cron-threads=0 --logfile "$server_log" --log-level=info) </dev/null >"$server_log.out" 2>&1 &
+    SERVED_PID=$!
+    for ((i = 0; i < 240; i++)); do
+        kill -0 "$SERVED_PID" 2>/dev/null || break
+        code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port/web/login" || true)
+        [[ $code == 200 ]] && break
+        sleep 0.5
+    done
+    if [[ $code != 200 ]]; then
+        echo "e2e: last lines of the server log:"
+        tail -n 40 "$server_log" "$server_log.out" 2>/dev/null | sed 's/^/    /'
+        loud "e2e: the Odoo server on port $port did not answer 200 on /web/login within 120 s (last status: $code)."
+        return 1
+    fi
+    echo "e2e: server on port $port up after $((i / 2)) s (--workers=$workers)"
+}
+
 stage_e2e() {
     header e2e
     if [[ ! -d tests/e2e ]]; then
@@ -421,47 +446,15 @@ stage_e2e() {
     port=$(free_port)
     rm -f "$server_log"
     echo "e2e: starting Odoo on http://127.0.0.1:$port (--workers=2, log: ${server_log#"$ROOT"/})"
-    (cd / && exec setsid "${ODOO[@]}" -d rest_api_e2e --db-filter='^rest_api_e2e$' \
-        --addons-path="$ADDONS_PATH" --data-dir="$DATA_DIR" \
-        --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
-        --http-port "$port" --gevent-port "$(free_port)" --http-interface 127.0.0.1 \
-        --workers=2 --max-cron-threads=0 --logfile "$server_log" --log-level=info) </dev/null >"$REPORTS/e2e-server.out" 2>&1 &
-    SERVER_PID=$!
-    code=000
-    for ((i = 0; i < 240; i++)); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            break
-        fi
-        code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port/web/login" || true)
-        [[ $code == 200 ]] && break
-        sleep 0.5
-    done
-    if [[ $code != 200 ]]; then
-        echo "e2e: last lines of the server log:"
-        tail -n 40 "$server_log" "$REPORTS/e2e-server.out" 2>/dev/null | sed 's/^/    /'
-        loud "e2e: the Odoo server did not answer 200 on /web/login within 120 s (last status: $code)."
-        stop_server
-        stage_result e2e 0 1
-        return
+    serve_e2e "$port" 2 "$server_log" && rc=0 || rc=1
+    SERVER_PID=$SERVED_PID
+    if ((rc == 0)); then
+        port2=$(free_port)
+        echo "e2e: starting a second, threaded Odoo on http://127.0.0.1:$port2 (same database)"
+        serve_e2e "$port2" 0 "$server_log.2" && rc=0 || rc=1
+        SERVER2_PID=$SERVED_PID
     fi
-    echo "e2e: server up after $((i / 2)) s"
-    port2=$(free_port)
-    echo "e2e: starting a second, threaded Odoo on http://127.0.0.1:$port2 (same database)"
-    (cd / && exec setsid "${ODOO[@]}" -d rest_api_e2e --db-filter='^rest_api_e2e$' \
-        --addons-path="$ADDONS_PATH" --data-dir="$DATA_DIR" \
-        --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
-        --http-port "$port2" --gevent-port "$(free_port)" --http-interface 127.0.0.1 \
-        --workers=0 --max-cron-threads=0 --logfile "$server_log.2" --log-level=info) </dev/null >"$REPORTS/e2e-server2.out" 2>&1 &
-    SERVER2_PID=$!
-    code=000
-    for ((i = 0; i < 240; i++)); do
-        kill -0 "$SERVER2_PID" 2>/dev/null || break
-        code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port2/web/login" || true)
-        [[ $code == 200 ]] && break
-        sleep 0.5
-    done
-    if [[ $code != 200 ]]; then
-        loud "e2e: the second Odoo server did not answer 200 on /web/login within 120 s (last status: $code)."
+    if ((rc != 0)); then
         stop_server
         stage_result e2e 0 1
         return
