@@ -19,6 +19,7 @@ import threading
 import time
 
 import psycopg2
+from psycopg2 import sql as pgsql
 from psycopg2.extras import execute_values
 
 from odoo import sql_db
@@ -62,8 +63,13 @@ class _Pool:
         cnx.autocommit = True
         with cnx.cursor() as cr:
             cr.execute("SET synchronous_commit TO OFF")
-            for name, (argtypes, sql) in PREPARED.items():
-                cr.execute(f"PREPARE {name}({', '.join(argtypes)}) AS {sql}")
+            for name, (argtypes, statement) in PREPARED.items():
+                types = pgsql.SQL(", ").join(pgsql.SQL(t) for t in argtypes)
+                cr.execute(
+                    pgsql.SQL("PREPARE {} ({}) AS {}").format(
+                        pgsql.Identifier(name), types, pgsql.SQL(statement)
+                    )
+                )
         return cnx
 
     def _give_back(self, dbname, cnx):
@@ -198,8 +204,9 @@ def execute_prepared(env, name, args):
         named = re.sub(r"\$(\d+)", r"%(p\1)s", sql)
         env.cr.execute(named, {f"p{i}": arg for i, arg in enumerate(args, 1)})
         return env.cr.fetchall()
-    placeholders = ", ".join(["%s"] * len(argtypes))
-    return _pool.execute(env.cr.dbname, f"EXECUTE {name}({placeholders})", list(args))
+    placeholders = pgsql.SQL(", ").join(pgsql.Placeholder() * len(argtypes))
+    query = pgsql.SQL("EXECUTE {} ({})").format(pgsql.Identifier(name), placeholders)
+    return _pool.execute(env.cr.dbname, query, list(args))
 
 
 def queue_log(env, values):
