@@ -75,3 +75,13 @@ def test_refresh_tokens():
     token = tokens.new_refresh_token()
     assert tokens.looks_like_refresh_token(token) and not tokens.looks_like_refresh_token("x")
     assert tokens.hash_refresh_token(token) != token and len(tokens.hash_refresh_token(token)) == 64
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "HS384", "PS256"])
+def test_tokens_declaring_another_algorithm_are_refused(alg):
+    # RS256/HS256 confusion: a token that says RS256, "signed" with what an
+    # attacker takes for the public key, must never reach HMAC verification
+    forged = b64({"alg": alg, "typ": "JWT"}) + "." + b64({"sub": "1", "azp": "3", "jti": "x", "iat": NOW,
+                                                        "exp": NOW + 60}) + ".c2ln"  # fmt: skip
+    with pytest.raises(tokens.InvalidToken):
+        tokens.verify(SECRET, forged)
