@@ -194,8 +194,12 @@ def _call(model):
 
 
 def execute_kw_operations(model):
-    """The scope operations this execute_kw call needs (its method decides)."""
-    return scopes.operations_for_method(_call(model)[0])
+    """The scope operations this execute_kw call needs (its method decides).
+
+    The checked call is kept for the handler, so the body is parsed once.
+    """
+    request.dispatcher.checked_call = _call(model)
+    return scopes.operations_for_method(request.dispatcher.checked_call[0])
 
 
 def _check_arguments(model, method, args, kwargs):
@@ -216,7 +220,9 @@ def _check_arguments(model, method, args, kwargs):
 
 
 def execute_kw(model):
-    method, args, kwargs = _call(model)
+    # taken, not just read: a retried transaction parses afresh (a method may change its arguments)
+    checked, request.dispatcher.checked_call = request.dispatcher.checked_call, None
+    method, args, kwargs = checked or _call(model)
     _check_arguments(model, method, args, kwargs)
     context = kwargs.get("context") or {}
     if not isinstance(context, dict):

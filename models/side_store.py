@@ -1,11 +1,13 @@
 """Statements that must not wait for, nor roll back with, the caller's transaction.
 
-Usage counters, throttle windows and call logs are written on a separate
-autocommit connection with ``synchronous_commit`` off: each statement is its
-own tiny transaction, so a counter row is locked for microseconds rather than
-for a whole request, a request that fails and rolls back is still counted and
-logged, and nothing waits for a disk flush. Losing the last few counter
-increments in a crash of PostgreSQL is an accepted trade-off.
+Throttle windows are counted by one prepared statement per call, and use
+counters and call logs are written once a second by a per-process writer
+thread, all on separate autocommit connections with ``synchronous_commit``
+off: each statement is its own tiny transaction, so a counter row is locked
+for microseconds rather than for a whole request, a request that fails and
+rolls back is still counted and logged, and nothing waits for a disk flush.
+Losing the last second of counters and logs in a crash is an accepted
+trade-off.
 
 Under Odoo's test runner the request's own cursor is used instead, so that
 tests see what a call wrote inside their transaction.
