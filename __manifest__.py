@@ -8,7 +8,7 @@
     "website": "https://github.com/rest-api/rest_api",
     "license": "LGPL-3",
     "depends": ["base", "web"],
-    "external_dependencies": {"python": ["PyJWT", "apispec", "marshmallow"]},
+    "external_dependencies": {"python": ["PyJWT", "apispec", "marshmallow", "swagger-ui-py"]},
     "data": [
         "security/rest_api_groups.xml",
         "security/ir.model.access.csv",

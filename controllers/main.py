@@ -9,7 +9,7 @@ from odoo import http
 from odoo.http import request
 
 from ..lib import credentials, errors, ipnet, query, routes, scopes, throttle
-from . import cors, handlers, tokens
+from . import cors, docs, handlers, tokens
 
 
 class RestApi(http.Controller):
@@ -29,6 +29,8 @@ class RestApi(http.Controller):
         if httprequest.method == "OPTIONS":
             return cors.preflight(httprequest.path)
         route, params = routes.resolve(httprequest.method, httprequest.path)
+        if route.kind == "docs":
+            return docs.HANDLERS[route.name](_docs_caller(route))
         _authenticate(route, params.get("model"))
         if route.kind == "token":
             return tokens.HANDLERS[route.name](**params)
@@ -76,6 +78,28 @@ def _authenticate(route, model_name):
     request.rest_api_key = info
     if request.dispatcher.audit is not None:
         request.dispatcher.audit["user_id"] = user_id
+
+
+class DocsCaller:
+    """Who asks for a document: a key (its scopes), an Odoo user, or nobody."""
+
+    def __init__(self, scope_map=None, anonymous=False):
+        self.scope_map, self.anonymous = scope_map, anonymous
+
+
+def _docs_caller(route):
+    """A key when one is sent (checked like any call), else the Odoo session
+    Odoo already validated, else anonymous if ``rest_api.docs_public``."""
+    found = credentials.extract(request.httprequest.headers, request.httprequest.args)
+    if found.key or found.token:
+        _authenticate(route, None)
+        return DocsCaller(scope_map=request.rest_api_key.scope_map)
+    if request.session.uid:
+        request.update_env(user=request.session.uid)
+        return DocsCaller()
+    if not docs.docs_public():
+        raise errors.Unauthorized("The API documentation needs an API key or an Odoo login.")
+    return DocsCaller(anonymous=True)
 
 
 def _throttle(use):

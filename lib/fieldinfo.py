@@ -26,6 +26,10 @@ class FieldInfo:
     searchable: bool = True
     sortable: bool = True
     selection: tuple[str, ...] | None = None
+    string: str = ""
+    help: str = ""
+    # Odoo fills the field in on create by itself (a default, a compute or a related field)
+    has_default: bool = False
 
 
 # model name -> {field name: FieldInfo} for the fields the caller can read;

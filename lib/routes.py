@@ -84,6 +84,9 @@ ROUTES: tuple[Route, ...] = (
     _r("update", "PUT", "{model}/{id}", "write", summary="Update one record"),
     _r("patch", "PATCH", "{model}/{id}", "write", summary="Update one record"),
     _r("delete", "DELETE", "{model}/{id}", "delete", summary="Delete one record"),
+    _r("openapi", "GET", "openapi.json", auth="public", summary="OpenAPI document", kind="docs"),
+    _r("postman", "GET", "postman.json", auth="public", summary="Postman collection", kind="docs"),
+    _r("swagger_ui", "GET", "docs", auth="public", summary="Swagger UI", kind="docs"),
 )
 
 

@@ -5,3 +5,4 @@ from . import rest_api_key
 from . import rest_api_scope
 from . import rest_api_token
 from . import rest_api_log
+from . import rest_api_docs

@@ -28,6 +28,9 @@ def _describe(env, field):
         searchable=bool(field._description_searchable),
         sortable=bool(field._description_sortable(env(su=True))),
         selection=_selection_keys(field),
+        string=field.string or "",
+        help=field.help or "",
+        has_default=field.default is not None or bool(field.compute) or bool(field.related),
     )
 
 

@@ -1,0 +1,624 @@
+"""The OpenAPI 3.1 document of the API (API.md section 5).
+
+Built with apispec from the route table (lib.routes) and, per model, from
+Odoo's own field metadata (lib.fieldinfo): each field becomes a marshmallow
+field, which apispec's converter turns into JSON Schema. Three schemas per
+model: ``<model>`` (a record as read), ``<model>-create`` and
+``<model>-update`` (what may be written). Component names use the model name
+itself with a ``-`` suffix, which no Odoo model name can contain.
+
+Everything here is deterministic: the same input gives the same document.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from marshmallow import fields as mfields
+from marshmallow import validate
+
+from .errors import PROBLEM_CONTENT_TYPE
+from .fieldinfo import FieldInfo
+from .routes import MAX_ID, MODEL_RE, ROUTES, Route
+
+OPENAPI_VERSION = "3.1.0"
+JSON = "application/json"
+FALSE = {"type": "boolean", "const": False}
+# Odoo reads an empty field of these types as ``false`` (numbers read as 0, x2many as []).
+FALSY_TYPES = {
+    "char",
+    "text",
+    "html",
+    "selection",
+    "date",
+    "datetime",
+    "many2one",
+    "binary",
+    "reference",
+    "json",
+}
+# Filled in by Odoo on every record: never part of a write.
+MAGIC_FIELDS = {"id", "display_name", "create_uid", "create_date", "write_uid", "write_date", "__last_update"}
+X2MANY_COMMAND = {
+    "type": "array",
+    "description": "An Odoo x2many command: [0, 0, {values}], [1, id, {values}], [2, id], [3, id], "
+    "[4, id], [5] or [6, 0, [ids]].",
+    "minItems": 1,
+    "maxItems": 3,
+    "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 6}, {"type": "integer"}],
+}
+SAMPLES = {
+    "char": "Example",
+    "text": "Example",
+    "html": "<p>Example</p>",
+    "integer": 1,
+    "float": 1.5,
+    "monetary": 1.5,
+    "boolean": True,
+    "date": "2024-01-31",
+    "datetime": "2024-01-31T12:00:00Z",
+    "many2one": 1,
+}
+# status -> (component name, description)
+ERRORS = {
+    400: ("BadRequest", "Malformed JSON, a bad domain, fields, order, limit or value."),
+    401: ("Unauthorized", "A missing, unknown, revoked or expired key or token."),
+    403: ("Forbidden", "Outside the key's scopes, an address not allowed, or Odoo's access rules."),
+    404: ("NotFound", "An unknown model, or a record that does not exist."),
+    409: ("Conflict", "A concurrent update of the same rows; retry the call."),
+    413: ("PayloadTooLarge", "The request body is over the configured limit."),
+    422: ("UnprocessableEntity", "Odoo refused the values (ValidationError or UserError)."),
+    429: ("TooManyRequests", "Throttled: wait for Retry-After seconds."),
+}
+
+
+@dataclass(frozen=True)
+class ModelDoc:
+    """What the document says about one model the caller can reach.
+
+    ``fields`` are the fields the caller can read; ``operations`` the scope
+    operations (read, create, write, delete) the caller may use on it.
+    """
+
+    name: str
+    description: str
+    fields: Mapping[str, FieldInfo]
+    operations: frozenset[str] = frozenset({"read", "create", "write", "delete"})
+    rec_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """How one route is documented: parameters, body and answers."""
+
+    parameters: tuple[str, ...] = ()
+    body: str | None = None  # request body kind
+    answer: str = "message"  # success answer kind
+    status: int = 200
+    errors: tuple[int, ...] = (400, 401, 403, 429)
+    description: str = ""
+    headers: tuple[str, ...] = field(default_factory=tuple)
+
+
+OPERATIONS = {
+    "generate_token": Operation(
+        body="generate_token", answer="generate_token", errors=(400, 401, 403, 404, 413, 429)
+    ),
+    "model_generate_token": Operation(
+        body="generate_token", answer="generate_token", errors=(400, 401, 403, 404, 413, 429)
+    ),
+    "auth_login": Operation(body="login", answer="login", errors=(400, 401, 413, 429)),
+    "auth_refresh": Operation(body="refresh", answer="login", errors=(400, 401, 413, 429)),
+    "auth_logout": Operation(body="logout", answer="logout", errors=(400, 401, 413, 429)),
+    "search": Operation(
+        parameters=("domain", "fields", "limit", "offset", "order", "context"),
+        answer="records",
+        errors=(400, 401, 403, 404, 429),
+        headers=("X-Total-Count", "Link"),
+        description="Records matching `domain`, one page at a time (`Link` names the next and previous pages).",
+    ),
+    "schema": Operation(parameters=("context",), answer="schema", errors=(400, 401, 403, 404, 429)),
+    "record_count": Operation(
+        parameters=("domain", "context"), answer="count", errors=(400, 401, 403, 404, 429)
+    ),
+    "create": Operation(
+        body="create",
+        answer="created",
+        status=201,
+        errors=(400, 401, 403, 404, 409, 413, 422, 429),
+        headers=("Location",),
+    ),
+    "execute_kw": Operation(
+        body="execute_kw",
+        answer="any",
+        errors=(400, 401, 403, 404, 409, 413, 422, 429),
+        description="Calls a public model method; the method decides the scope it needs "
+        "(read, create, write, delete or execute). Recordsets come back as lists of ids.",
+    ),
+    "read": Operation(parameters=("fields", "context"), answer="record", errors=(400, 401, 403, 404, 429)),
+    "update": Operation(body="update", errors=(400, 401, 403, 404, 409, 413, 422, 429)),
+    "patch": Operation(body="update", errors=(400, 401, 403, 404, 409, 413, 422, 429)),
+    "delete": Operation(errors=(401, 403, 404, 409, 422, 429)),
+}
+
+
+# ---------------------------------------------------------------- model schemas
+@functools.cache
+def _converter() -> OpenAPIConverter:
+    spec = APISpec("fields", "1", OPENAPI_VERSION, plugins=[MarshmallowPlugin()])
+    return spec.plugins[0].converter
+
+
+def _marshmallow_field(info: FieldInfo, write: bool) -> mfields.Field:
+    """The marshmallow field for an Odoo field, as read or as written."""
+    kind = info.type
+    if kind == "selection" and info.selection:
+        return mfields.String(validate=validate.OneOf(list(info.selection)))
+    if kind in ("integer", "many2one_reference"):
+        return mfields.Integer()
+    if kind in ("float", "monetary"):
+        return mfields.Float()
+    if kind == "boolean":
+        return mfields.Boolean()
+    if kind == "date":
+        return mfields.Date()
+    if kind == "datetime":
+        return mfields.DateTime(metadata={"description": "ISO 8601, in UTC."})
+    if kind == "many2one":
+        if write:
+            return mfields.Integer(metadata={"description": f"The id of a {info.relation} record."})
+        return mfields.Tuple(
+            (mfields.Integer(), mfields.String()), metadata={"description": "[id, display name]"}
+        )
+    if kind in ("one2many", "many2many"):
+        return mfields.List(mfields.Integer(), metadata={"description": f"Ids of {info.relation} records."})
+    if kind == "binary":
+        return mfields.String(metadata={"format": "byte", "contentEncoding": "base64"})
+    if kind in ("char", "text", "html", "selection", "reference"):
+        return mfields.String()
+    return mfields.Raw()
+
+
+def _with_empty(prop: dict, alternatives: list[dict]) -> dict:
+    """``prop`` or one of the empty values, keeping annotations on the outside."""
+    outer = {
+        k: prop.pop(k) for k in list(prop) if k in ("title", "description", "readOnly") or k.startswith("x-")
+    }
+    if not prop:  # any value already
+        return outer
+    return {**outer, "anyOf": [prop, *alternatives]}
+
+
+def field_property(info: FieldInfo, write: bool = False) -> dict:
+    """JSON Schema of one field, with Odoo's own type, relation and label."""
+    prop = dict(_converter().field2property(_marshmallow_field(info, write)))
+    if write and info.type in ("one2many", "many2many"):
+        prop["items"] = {"anyOf": [{"type": "integer"}, X2MANY_COMMAND]}
+    if not write and info.type == "many2one":  # apispec has no JSON Schema for marshmallow's Tuple
+        prop.update(
+            type="array", prefixItems=[{"type": "integer"}, {"type": "string"}], minItems=2, maxItems=2
+        )
+    prop.setdefault("description", "")
+    description = " ".join(part for part in (info.help.strip()[:300], prop["description"]) if part)
+    prop["x-odoo-type"] = info.type
+    if info.string and info.string != info.name:
+        prop["title"] = info.string
+    prop["description"] = description
+    if not description:
+        del prop["description"]
+    if info.relation:
+        prop["x-odoo-relation"] = info.relation
+    if write:
+        if info.type == "boolean":
+            return _with_empty(prop, [{"type": "null"}])
+        if info.type in FALSY_TYPES:
+            return _with_empty(prop, [{"type": "null"}, FALSE])
+        return prop
+    if info.readonly:
+        prop["readOnly"] = True
+    if info.type in FALSY_TYPES:
+        return _with_empty(prop, [FALSE])
+    return prop
+
+
+def _writable(info: FieldInfo) -> bool:
+    return info.name not in MAGIC_FIELDS and not info.readonly and info.type not in ("properties",)
+
+
+def model_schemas(model: ModelDoc) -> dict[str, dict]:
+    """The three component schemas of a model: as read, to create, to update."""
+    infos = sorted(model.fields.values(), key=lambda i: i.name)
+    read = {i.name: field_property(i) for i in infos}
+    write = {i.name: field_property(i, write=True) for i in infos if _writable(i)}
+    required = sorted(i.name for i in infos if _writable(i) and i.required and not i.has_default)
+    title = model.description or model.name
+    create = {"title": f"{title} (create)", "allOf": [_ref(f"{model.name}-update")]}
+    if required:
+        create["required"] = required
+    create["example"] = _example(model, required)
+    return {
+        model.name: {"type": "object", "title": title, "properties": read, "required": ["id"]},
+        f"{model.name}-create": create,
+        f"{model.name}-update": {
+            "type": "object",
+            "title": f"{title} (update)",
+            "properties": write,
+            "additionalProperties": False,
+            "example": _example(model, []),
+        },
+    }
+
+
+def _example(model: ModelDoc, required: Iterable[str]) -> dict:
+    """Sample values: the required fields, and the record's name field."""
+    names = set(required)
+    if model.rec_name in model.fields and _writable(model.fields[model.rec_name]):
+        names.add(model.rec_name)
+    sample = {}
+    for name in sorted(names):
+        info = model.fields[name]
+        if info.type == "selection" and info.selection:
+            sample[name] = info.selection[0]
+        elif info.type in SAMPLES:
+            sample[name] = SAMPLES[info.type]
+    return sample
+
+
+# ---------------------------------------------------------------- shared components
+def _problem_schema() -> dict:
+    return {
+        "type": "object",
+        "description": "An error (RFC 9457).",
+        "required": ["type", "title", "status", "detail", "request_id"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "request_id": {"type": "string"},
+        },
+    }
+
+
+def _headers() -> dict:
+    integer = {"schema": {"type": "integer"}}
+    return {
+        "X-Request-Id": {"description": "Names this call in the server log.", "schema": {"type": "string"}},
+        "X-Total-Count": {"description": "How many records match the domain.", **integer},
+        "Link": {"description": 'RFC 8288 links, rel="next" and rel="prev".', "schema": {"type": "string"}},
+        "Location": {
+            "description": "Where the new record (or records) can be read.",
+            "schema": {"type": "string"},
+        },
+        "Retry-After": {"description": "Seconds to wait before calling again.", **integer},
+        "RateLimit-Limit": {"description": "Calls allowed per window, for a throttled key.", **integer},
+        "RateLimit-Remaining": {"description": "Calls left in this window.", **integer},
+        "RateLimit-Reset": {"description": "Seconds until the window ends.", **integer},
+        "WWW-Authenticate": {"description": "The credentials expected.", "schema": {"type": "string"}},
+    }
+
+
+def _header_refs(names: Iterable[str]) -> dict:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+
+
+def _error_responses() -> dict:
+    out = {}
+    for status, (name, description) in ERRORS.items():
+        headers = ["X-Request-Id", *RATE_HEADERS]
+        headers += {401: ["WWW-Authenticate"], 429: ["Retry-After"]}.get(status, [])
+        out[name] = {
+            "description": description,
+            "headers": _header_refs(headers),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    out["Error"] = {
+        "description": "Any other error: 405 (with Allow), 500 (quote its request_id), 503.",
+        "headers": _header_refs(["X-Request-Id"]),
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    return out
+
+
+def _parameters(max_page_size: int) -> dict:
+    def query(name, schema, description, example=None):
+        param = {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+        if example is not None:
+            param["example"] = example
+        return param
+
+    return {
+        "model": {
+            "name": "model",
+            "in": "path",
+            "required": True,
+            "description": "An Odoo model name, such as res.partner.",
+            "schema": {"type": "string", "pattern": MODEL_RE.pattern},
+            "example": "res.partner",
+        },
+        "id": {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "description": "A record id.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        },
+        "domain": query(
+            "domain",
+            {"type": "string"},
+            'An Odoo domain, as JSON or as a Python literal: [["name", "ilike", "a"]].',
+            '[["id", ">", 0]]',
+        ),
+        "fields": query(
+            "fields",
+            {"type": "string"},
+            "Fields to return: name,email or a JSON list. Default: every readable field except binaries.",
+            "id,display_name",
+        ),
+        "limit": query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": max_page_size, "default": 80},
+            f"Page size (at most {max_page_size}).",
+        ),
+        "offset": query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Records to skip."),
+        "order": query(
+            "order", {"type": "string"}, "Sort order: field names, each optionally asc or desc.", "id desc"
+        ),
+        "context": query(
+            "context",
+            {"type": "string"},
+            "A JSON object with any of lang, tz, active_test, allowed_company_ids.",
+            '{"active_test": false}',
+        ),
+    }
+
+
+def _security_schemes() -> dict:
+    return {
+        "apiKey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "api-key",
+            "description": "The API key (odoorest_...).",
+        },
+        "loginToken": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "token",
+            "description": "A user's login token (JWT), together with the key it was issued under.",
+        },
+        "bearerToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Authorization: Bearer <login token>, together with the key in api-key.",
+        },
+    }
+
+
+# ---------------------------------------------------------------- bodies and answers
+def _object(properties: dict, required: Sequence[str] = (), **extra) -> dict:
+    schema = {"type": "object", "properties": properties, **extra}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+USER_INFO = _object(
+    {"user_id": {"type": "integer"}, "user_name": {"type": "string"}, "user_login": {"type": "string"}},
+    ["user_id", "user_name", "user_login"],
+)
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+
+
+def _body_schema(kind: str, model: str | None) -> tuple[dict, dict | None]:
+    """(schema, example) of a request body."""
+    if kind == "create":
+        one = _ref(f"{model}-create") if model else {"type": "object"}
+        return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1}]}, None
+    if kind == "update":
+        return (_ref(f"{model}-update") if model else {"type": "object"}), None
+    if kind == "execute_kw":
+        schema = _object(
+            {"method": STRING, "args": {"type": "array"}, "kwargs": {"type": "object"}}, ["method"]
+        )
+        return schema, {
+            "method": "search_read",
+            "args": [[]],
+            "kwargs": {"fields": ["id", "display_name"], "limit": 5},
+        }
+    if kind == "generate_token":
+        schema = _object({"user_id": {**INTEGER, "minimum": 1}, "expiration_days": {**INTEGER, "minimum": 1}})
+        return schema, {"user_id": 2, "expiration_days": 10}
+    if kind == "login":
+        return _object({"login": STRING, "password": STRING}, ["login", "password"]), {
+            "login": "demo",
+            "password": "demo",
+        }
+    if kind == "refresh":
+        return _object({"refresh_token": STRING}, ["refresh_token"]), {"refresh_token": "odoorefresh_..."}
+    return _object({"refresh_token": STRING}), None  # logout
+
+
+def _answer_schema(kind: str, model: str | None) -> dict:
+    record = _ref(model) if model else {"type": "object", "properties": {"id": INTEGER}, "required": ["id"]}
+    message = {"message": STRING}
+    return {
+        "records": {"type": "array", "items": record},
+        "record": record,
+        "schema": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "properties": {"type": STRING}},
+        },
+        "count": _object(
+            {"model": STRING, "domain": {"type": "array"}, "record_count": INTEGER},
+            ["model", "domain", "record_count"],
+        ),
+        "created": {
+            "anyOf": [
+                _object({"id": INTEGER, **message}, ["id", "message"]),
+                _object({"ids": {"type": "array", "items": INTEGER}, **message}, ["ids", "message"]),
+            ]
+        },
+        "message": _object({"id": INTEGER, **message}, ["id", "message"]),
+        "any": {},
+        "generate_token": _object(
+            {
+                "login_token": STRING,
+                "message": STRING,
+                "token_type": STRING,
+                "expires_in_days": {"type": "number"},
+                "expiration_date": {"type": "string", "format": "date-time"},
+                "user_info": USER_INFO,
+            },
+            ["login_token", "token_type", "expiration_date", "user_info"],
+        ),
+        "login": _object(
+            {
+                "access_token": STRING,
+                "token_type": STRING,
+                "expires_in": INTEGER,
+                "refresh_token": STRING,
+                "user_info": USER_INFO,
+            },
+            ["access_token", "token_type", "expires_in", "refresh_token"],
+        ),
+        "logout": _object(message, ["message"]),
+    }[kind]
+
+
+# ---------------------------------------------------------------- paths
+def _success_name(spec: Operation, model: str | None) -> str:
+    per_model = spec.answer in ("records", "record") and model
+    return f"{model}-{spec.answer}" if per_model else f"{spec.answer}-{spec.status}"
+
+
+def _success_response(spec: Operation, model: str | None) -> dict:
+    return {
+        "description": "Success.",
+        "headers": _header_refs(["X-Request-Id", *RATE_HEADERS, *spec.headers]),
+        "content": {JSON: {"schema": _answer_schema(spec.answer, model)}},
+    }
+
+
+def _operation(route: Route, model: str | None, tag: str, successes: dict) -> dict:
+    """The operation object; its success answer is added to ``successes`` (shared components)."""
+    spec = OPERATIONS[route.name]
+    summary = f"{route.summary} ({model})" if model else route.summary
+    op = {
+        "operationId": f"{route.name}_{model}" if model else route.name,
+        "summary": summary,
+        "tags": [tag],
+    }
+    if spec.description:
+        op["description"] = spec.description
+    if spec.parameters:
+        op["parameters"] = list(spec.parameters)  # apispec: a component name is a reference
+    if spec.body:
+        schema, example = _body_schema(spec.body, model)
+        media = {"schema": schema}
+        if example is not None:
+            media["example"] = example
+        op["requestBody"] = {"required": spec.body not in ("logout",), "content": {JSON: media}}
+    success = _success_name(spec, model)
+    if success not in successes:
+        successes[success] = _success_response(spec, model)
+    responses = {str(spec.status): {"$ref": f"#/components/responses/{success}"}}
+    for status in spec.errors:
+        responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
+    responses["default"] = {"$ref": "#/components/responses/Error"}
+    op["responses"] = responses
+    return op
+
+
+def _concrete(route: Route, model: str) -> str:
+    return route.path.replace("{model}", model)
+
+
+def _visible(route: Route, model: ModelDoc) -> bool:
+    return route.operation is None or route.operation in model.operations
+
+
+def build(
+    models: Sequence[ModelDoc] = (),
+    *,
+    title: str = "Odoo REST API",
+    version: str = "1.0.0",
+    max_page_size: int = 1000,
+    server_url: str = "/",
+    fragments: Mapping[str, Mapping[str, dict]] | None = None,
+) -> dict:
+    """The OpenAPI document: the generic routes, then one tag per model.
+
+    ``fragments`` maps a model name to its ``model_schemas`` (the caller may
+    cache them); missing ones are computed here.
+    """
+    spec = APISpec(
+        title=title,
+        version=version,
+        openapi_version=OPENAPI_VERSION,
+        info={"description": _description(models)},
+        servers=[{"url": server_url}],
+        security=[{"apiKey": []}, {"apiKey": [], "loginToken": []}, {"apiKey": [], "bearerToken": []}],
+    )
+    for name, scheme in _security_schemes().items():
+        spec.components.security_scheme(name, scheme)
+    spec.components.schema("Problem", _problem_schema())
+    for name, header in _headers().items():
+        spec.components.header(name, header)
+    for name, param in _parameters(max_page_size).items():
+        spec.components.parameter(name, param["in"], param)
+    for name, response in _error_responses().items():
+        spec.components.response(name, response)
+    data_routes = [r for r in ROUTES if r.kind == "data"]
+    spec.tag({"name": "authentication", "description": "Login tokens."})
+    spec.tag({"name": "records", "description": "Any model the key may reach, named in the path."})
+    successes: dict[str, dict] = {}
+    _add_paths(spec, [r for r in ROUTES if r.kind == "token"], None, "authentication", successes)
+    _add_paths(spec, data_routes, None, "records", successes)
+    for model in sorted(models, key=lambda m: m.name):
+        schemas = (fragments or {}).get(model.name) or model_schemas(model)
+        for name, schema in schemas.items():
+            spec.components.schema(name, schema)
+        spec.tag({"name": model.name, "description": model.description or model.name})
+        _add_paths(spec, [r for r in data_routes if _visible(r, model)], model.name, model.name, successes)
+    for name, response in successes.items():
+        spec.components.response(name, response)
+    return spec.to_dict()
+
+
+def _add_paths(spec: APISpec, routes: Sequence[Route], model: str | None, tag: str, successes: dict) -> None:
+    by_path: dict[str, dict] = {}
+    for route in routes:
+        path = _concrete(route, model) if model else route.path
+        by_path.setdefault(path, {})[route.method.lower()] = _operation(route, model, tag, successes)
+    for path, operations in by_path.items():
+        parameters = []
+        if "{model}" in path:
+            parameters.append("model")
+        if "{id}" in path:
+            parameters.append("id")
+        spec.path(path=path, operations=operations, parameters=parameters or None)
+
+
+def _description(models: Sequence[ModelDoc]) -> str:
+    text = (
+        "Odoo's models over REST. Every call needs an API key (header `api-key`); a user's login "
+        "token (header `token`, or `Authorization: Bearer`) makes the call run as that user. "
+        "Errors are `application/problem+json` (RFC 9457)."
+    )
+    if not models:
+        text += " Call with a key (or an Odoo session) to see a schema per model you can reach."
+    return text

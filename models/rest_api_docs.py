@@ -1,0 +1,159 @@
+"""The documents of /api/openapi.json and /api/postman.json, for one caller.
+
+What a caller reaches is worked out on every call (cheap: ACL checks are
+cached by Odoo); the documents themselves are cached per worker:
+
+- each model's three schemas, keyed by the fields the caller can read;
+- the last few whole documents, keyed by what went into them.
+
+Both caches hang on a *generation*: an ``ormcache``d token that Odoo drops
+whenever the registry cache is cleared (fields, models, access rights,
+groups, record rules, keys and scopes all clear it) in every worker, so a
+change anywhere is seen on the next call.
+"""
+
+import json
+import secrets
+import threading
+from collections import OrderedDict
+
+from odoo import api, models, tools
+from odoo.modules.module import get_manifest
+
+from ..lib import openapi, postman
+from . import field_meta
+
+ACL_OPERATIONS = {"read": "read", "create": "create", "write": "write", "delete": "unlink"}
+DOCUMENTS_KEPT = 8
+CACHE_ATTRIBUTE = "_rest_api_docs_cache"
+VERSION = get_manifest(__name__.split(".")[2]).get("version") or "1.0.0"  # odoo.addons.<module>.models
+
+
+class _DocsCache:
+    """Per-registry caches of model schemas and whole documents."""
+
+    def __init__(self, generation):
+        self.generation = generation
+        self.fragments = {}  # (model, readable field names) -> model_schemas()
+        self.documents = OrderedDict()  # key -> bytes, least recently used first
+        self.lock = threading.Lock()
+
+
+class RestApiDocs(models.AbstractModel):
+    _name = "rest.api.docs"
+    _description = "REST API documentation builder"
+
+    @api.model
+    @tools.ormcache()
+    def _generation(self):
+        """A token that changes whenever Odoo clears the registry cache."""
+        return secrets.token_hex(8)
+
+    def _cache(self):
+        generation = self._generation()
+        cache = getattr(self.env.registry, CACHE_ATTRIBUTE, None)
+        if cache is None or cache.generation != generation:
+            cache = _DocsCache(generation)
+            setattr(self.env.registry, CACHE_ATTRIBUTE, cache)
+        return cache
+
+    # ------------------------------------------------------------ reach
+    @api.model
+    def _candidate_models(self, scope_map):
+        """Model names worth documenting: the key's scopes, or every concrete model."""
+        registry = self.env.registry
+        if scope_map is not None:
+            names = scope_map
+        else:
+            names = [name for name, cls in registry.items() if not cls._transient]
+        return sorted(name for name in names if name in registry and not registry[name]._abstract)
+
+    @api.model
+    def _reachable(self, scope_map, requested=None):
+        """[(model name, operations)] the current user may use, within ``scope_map``
+        (None: every model) and ``requested`` (None: no narrowing)."""
+        reachable = []
+        for name in self._candidate_models(scope_map):
+            if requested is not None and name not in requested:
+                continue
+            model = self.env[name]
+            operations = {op for op, acl in ACL_OPERATIONS.items() if model.has_access(acl)}
+            if scope_map is not None:
+                operations &= scope_map[name]
+            if operations:
+                reachable.append((name, frozenset(operations)))
+        return reachable
+
+    # ------------------------------------------------------------ models
+    def _model_docs(self, reachable):
+        fields_of = field_meta.fields_of(self.env)
+        docs = []
+        for name, operations in reachable:
+            model = self.env[name]
+            docs.append(
+                openapi.ModelDoc(
+                    name=name,
+                    description=model._description or name,
+                    fields=fields_of(name),
+                    operations=operations,
+                    rec_name=model._rec_name,
+                )
+            )
+        return docs
+
+    def _fragments(self, cache, docs):
+        """Each model's schemas, from the cache when its readable fields are the same."""
+        out = {}
+        for doc in docs:
+            key = (doc.name, tuple(sorted(doc.fields)))
+            schemas = cache.fragments.get(key)
+            if schemas is None:
+                schemas = openapi.model_schemas(doc)
+                with cache.lock:
+                    cache.fragments[key] = schemas
+            out[doc.name] = schemas
+        return out
+
+    # ------------------------------------------------------------ documents
+    @api.model
+    def _document(
+        self, kind, *, scope_map=None, requested=None, anonymous=False, max_page_size=1000, base_url=""
+    ):
+        """The UTF-8 JSON of an ``openapi`` or ``postman`` document.
+
+        ``anonymous``: the generic document, naming no model. Otherwise the
+        models the current user reaches within ``scope_map`` (a key's
+        scopes; None: every model) and ``requested`` (``?models=``).
+        """
+        cache = self._cache()
+        reachable = [] if anonymous else self._reachable(scope_map, requested)
+        groups = () if anonymous else tuple(self.env.user._get_group_ids())  # field groups hide fields
+        user_id = None if anonymous else self.env.uid
+        key = (
+            kind,
+            tuple(reachable),
+            max_page_size,
+            base_url,
+            groups,
+            user_id if kind == "postman" else None,
+        )
+        with cache.lock:
+            found = cache.documents.get(key)
+            if found is not None:
+                cache.documents.move_to_end(key)
+                return found
+        docs = self._model_docs(reachable)
+        if kind == "openapi":
+            document = openapi.build(
+                docs, max_page_size=max_page_size, fragments=self._fragments(cache, docs), version=VERSION
+            )
+        else:
+            document = postman.build(
+                docs, base_url=base_url, fragments=self._fragments(cache, docs), user_id=user_id
+            )
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        with cache.lock:
+            cache.documents[key] = body
+            while len(cache.documents) > DOCUMENTS_KEPT:
+                cache.documents.popitem(last=False)
+        return body
