@@ -4,10 +4,10 @@ from odoo.exceptions import AccessDenied
 from odoo.http import request
 
 from ..lib import errors, serialize
+from ..lib import tokens as lib_tokens
 from . import handlers
 
 GENERATED = "JWT Token generated successfully."
-MAX_DAYS = 3650
 MANAGER_GROUP = "rest_api.group_rest_api_manager"
 
 
@@ -37,7 +37,7 @@ def generate_token(model=None):
     """A login token for the key's user, or for any user when that user is a REST API manager."""
     body = _object_body()
     user_id = _positive_int(body, "user_id", 2**31 - 1)
-    days = _positive_int(body, "expiration_days", MAX_DAYS, default=1)
+    days = _positive_int(body, "expiration_days", lib_tokens.MAX_TOKEN_DAYS, default=1)
     caller = request.env.user
     if user_id != caller.id and not caller.has_group(MANAGER_GROUP):
         raise errors.Forbidden("Only a REST API manager may issue tokens for other users.")

@@ -24,10 +24,10 @@ from marshmallow import validate
 from .errors import PROBLEM_CONTENT_TYPE
 from .fieldinfo import FieldInfo
 from .routes import MAX_ID, MODEL_RE, ROUTES, Route
+from .tokens import MAX_TOKEN_DAYS
 
 OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"
-FALSE = {"type": "boolean", "const": False}
 # Odoo reads an empty field of these types as ``false`` (numbers read as 0, x2many as []).
 FALSY_TYPES = {
     "char",
@@ -43,13 +43,19 @@ FALSY_TYPES = {
 }
 # Filled in by Odoo on every record: never part of a write.
 MAGIC_FIELDS = {"id", "display_name", "create_uid", "create_date", "write_uid", "write_date", "__last_update"}
-X2MANY_COMMAND = {
-    "type": "array",
-    "description": "An Odoo x2many command: [0, 0, {values}], [1, id, {values}], [2, id], [3, id], "
-    "[4, id], [5] or [6, 0, [ids]].",
+
+
+# A record id, or an x2many command (a flat schema: the commands are spelled in the description).
+X2MANY_ITEM = {
+    "type": ["integer", "array"],
+    "description": "A record id, or an Odoo x2many command: [0, 0, {values}] create, "
+    "[1, id, {values}] update, [2, id] delete, [3, id] unlink, [4, id] link, [5] unlink all, "
+    "[6, 0, [ids]] replace.",
+    "minimum": 1,
+    "maximum": MAX_ID,
     "minItems": 1,
     "maxItems": 3,
-    "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 6}, {"type": "integer"}],
+    "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 6}],
 }
 SAMPLES = {
     "char": "Example",
@@ -159,7 +165,8 @@ def _marshmallow_field(info: FieldInfo, write: bool) -> mfields.Field:
     if kind == "selection" and info.selection:
         return mfields.String(validate=validate.OneOf(list(info.selection)))
     if kind in ("integer", "many2one_reference"):
-        return mfields.Integer()
+        # what is written must fit PostgreSQL's int4; a computed value read back may not
+        return mfields.Integer(validate=validate.Range(-(2**31), MAX_ID) if write else None)
     if kind in ("float", "monetary"):
         return mfields.Float()
     if kind == "boolean":
@@ -170,7 +177,10 @@ def _marshmallow_field(info: FieldInfo, write: bool) -> mfields.Field:
         return mfields.DateTime(metadata={"description": "ISO 8601, in UTC."})
     if kind == "many2one":
         if write:
-            return mfields.Integer(metadata={"description": f"The id of a {info.relation} record."})
+            return mfields.Integer(
+                validate=validate.Range(1, MAX_ID),
+                metadata={"description": f"The id of a {info.relation} record."},
+            )
         return mfields.Tuple(
             (mfields.Integer(), mfields.String()), metadata={"description": "[id, display name]"}
         )
@@ -183,25 +193,31 @@ def _marshmallow_field(info: FieldInfo, write: bool) -> mfields.Field:
     return mfields.Raw()
 
 
-def _with_empty(prop: dict, alternatives: list[dict]) -> dict:
-    """``prop`` or one of the empty values, keeping annotations on the outside."""
-    outer = {
-        k: prop.pop(k) for k in list(prop) if k in ("title", "description", "readOnly") or k.startswith("x-")
-    }
-    if not prop:  # any value already
-        return outer
-    return {**outer, "anyOf": [prop, *alternatives]}
+def _with_empty(prop: dict, empties: list) -> dict:
+    """``prop`` that also admits the given empty values (None, False).
+
+    Written as a list of types (and enum values), not as ``anyOf``: the
+    schema stays flat, which code generators and fuzzers handle best. The
+    cost is that a boolean type admits ``true`` too; the API refuses it.
+    """
+    if "type" not in prop:  # any value already
+        return prop
+    types = [prop["type"], *("null" if value is None else "boolean" for value in empties)]
+    prop["type"] = list(dict.fromkeys(types))
+    if "enum" in prop:
+        prop["enum"] = [*prop["enum"], *empties]
+    return prop
 
 
 def field_property(info: FieldInfo, write: bool = False) -> dict:
     """JSON Schema of one field, with Odoo's own type, relation and label."""
     prop = dict(_converter().field2property(_marshmallow_field(info, write)))
     if write and info.type in ("one2many", "many2many"):
-        prop["items"] = {"anyOf": [{"type": "integer"}, X2MANY_COMMAND]}
+        prop["items"] = X2MANY_ITEM
+        prop["maxItems"] = 10000
     if not write and info.type == "many2one":  # apispec has no JSON Schema for marshmallow's Tuple
-        prop.update(
-            type="array", prefixItems=[{"type": "integer"}, {"type": "string"}], minItems=2, maxItems=2
-        )
+        prop.pop("items", None)  # draft 4's tuple form: JSON Schema 2020-12 says prefixItems
+        prop.update(type="array", items={"type": ["integer", "string"]}, minItems=2, maxItems=2)
     prop.setdefault("description", "")
     description = " ".join(part for part in (info.help.strip()[:300], prop["description"]) if part)
     prop["x-odoo-type"] = info.type
@@ -213,15 +229,17 @@ def field_property(info: FieldInfo, write: bool = False) -> dict:
     if info.relation:
         prop["x-odoo-relation"] = info.relation
     if write:
+        if info.required:  # Odoo refuses to empty a required field
+            return prop
         if info.type == "boolean":
-            return _with_empty(prop, [{"type": "null"}])
-        if info.type in FALSY_TYPES:
-            return _with_empty(prop, [{"type": "null"}, FALSE])
+            return _with_empty(prop, [None])
+        if info.type in FALSY_TYPES or info.type in ("one2many", "many2many"):
+            return _with_empty(prop, [None, False])
         return prop
     if info.readonly:
         prop["readOnly"] = True
     if info.type in FALSY_TYPES:
-        return _with_empty(prop, [FALSE])
+        return _with_empty(prop, [False])
     return prop
 
 
@@ -420,14 +438,19 @@ USER_INFO = _object(
     ["user_id", "user_name", "user_login"],
 )
 STRING = {"type": "string"}
+TEXT = {"type": "string", "minLength": 1}
 INTEGER = {"type": "integer"}
 
 
 def _body_schema(kind: str, model: str | None) -> tuple[dict, dict | None]:
     """(schema, example) of a request body."""
     if kind == "create":
-        one = _ref(f"{model}-create") if model else {"type": "object"}
-        return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1}]}, None
+        if model:
+            # One record here (an array of them is accepted too, as the generic route says): the
+            # alternative would nest every field schema one level deeper for no gain in precision.
+            return _ref(f"{model}-create"), None
+        one = {"type": "object"}
+        return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 1000}]}, None
     if kind == "update":
         return (_ref(f"{model}-update") if model else {"type": "object"}), None
     if kind == "execute_kw":
@@ -440,16 +463,22 @@ def _body_schema(kind: str, model: str | None) -> tuple[dict, dict | None]:
             "kwargs": {"fields": ["id", "display_name"], "limit": 5},
         }
     if kind == "generate_token":
-        schema = _object({"user_id": {**INTEGER, "minimum": 1}, "expiration_days": {**INTEGER, "minimum": 1}})
+        schema = _object(
+            {
+                "user_id": {**INTEGER, "minimum": 1, "maximum": MAX_ID},
+                "expiration_days": {**INTEGER, "minimum": 1, "maximum": MAX_TOKEN_DAYS},
+            },
+            ["user_id"],
+        )
         return schema, {"user_id": 2, "expiration_days": 10}
     if kind == "login":
-        return _object({"login": STRING, "password": STRING}, ["login", "password"]), {
+        return _object({"login": TEXT, "password": TEXT}, ["login", "password"]), {
             "login": "demo",
             "password": "demo",
         }
     if kind == "refresh":
-        return _object({"refresh_token": STRING}, ["refresh_token"]), {"refresh_token": "odoorefresh_..."}
-    return _object({"refresh_token": STRING}), None  # logout
+        return _object({"refresh_token": TEXT}, ["refresh_token"]), {"refresh_token": "odoorefresh_..."}
+    return _object({"refresh_token": TEXT}), None  # logout
 
 
 def _answer_schema(kind: str, model: str | None) -> dict:
@@ -593,17 +622,23 @@ def build(
         for name, schema in schemas.items():
             spec.components.schema(name, schema)
         spec.tag({"name": model.name, "description": model.description or model.name})
-        _add_paths(spec, [r for r in data_routes if _visible(r, model)], model.name, model.name, successes)
+        _add_paths(spec, data_routes, model, model.name, successes)
     for name, response in successes.items():
         spec.components.response(name, response)
     return spec.to_dict()
 
 
-def _add_paths(spec: APISpec, routes: Sequence[Route], model: str | None, tag: str, successes: dict) -> None:
+def _add_paths(
+    spec: APISpec, routes: Sequence[Route], model: ModelDoc | None, tag: str, successes: dict
+) -> None:
     by_path: dict[str, dict] = {}
     for route in routes:
-        path = _concrete(route, model) if model else route.path
-        by_path.setdefault(path, {})[route.method.lower()] = _operation(route, model, tag, successes)
+        path = _concrete(route, model.name) if model else route.path
+        operation = _operation(route, model.name if model else None, tag, successes)
+        if model and not _visible(route, model):
+            # still listed: the path answers this method (OPTIONS says so), with a 403
+            operation["description"] = f"Not within this caller's access ({route.operation}): answers 403."
+        by_path.setdefault(path, {})[route.method.lower()] = operation
     for path, operations in by_path.items():
         parameters = []
         if "{model}" in path:

@@ -20,6 +20,7 @@ ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "azp")
 REFRESH_PREFIX = "odoorefresh_"
 MIN_SECRET_BYTES = 32
+MAX_TOKEN_DAYS = 3650  # generate_token's expiration_days
 
 
 class InvalidToken(Unauthorized):

@@ -321,6 +321,8 @@ def _cmd_clear(field: FieldInfo, item: tuple | list, where: str, ctx: _Context) 
 
 
 def _cmd_set(field: FieldInfo, item: tuple | list, where: str, ctx: _Context) -> tuple:
+    if item[1] not in (0, None):  # 0, false or null (false == 0)
+        raise BadRequest(f"{where}: the second item of SET must be 0.")
     return (6, 0, _ids(item[2], where))
 
 
