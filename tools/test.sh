@@ -459,6 +459,10 @@ stage_e2e() {
         stage_result e2e 0 1
         return
     fi
+    if [[ ! -x tools/node/node_modules/.bin/newman ]] && command -v npm >/dev/null 2>&1; then
+        echo "e2e: installing newman (tools/node, npm ci)"
+        npm ci --prefix tools/node --no-audit --no-fund --loglevel=error || echo "e2e: npm ci failed; the newman test will fail"
+    fi
     echo "e2e: running pytest"
     REST_API_URL=http://127.0.0.1:$port REST_API_URL2=http://127.0.0.1:$port2 REST_API_DB=rest_api_e2e \
         REST_API_ADMIN_LOGIN=admin REST_API_ADMIN_PASSWORD=admin REST_API_LOG=$server_log \

@@ -1,0 +1,106 @@
+from odoo.tests import tagged
+
+from .common import RestApiCase
+
+
+@tagged("post_install", "-at_install")
+class TestDocs(RestApiCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        scope = {"model_id": cls.env["ir.model"]._get("res.partner").id, "perm_read": True}
+        generated = cls.env["rest.api.key"].generate(
+            {"name": "partners", "user_id": cls.admin.id, "all_models": False, "scope_ids": [(0, 0, scope)]}
+        )
+        cls.partner_key, cls.partner_key_record = (
+            generated["key"],
+            cls.env["rest.api.key"].browse(generated["id"]),
+        )
+
+    def schemas(self, response):
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        return response.json()["components"]["schemas"]
+
+    def test_anonymous_document_is_generic(self):
+        doc = self.get("/api/openapi.json", key=False).json()
+        self.assertEqual(list(doc["components"]["schemas"]), ["Problem"])
+        self.assertIn("/api/{model}/search", doc["paths"])
+        self.assertNotIn("res.partner", str(doc["paths"]))
+
+    def test_docs_public_off_needs_a_key_or_a_login(self):
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.docs_public", "False")
+        for path in ("/api/openapi.json", "/api/postman.json", "/api/docs"):
+            self.assertProblem(self.get(path, key=False), 401)
+        self.assertEqual(self.get("/api/openapi.json").status_code, 200)
+
+    def test_key_document_has_only_its_scoped_models(self):
+        schemas = self.schemas(self.get("/api/openapi.json", key=self.partner_key))
+        self.assertEqual(
+            sorted(schemas), ["Problem", "res.partner", "res.partner-create", "res.partner-update"]
+        )
+
+    def test_models_parameter_narrows_and_ignores_unreachable_names(self):
+        response = self.get("/api/openapi.json", params={"models": "res.country,res.partner,no.such.model"})
+        self.assertEqual(
+            sorted(n for n in self.schemas(response) if "-" not in n),
+            ["Problem", "res.country", "res.partner"],
+        )
+        self.assertProblem(self.get("/api/openapi.json", params={"models": "res.partner;drop"}), 400)
+
+    def test_odoo_session_gets_the_models_its_user_can_read(self):
+        self.authenticate("rest_limited", "rest_limited")
+        schemas = self.schemas(self.url_open("/api/openapi.json"))
+        self.assertIn("res.partner", schemas)
+        self.assertNotIn("ir.config_parameter", schemas)  # no access right for plain users
+        self.assertIn("ir.config_parameter", self.schemas(self.get("/api/openapi.json")))
+
+    def test_fields_hidden_by_groups_are_not_described(self):
+        field = self.env["res.partner"]._fields["comment"]
+        self.patch(field, "groups", "base.group_system")
+        self.env.registry.clear_cache()  # as the registry reload that comes with a real change of groups
+        params = {"models": "res.partner"}
+        limited = self.schemas(self.get("/api/openapi.json", key=self.limited_key, params=params))
+        self.assertNotIn("comment", limited["res.partner"]["properties"])
+        self.assertIn(
+            "comment", self.schemas(self.get("/api/openapi.json", params=params))["res.partner"]["properties"]
+        )
+
+    def test_a_scope_change_is_seen_on_the_next_call(self):
+        key = self.partner_key_record
+        self.assertNotIn("res.country", self.schemas(self.get("/api/openapi.json", key=self.partner_key)))
+        key.write(
+            {
+                "scope_ids": [
+                    (0, 0, {"model_id": self.env["ir.model"]._get("res.country").id, "perm_read": True})
+                ]
+            }
+        )
+        self.assertIn("res.country", self.schemas(self.get("/api/openapi.json", key=self.partner_key)))
+
+    def test_postman_collection_has_a_folder_per_model(self):
+        response = self.get("/api/postman.json", key=self.partner_key)
+        self.assertEqual(response.status_code, 200)
+        collection = response.json()
+        self.assertEqual([folder["name"] for folder in collection["item"]], ["Authentication", "res.partner"])
+        variables = {v["key"]: v["value"] for v in collection["variable"]}
+        self.assertEqual(variables["userId"], str(self.admin.id))
+        self.assertEqual(response.headers["Cache-Control"], "private, no-store")
+
+    def test_swagger_ui_page_and_its_files_are_served_here(self):
+        page = self.get("/api/docs", key=False)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("SwaggerUIBundle", page.text)
+        self.assertIn('url: "/api/openapi.json"', page.text)
+        self.assertNotIn("https://", page.text)
+        bundle = self.url_open("/rest_api/swagger-ui/swagger-ui-bundle.js")
+        self.assertEqual(bundle.status_code, 200)
+        self.assertGreater(len(bundle.content), 100_000)
+        self.assertEqual(self.url_open("/rest_api/swagger-ui/index.html").status_code, 404)
+
+    def test_swagger_ui_page_passes_a_models_filter_on_safely(self):
+        page = self.get("/api/docs", key=False, params={"models": "res.partner"})
+        self.assertIn('url: "/api/openapi.json?models=res.partner"', page.text)
+        self.assertProblem(self.get("/api/docs", key=False, params={"models": "</script>"}), 400)
+
+    def test_a_bad_key_on_a_docs_route_is_refused(self):
+        self.assertProblem(self.get("/api/openapi.json", key="odoorest_" + "x" * 43), 401)

@@ -1,0 +1,196 @@
+"""lib/openapi.py and lib/postman.py: the generated documents, without Odoo."""
+
+import json
+
+import pytest
+from openapi_spec_validator import validate
+
+from lib import openapi, postman, routes
+from lib.fieldinfo import FieldInfo
+
+ITEM = openapi.ModelDoc(
+    name="x.item",
+    description="Item",
+    fields={
+        "id": FieldInfo("id", "integer", readonly=True),
+        "name": FieldInfo("name", "char", required=True, string="Name", help="What it is called"),
+        "qty": FieldInfo("qty", "integer"),
+        "price": FieldInfo("price", "float"),
+        "done": FieldInfo("done", "boolean"),
+        "state": FieldInfo(
+            "state", "selection", selection=("draft", "done"), has_default=True, required=True
+        ),
+        "day": FieldInfo("day", "date"),
+        "moment": FieldInfo("moment", "datetime"),
+        "partner_id": FieldInfo("partner_id", "many2one", relation="res.partner"),
+        "tag_ids": FieldInfo("tag_ids", "many2many", relation="x.tag"),
+        "data": FieldInfo("data", "binary"),
+        "total": FieldInfo("total", "float", readonly=True, store=False),
+    },
+    operations=frozenset({"read", "create"}),
+    rec_name="name",
+)
+
+
+@pytest.fixture(scope="module")
+def generic():
+    return openapi.build()
+
+
+@pytest.fixture(scope="module")
+def with_item():
+    return openapi.build([ITEM], max_page_size=500)
+
+
+def test_generic_document_is_valid_openapi_31(generic):
+    validate(generic)
+    assert generic["openapi"] == "3.1.0"
+
+
+def test_every_data_and_token_route_is_documented(generic):
+    documented = {(path, method.upper()) for path, item in generic["paths"].items() for method in item}
+    for route in routes.ROUTES:
+        if route.kind != "docs":
+            assert (route.path, route.method) in documented, route.name
+
+
+def test_docs_routes_are_not_operations(generic):
+    assert not any(path.endswith(("openapi.json", "postman.json", "/docs")) for path in generic["paths"])
+
+
+def test_generic_document_names_no_model(generic):
+    assert not [name for name in generic["components"]["schemas"] if name != "Problem"]
+    assert not [path for path in generic["paths"] if "{model}" not in path and "/auth/" not in path
+                and "generate_token" not in path]  # fmt: skip
+
+
+def test_every_operation_documents_4xx_and_problem_json(generic):
+    for path, item in generic["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            codes = set(operation["responses"])
+            assert "default" in codes and any(c.startswith("4") for c in codes), (path, method)
+    error = generic["components"]["responses"]["NotFound"]["content"]
+    assert list(error) == ["application/problem+json"]
+
+
+def test_both_security_schemes(generic):
+    schemes = generic["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "api-key",
+        "description": "The API key (odoorest_...).",
+    }
+    assert schemes["bearerToken"]["scheme"] == "bearer" and schemes["loginToken"]["name"] == "token"
+    assert {"apiKey": [], "loginToken": []} in generic["security"]
+
+
+def test_limit_maximum_follows_the_setting(with_item):
+    limit = with_item["components"]["parameters"]["limit"]["schema"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 500, 80)
+
+
+def test_model_document_is_valid_and_deterministic(with_item):
+    validate(with_item)
+    assert json.dumps(with_item) == json.dumps(openapi.build([ITEM], max_page_size=500))
+
+
+def test_read_schema_follows_odoo_field_types(with_item):
+    props = with_item["components"]["schemas"]["x.item"]["properties"]
+    assert props["qty"] == {"type": "integer", "x-odoo-type": "integer"}
+    assert props["price"]["type"] == "number" and props["done"]["type"] == "boolean"
+    assert props["name"] == {
+        "type": ["string", "boolean"],
+        "x-odoo-type": "char",
+        "title": "Name",
+        "description": "What it is called",
+    }
+    assert props["state"]["enum"] == ["draft", "done", False]
+    assert (props["day"]["format"], props["moment"]["format"]) == ("date", "date-time")
+    assert props["partner_id"]["type"] == ["array", "boolean"]
+    assert (props["partner_id"]["minItems"], props["partner_id"]["maxItems"]) == (2, 2)
+    assert props["tag_ids"] == {
+        "type": "array",
+        "items": {"type": "integer"},
+        "description": "Ids of x.tag records.",
+        "x-odoo-type": "many2many",
+        "x-odoo-relation": "x.tag",
+    }
+    assert props["data"]["format"] == "byte" and props["total"]["readOnly"] is True
+    assert with_item["components"]["schemas"]["x.item"]["required"] == ["id"]
+
+
+def test_write_schemas(with_item):
+    schemas = with_item["components"]["schemas"]
+    update = schemas["x.item-update"]
+    assert update["additionalProperties"] is False
+    assert "id" not in update["properties"] and "total" not in update["properties"]
+    assert update["properties"]["partner_id"]["type"] == ["integer", "null", "boolean"]
+    assert update["properties"]["name"]["type"] == "string"  # required: cannot be emptied
+    assert update["properties"]["qty"]["maximum"] == routes.MAX_ID
+    assert update["properties"]["tag_ids"]["items"]["type"] == ["integer", "array"]
+    create = schemas["x.item-create"]
+    assert create["allOf"] == [{"$ref": "#/components/schemas/x.item-update"}]
+    assert create["required"] == ["name"]  # state has a default
+    assert create["example"] == {"name": "Example"}
+
+
+def test_model_paths_list_every_method_and_mark_those_out_of_scope(with_item):
+    item = with_item["paths"]["/api/x.item/{id}"]
+    assert set(item) == {"get", "put", "patch", "delete", "parameters"}
+    assert "answers 403" in item["delete"]["description"]
+    assert "description" not in item["get"]
+    search = with_item["paths"]["/api/x.item/search"]["get"]
+    assert search["responses"]["200"] == {"$ref": "#/components/responses/x.item-records"}
+    records = with_item["components"]["responses"]["x.item-records"]
+    assert records["content"]["application/json"]["schema"]["items"] == {
+        "$ref": "#/components/schemas/x.item"
+    }
+    assert {"X-Total-Count", "Link"} <= set(records["headers"])
+
+
+def test_generic_paths_come_before_model_paths(with_item):
+    paths = list(with_item["paths"])
+    assert paths.index("/api/{model}/search") < paths.index("/api/x.item/search")
+    assert [t["name"] for t in with_item["tags"]] == ["authentication", "records", "x.item"]
+
+
+# ------------------------------------------------------------------ Postman
+@pytest.fixture(scope="module")
+def collection():
+    return postman.build([ITEM], base_url="http://odoo.example:8069", user_id=7)
+
+
+def test_collection_is_v21_with_variables_and_collection_auth(collection):
+    assert collection["info"]["schema"] == postman.SCHEMA
+    variables = {v["key"]: v["value"] for v in collection["variable"]}
+    assert variables["baseUrl"] == "http://odoo.example:8069" and variables["userId"] == "7"
+    assert {"apiKey", "token", "refreshToken", "login", "password"} <= set(variables)
+    assert {"key": "value", "value": "{{apiKey}}", "type": "string"} in collection["auth"]["apikey"]
+
+
+def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
+    folders = {folder["name"]: folder for folder in collection["item"]}
+    assert list(folders) == ["Authentication", "x.item"]
+    methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
+    assert methods == ["GET", "GET", "GET", "GET", "POST", "POST"]  # read and create scopes only
+    urls = [item["request"]["url"]["raw"] for item in folders["x.item"]["item"]]
+    assert urls[0] == "{{baseUrl}}/api/x.item/search?limit=5"
+    assert urls[3] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
+
+
+def test_collection_requests_check_their_answers(collection):
+    folder = collection["item"][1]
+    create = next(item for item in folder["item"] if item["request"]["method"] == "POST")
+    tests = next(e for e in create["event"] if e["listen"] == "test")["script"]["exec"]
+    assert tests[0].endswith("pm.response.to.have.status(201); });")
+    assert json.loads(create["request"]["body"]["raw"]) == {"name": "Example"}
+    token = next(h for h in create["request"]["header"] if h["key"] == "token")
+    assert token["disabled"] is True
+
+
+def test_generate_token_body_uses_the_user_variable_as_a_number(collection):
+    generate = collection["item"][0]["item"][0]
+    assert generate["request"]["body"]["raw"] == '{\n  "user_id": {{userId}},\n  "expiration_days": 1\n}'
