@@ -580,6 +580,41 @@ def _visible(route: Route, model: ModelDoc) -> bool:
     return route.operation is None or route.operation in model.operations
 
 
+def _spec(title: str, version: str, openapi_description: str, server_url: str) -> APISpec:
+    return APISpec(
+        title=title,
+        version=version,
+        openapi_version=OPENAPI_VERSION,
+        info={"description": openapi_description},
+        servers=[{"url": server_url}],
+        security=[{"apiKey": []}, {"apiKey": [], "loginToken": []}, {"apiKey": [], "bearerToken": []}],
+    )
+
+
+def model_fragment(model: ModelDoc) -> dict:
+    """What one model adds to the document: its schemas, answers, tag and paths.
+
+    Built with apispec on its own, so a caller can cache it per model and
+    ``build`` only merges: a document naming hundreds of models costs one
+    apispec pass per model once, not per document.
+    """
+    spec = _spec("fragment", "1", "", "/")
+    for name, schema in model_schemas(model).items():
+        spec.components.schema(name, schema)
+    successes: dict[str, dict] = {}
+    _add_paths(spec, [r for r in ROUTES if r.kind == "data"], model, model.name, successes)
+    for name, response in successes.items():
+        if name.startswith(f"{model.name}-"):
+            spec.components.response(name, response)
+    doc = spec.to_dict()
+    return {
+        "schemas": doc["components"]["schemas"],
+        "responses": doc["components"].get("responses", {}),
+        "tag": {"name": model.name, "description": model.description or model.name},
+        "paths": doc["paths"],
+    }
+
+
 def build(
     models: Sequence[ModelDoc] = (),
     *,
@@ -591,17 +626,10 @@ def build(
 ) -> dict:
     """The OpenAPI document: the generic routes, then one tag per model.
 
-    ``fragments`` maps a model name to its ``model_schemas`` (the caller may
+    ``fragments`` maps a model name to its ``model_fragment`` (the caller may
     cache them); missing ones are computed here.
     """
-    spec = APISpec(
-        title=title,
-        version=version,
-        openapi_version=OPENAPI_VERSION,
-        info={"description": _description(models)},
-        servers=[{"url": server_url}],
-        security=[{"apiKey": []}, {"apiKey": [], "loginToken": []}, {"apiKey": [], "bearerToken": []}],
-    )
+    spec = _spec(title, version, _description(models), server_url)
     for name, scheme in _security_schemes().items():
         spec.components.security_scheme(name, scheme)
     spec.components.schema("Problem", _problem_schema())
@@ -611,21 +639,22 @@ def build(
         spec.components.parameter(name, param["in"], param)
     for name, response in _error_responses().items():
         spec.components.response(name, response)
-    data_routes = [r for r in ROUTES if r.kind == "data"]
     spec.tag({"name": "authentication", "description": "Login tokens."})
     spec.tag({"name": "records", "description": "Any model the key may reach, named in the path."})
     successes: dict[str, dict] = {}
     _add_paths(spec, [r for r in ROUTES if r.kind == "token"], None, "authentication", successes)
-    _add_paths(spec, data_routes, None, "records", successes)
-    for model in sorted(models, key=lambda m: m.name):
-        schemas = (fragments or {}).get(model.name) or model_schemas(model)
-        for name, schema in schemas.items():
-            spec.components.schema(name, schema)
-        spec.tag({"name": model.name, "description": model.description or model.name})
-        _add_paths(spec, data_routes, model, model.name, successes)
+    _add_paths(spec, [r for r in ROUTES if r.kind == "data"], None, "records", successes)
     for name, response in successes.items():
         spec.components.response(name, response)
-    return spec.to_dict()
+    doc = spec.to_dict()
+    components = doc["components"]
+    for model in sorted(models, key=lambda m: m.name):
+        fragment = (fragments or {}).get(model.name) or model_fragment(model)
+        components["schemas"].update(fragment["schemas"])
+        components["responses"].update(fragment["responses"])
+        doc["tags"].append(fragment["tag"])
+        doc["paths"].update(fragment["paths"])
+    return doc
 
 
 def _add_paths(

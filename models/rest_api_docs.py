@@ -3,13 +3,14 @@
 What a caller reaches is worked out on every call (cheap: ACL checks are
 cached by Odoo); the documents themselves are cached per worker:
 
-- each model's three schemas, keyed by the fields the caller can read;
-- the last few whole documents, keyed by what went into them.
-
-Both caches hang on a *generation*: an ``ormcache``d token that Odoo drops
-whenever the registry cache is cleared (fields, models, access rights,
-groups, record rules, keys and scopes all clear it) in every worker, so a
-change anywhere is seen on the next call.
+- each model's OpenAPI fragment (schemas, answers, paths), keyed by the
+  fields the caller can read and the operations it may use, and dropped when
+  Odoo sets the model up again (a field added);
+- the last few whole documents, keyed by what went into them. These hang on a
+  *generation*: an ``ormcache``d token that Odoo drops whenever the registry
+  cache is cleared (models, access rights, groups, record rules, keys and
+  scopes all clear it) in every worker, so a change anywhere is seen on the
+  next call, and rebuilding merges cached fragments.
 """
 
 import json
@@ -26,15 +27,15 @@ from . import field_meta
 ACL_OPERATIONS = {"read": "read", "create": "create", "write": "write", "delete": "unlink"}
 DOCUMENTS_KEPT = 8
 CACHE_ATTRIBUTE = "_rest_api_docs_cache"
+FRAGMENTS_ATTRIBUTE = "_rest_api_docs_fragments"
 VERSION = get_manifest(__name__.split(".")[2]).get("version") or "1.0.0"  # odoo.addons.<module>.models
 
 
 class _DocsCache:
-    """Per-registry caches of model schemas and whole documents."""
+    """Per-registry cache of whole documents, for one generation."""
 
     def __init__(self, generation):
         self.generation = generation
-        self.fragments = {}  # (model, readable field names) -> model_schemas()
         self.documents = OrderedDict()  # key -> bytes, least recently used first
         self.lock = threading.Lock()
 
@@ -101,17 +102,23 @@ class RestApiDocs(models.AbstractModel):
             )
         return docs
 
-    def _fragments(self, cache, docs):
-        """Each model's schemas, from the cache when its readable fields are the same."""
+    def _fragments(self, docs):
+        """Each model's OpenAPI fragment, from the per-registry cache when the model's
+        fields, the caller's readable fields and operations are the same."""
+        registry = self.env.registry
+        cache = getattr(registry, FRAGMENTS_ATTRIBUTE, None)
+        if cache is None:
+            cache = {}
+            setattr(registry, FRAGMENTS_ATTRIBUTE, cache)
         out = {}
         for doc in docs:
-            key = (doc.name, tuple(sorted(doc.fields)))
-            schemas = cache.fragments.get(key)
-            if schemas is None:
-                schemas = openapi.model_schemas(doc)
-                with cache.lock:
-                    cache.fragments[key] = schemas
-            out[doc.name] = schemas
+            model_fields = self.env[doc.name]._fields  # a new dict when Odoo sets the model up again
+            key = (doc.name, tuple(sorted(doc.fields)), doc.operations, doc.description, doc.rec_name)
+            found = cache.get(key)
+            if found is None or found[0] is not model_fields:
+                found = (model_fields, openapi.model_fragment(doc))
+                cache[key] = found
+            out[doc.name] = found[1]
         return out
 
     # ------------------------------------------------------------ documents
@@ -145,12 +152,11 @@ class RestApiDocs(models.AbstractModel):
         docs = self._model_docs(reachable)
         if kind == "openapi":
             document = openapi.build(
-                docs, max_page_size=max_page_size, fragments=self._fragments(cache, docs), version=VERSION
+                docs, max_page_size=max_page_size, fragments=self._fragments(docs), version=VERSION
             )
         else:
-            document = postman.build(
-                docs, base_url=base_url, fragments=self._fragments(cache, docs), user_id=user_id
-            )
+            schemas = {name: fragment["schemas"] for name, fragment in self._fragments(docs).items()}
+            document = postman.build(docs, base_url=base_url, fragments=schemas, user_id=user_id)
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         with cache.lock:
             cache.documents[key] = body

@@ -194,3 +194,10 @@ def test_collection_requests_check_their_answers(collection):
 def test_generate_token_body_uses_the_user_variable_as_a_number(collection):
     generate = collection["item"][0]["item"][0]
     assert generate["request"]["body"]["raw"] == '{\n  "user_id": {{userId}},\n  "expiration_days": 1\n}'
+
+
+def test_cached_fragments_give_the_same_document(with_item):
+    fragments = {"x.item": openapi.model_fragment(ITEM)}
+    rebuilt = openapi.build([ITEM], max_page_size=500, fragments=fragments)
+    assert json.dumps(rebuilt) == json.dumps(with_item)
+    assert set(fragments["x.item"]["responses"]) == {"x.item-record", "x.item-records"}
