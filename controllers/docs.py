@@ -43,7 +43,9 @@ def requested_models():
 
 
 def docs_public():
-    value = request.env["ir.config_parameter"].sudo().get_param("rest_api.docs_public", "True")
+    # A Boolean setting: unticking it in Settings deletes the parameter, so absent means off
+    # (the module's data sets it to True at install).
+    value = request.env["ir.config_parameter"].sudo().get_param("rest_api.docs_public") or ""
     return value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
