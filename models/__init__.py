@@ -5,3 +5,6 @@ from . import rest_api_key
 from . import rest_api_scope
 from . import rest_api_token
 from . import rest_api_log
+from . import rest_api_wizards
+from . import res_users
+from . import res_config_settings
