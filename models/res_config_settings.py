@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 # API.md section 7: every setting is an ir.config_parameter, so scripts can set it too.
 
@@ -36,3 +36,15 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="rest_api.docs_public",
         help="Anyone may read the generic OpenAPI document and the Swagger UI page.",
     )
+
+    @api.model
+    def fields_get(self, allfields=None, attributes=None):
+        """Also name the ``ir.config_parameter`` each setting stores, so that an
+        admin script can find which parameter a field of the Settings sets."""
+        description = super().fields_get(allfields, attributes)
+        if attributes is None or "config_parameter" in attributes:
+            for name, field_description in description.items():
+                parameter = getattr(self._fields[name], "config_parameter", None)
+                if parameter:
+                    field_description["config_parameter"] = parameter
+        return description

@@ -2,10 +2,9 @@ import logging
 from dataclasses import dataclass
 
 from odoo import _, api, fields, models, tools
-from odoo.exceptions import AccessError, ValidationError
-from odoo.osv import expression
+from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..lib import ipnet, keys
+from ..lib import ipnet, keys, states
 from . import side_store
 
 _logger = logging.getLogger(__name__)
@@ -173,20 +172,22 @@ class RestApiKey(models.Model):
                 key.state = "active" if key.key_hint else "new"
 
     def _search_state(self, operator, value):
-        if operator not in ("=", "!=", "in", "not in"):
-            raise ValidationError(_("Unsupported search on the key state: %s", operator))
-        states = {value} if isinstance(value, str) else set(value or ())
-        if operator in ("!=", "not in"):
-            states = {"new", "active", "expired", "archived"} - states
+        try:
+            return states.state_domain(operator, value, self._state_domains())
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+
+    @api.model
+    def _state_domains(self):
+        """The domain of each state (they do not overlap); the clock makes them unstorable."""
         now = fields.Datetime.now()
         live = [("active", "=", True), "|", ("expiration_date", "=", False), ("expiration_date", ">", now)]
-        domains = {
+        return {
             "archived": [("active", "=", False)],
             "expired": [("active", "=", True), ("expiration_date", "<=", now)],
             "new": [*live, ("key_hint", "=", False)],
             "active": [*live, ("key_hint", "!=", False)],
         }
-        return expression.OR([domains[s] for s in sorted(states & set(domains))] or [expression.FALSE_DOMAIN])
 
     @api.depends("all_models", "scope_ids.model", "scope_ids.perm_read", "scope_ids.perm_create",
                  "scope_ids.perm_write", "scope_ids.perm_delete", "scope_ids.perm_execute")  # fmt: skip

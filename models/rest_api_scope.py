@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-OPERATIONS = ("read", "create", "write", "delete", "execute")
+from ..lib.scopes import OPERATIONS
 
 
 class RestApiScope(models.Model):

@@ -250,6 +250,23 @@ class TestSettings(TransactionCase):
         }
         self.assertEqual(fields_by_param, {param: name for name, (param, _v, _s) in SETTINGS.items()})
 
+    def test_fields_get_names_the_parameters(self):
+        Settings = self.env["res.config.settings"]
+        described = Settings.fields_get(list(SETTINGS), attributes=["config_parameter"])
+        self.assertEqual(
+            {name: description.get("config_parameter") for name, description in described.items()},
+            {name: param for name, (param, _v, _s) in SETTINGS.items()},
+        )
+        typed = Settings.fields_get(["rest_api_max_page_size"], attributes=["type"])
+        self.assertEqual(typed, {"rest_api_max_page_size": {"type": "integer"}})
+
+    def test_both_user_forms_reach_the_rest_api(self):
+        Users = self.env["res.users"]
+        for view in (False, self.env.ref("base.view_users_form").id):
+            arch = Users.get_views([(view, "form")])["views"]["form"]["arch"]
+            self.assertIn('name="action_rest_api_issue_token"', arch)
+            self.assertIn("REST API", arch)
+
     def test_saving_settings_writes_the_parameters(self):
         self.env["res.config.settings"].create(
             {name: value for name, (_p, value, _s) in SETTINGS.items()}
