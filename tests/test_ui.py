@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from unittest.mock import patch
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -65,3 +65,15 @@ class TestAdminTour(HttpCase):
             self.assertGreaterEqual(path.stat().st_mtime, started - 1, path)
             data = path.read_bytes()
             self.assertTrue(data.startswith(PNG_MAGIC) and len(data) > 10_000, f"{path} is not a screenshot")
+
+    def test_a_rest_api_user_manages_own_keys_from_preferences(self):
+        alice = new_test_user(
+            self.env, login="tour_alice", groups="base.group_user,rest_api.group_rest_api_user"
+        )
+        bob = new_test_user(self.env, login="tour_bob", groups="base.group_user,rest_api.group_rest_api_user")
+        Key = self.env["rest.api.key"]
+        Key.generate({"name": "Alice key", "user_id": alice.id})
+        Key.generate({"name": "Bob key", "user_id": bob.id})
+        self.start_tour("/odoo", "rest_api_user_tour", login="tour_alice", timeout=120)
+        created = Key.search([("name", "=", "Alice app")])
+        self.assertEqual((created.user_id, created.state, created.use_count), (alice, "active", 1))

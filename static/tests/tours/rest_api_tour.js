@@ -125,3 +125,31 @@ registry.category("web_tour.tours").add("rest_api_admin_tour", {
         { content: "the tab lists the token", trigger: ".o_field_widget[name=rest_api_token_ids] .o_data_row" },
     ],
 });
+
+// A REST API user (not an administrator) manages their own keys from their preferences.
+registry.category("web_tour.tours").add("rest_api_user_tour", {
+    url: "/odoo",
+    steps: () => [
+        { content: "open the user menu", trigger: ".o_user_menu .dropdown-toggle", run: "click" },
+        { content: "open the preferences", trigger: "[data-menu=settings]", run: "click" },
+        { content: "REST API tab", trigger: ".modal a[role=tab]:contains(REST API)", run: "click" },
+        { content: "my keys", trigger: ".modal button:contains(My API keys)", run: "click" },
+        { content: "only my key is listed", trigger: ".o_list_view .o_data_row:contains(Alice key)" },
+        { content: "not bob's", trigger: ".o_list_view:not(:has(.o_data_row:contains(Bob key)))" },
+        { content: "new key", trigger: ".o_list_button_add", run: "click" },
+        { content: "name it", trigger: ".o_field_widget[name=name] input", run: "edit Alice app" },
+        { content: "generate the key", trigger: "button[name=action_generate_key]", run: "click" },
+        {
+            content: "use the secret shown once",
+            trigger: ".modal .o_rest_api_secret span:contains(odoorest_)",
+            async run() {
+                const answer = await callApi("/api/res.partner/search?fields=name&limit=1", {
+                    "api-key": secretShown(),
+                });
+                expectStatus(answer, 200, "search with the user's new key");
+            },
+        },
+        { content: "done", trigger: ".modal button:contains(Done)", run: "click" },
+        { content: "the key is active", trigger: ".o_statusbar_status button.o_arrow_button_current:contains(Active)" },
+    ],
+});
