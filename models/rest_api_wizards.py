@@ -66,8 +66,8 @@ class RestApiTokenWizard(models.TransientModel):
         token, expiry, _record = Token._issue_access(
             self.user_id, self.key_id.id, self.expiration_days * 86400
         )
-        user_name, self_sudo = self.user_id.display_name, self.sudo()
-        self_sudo.unlink()
+        user_name = self.user_id.display_name
+        self.unlink()
         return self.env["rest.api.secret.show"]._action_show(
             token, _("Login token ready"), kind="token", record_name=user_name, expiration_date=expiry
         )
