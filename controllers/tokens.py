@@ -4,11 +4,10 @@ from odoo.exceptions import AccessDenied
 from odoo.http import request
 
 from ..lib import errors, serialize
-from ..lib import tokens as lib_tokens
+from ..models.rest_api_token import MAX_TOKEN_DAYS
 from . import handlers
 
 GENERATED = "JWT Token generated successfully."
-MANAGER_GROUP = "rest_api.group_rest_api_manager"
 
 
 def _ttl(name, default):
@@ -37,9 +36,8 @@ def generate_token(model=None):
     """A login token for the key's user, or for any user when that user is a REST API manager."""
     body = _object_body()
     user_id = _positive_int(body, "user_id", 2**31 - 1)
-    days = _positive_int(body, "expiration_days", lib_tokens.MAX_TOKEN_DAYS, default=1)
-    caller = request.env.user
-    if user_id != caller.id and not caller.has_group(MANAGER_GROUP):
+    days = _positive_int(body, "expiration_days", MAX_TOKEN_DAYS, default=1)
+    if not request.env["rest.api.token"]._may_issue_for(request.env["res.users"].browse(user_id)):
         raise errors.Forbidden("Only a REST API manager may issue tokens for other users.")
     user = request.env["res.users"].sudo().browse(user_id).exists()
     if not user or not user.active:

@@ -6,3 +6,6 @@ from . import rest_api_scope
 from . import rest_api_token
 from . import rest_api_log
 from . import rest_api_docs
+from . import rest_api_wizards
+from . import res_users
+from . import res_config_settings

@@ -2,9 +2,9 @@ import logging
 from dataclasses import dataclass
 
 from odoo import _, api, fields, models, tools
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..lib import ipnet, keys
+from ..lib import ipnet, keys, states
 from . import side_store
 
 _logger = logging.getLogger(__name__)
@@ -108,6 +108,14 @@ class RestApiKey(models.Model):
     log_requests = fields.Boolean(help="Write every call made with this key to the call log.")
     last_used = fields.Datetime(compute="_compute_usage")
     use_count = fields.Integer(compute="_compute_usage")
+    state = fields.Selection(
+        [("new", "No secret yet"), ("active", "Active"), ("expired", "Expired"), ("archived", "Archived")],
+        compute="_compute_state",
+        search="_search_state",
+        help="No secret yet: generate the key to use it. Archived and expired keys are refused.",
+    )
+    scope_summary = fields.Char("Scope summary", compute="_compute_scope_summary")
+    token_count = fields.Integer("Login tokens", compute="_compute_token_count")
 
     _sql_constraints = [
         ("rate_limit_positive", "CHECK (rate_limit >= 0)", "The rate limit cannot be negative."),
@@ -152,6 +160,52 @@ class RestApiKey(models.Model):
         for key in self:
             key.use_count, key.last_used = rows.get(key.id, (0, False))
 
+    @api.depends("active", "expiration_date", "key_hint")
+    def _compute_state(self):
+        now = fields.Datetime.now()
+        for key in self:
+            if not key.active:
+                key.state = "archived"
+            elif key.expiration_date and key.expiration_date <= now:
+                key.state = "expired"
+            else:
+                key.state = "active" if key.key_hint else "new"
+
+    def _search_state(self, operator, value):
+        try:
+            return states.state_domain(operator, value, self._state_domains())
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+
+    @api.model
+    def _state_domains(self):
+        """The domain of each state (they do not overlap); the clock makes them unstorable."""
+        now = fields.Datetime.now()
+        live = [("active", "=", True), "|", ("expiration_date", "=", False), ("expiration_date", ">", now)]
+        return {
+            "archived": [("active", "=", False)],
+            "expired": [("active", "=", True), ("expiration_date", "<=", now)],
+            "new": [*live, ("key_hint", "=", False)],
+            "active": [*live, ("key_hint", "!=", False)],
+        }
+
+    @api.depends("all_models", "scope_ids.model", "scope_ids.perm_read", "scope_ids.perm_create",
+                 "scope_ids.perm_write", "scope_ids.perm_delete", "scope_ids.perm_execute")  # fmt: skip
+    def _compute_scope_summary(self):
+        for key in self:
+            if key.all_models:
+                key.scope_summary = _("All models")
+            else:
+                lines = [f"{line.model} ({line._letters()})" for line in key.scope_ids]
+                key.scope_summary = ", ".join(lines) or _("No model")
+
+    def _compute_token_count(self):
+        counts = dict(
+            self.env["rest.api.token"]._read_group([("key_id", "in", self.ids)], ["key_id"], ["__count"])
+        )
+        for key in self:
+            key.token_count = counts.get(key, 0)
+
     @api.constrains("allowed_ips")
     def _check_allowed_ips(self):
         for key in self:
@@ -159,6 +213,30 @@ class RestApiKey(models.Model):
                 ipnet.parse_networks(key.allowed_ips)
             except ValueError as exc:
                 raise ValidationError(_("Allowed IPs: %s", exc)) from exc
+
+    # ------------------------------------------------------------ ownership
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_owner_change(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_owner_change(vals)
+        return super().write(vals)
+
+    @api.model
+    def _check_owner_change(self, vals):
+        # Record rules are checked before a write, not after: without this a
+        # REST API user could hand their own key to another user (an admin)
+        # and call the API as that user.
+        owner = vals.get("user_id")
+        if owner and owner != self.env.uid and not self._is_rest_api_manager():
+            raise AccessError(_("Only a REST API manager may give a key to another user."))
+
+    @api.model
+    def _is_rest_api_manager(self):
+        return self.env.su or self.env.user.has_group("rest_api.group_rest_api_manager")
 
     # ------------------------------------------------------------ secrets
     @api.model
@@ -179,9 +257,29 @@ class RestApiKey(models.Model):
             "UPDATE rest_api_key SET key_hash = %s, key_hint = %s WHERE id = %s",
             [keys.hash_key(secret), keys.key_hint(secret), self.id],
         )
-        self.invalidate_recordset(["key_hint"])
+        self.invalidate_recordset(["key_hint", "state"])
         self.env.registry.clear_cache()
         return secret
+
+    def action_generate_key(self):
+        """Give the key a new secret (the previous one stops working) and show it once."""
+        self.ensure_one()
+        return self.env["rest.api.secret.show"]._action_show(
+            self._new_secret(), _("API key ready"), kind="key", record_name=self.name
+        )
+
+    def action_view_tokens(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("rest_api.action_rest_api_token")
+        action["domain"] = [("key_id", "=", self.id)]
+        action["context"] = {"default_key_id": self.id}
+        return action
+
+    def action_view_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("rest_api.action_rest_api_log")
+        action["domain"] = [("key_id", "=", self.id)]
+        return action
 
     def unlink(self):
         ids = tuple(self.ids)

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..lib.scopes import OPERATIONS
+
 
 class RestApiScope(models.Model):
     _name = "rest.api.scope"
@@ -20,6 +22,19 @@ class RestApiScope(models.Model):
     _sql_constraints = [
         ("key_model_uniq", "UNIQUE (key_id, model_id)", "A key has one scope line per model."),
     ]
+
+    def write(self, vals):
+        if vals.get("key_id"):
+            # rules are checked on the lines before the write, not on the key they move to
+            self.env["rest.api.key"].browse(vals["key_id"]).check_access("write")
+        return super().write(vals)
+
+    def _letters(self):
+        """The allowed operations as letters, e.g. ``RW`` for read and write (the key list shows them)."""
+        self.ensure_one()
+        return "".join(
+            letter for letter, op in zip("RCWDX", OPERATIONS, strict=True) if op in self._operations()
+        )
 
     def _operations(self):
         self.ensure_one()

@@ -2,12 +2,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from odoo import api, fields, models, tools
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import AccessError, UserError
 
-from ..lib import errors, tokens
+from ..lib import errors, states, tokens
 from . import login_throttle
 
 _logger = logging.getLogger(__name__)
+
+MAX_TOKEN_DAYS = tokens.MAX_TOKEN_DAYS  # generate_token and the user form's wizard
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,38 @@ class RestApiToken(models.Model):
         readonly=True, help="A refresh token that was used once: presenting it again revokes its chain."
     )
 
+    state = fields.Selection(
+        [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")],
+        compute="_compute_state",
+        search="_search_state",
+    )
+
     _sql_constraints = [("jti_uniq", "UNIQUE (jti)", "Token ids are unique.")]
+
+    @api.depends("revoked", "expiration_date")
+    def _compute_state(self):
+        now = fields.Datetime.now()
+        for token in self:
+            if token.revoked:
+                token.state = "revoked"
+            else:
+                token.state = "expired" if token.expiration_date <= now else "active"
+
+    def _search_state(self, operator, value):
+        try:
+            return states.state_domain(operator, value, self._state_domains())
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+
+    @api.model
+    def _state_domains(self):
+        """The domain of each state (they do not overlap); the clock makes them unstorable."""
+        now = fields.Datetime.now()
+        return {
+            "revoked": [("revoked", "=", True)],
+            "expired": [("revoked", "=", False), ("expiration_date", "<=", now)],
+            "active": [("revoked", "=", False), ("expiration_date", ">", now)],
+        }
 
     def init(self):
         # The signing secret and the digests live outside the ORM: no read,
@@ -75,6 +109,9 @@ class RestApiToken(models.Model):
 
     # ------------------------------------------------------------ caches
     def write(self, vals):
+        if not self.env.su and vals != {"revoked": True} and not self._is_rest_api_manager():
+            # REST API users may revoke their tokens, never extend or move them
+            raise AccessError(_("Only a REST API manager may change an issued token."))
         result = super().write(vals)
         self.env.registry.clear_cache()  # a revocation reaches every worker on its next call
         return result
@@ -83,6 +120,23 @@ class RestApiToken(models.Model):
         result = super().unlink()
         self.env.registry.clear_cache()
         return result
+
+    @api.model
+    def _is_rest_api_manager(self):
+        return self.env["rest.api.key"]._is_rest_api_manager()
+
+    @api.model
+    def _may_issue_for(self, user):
+        """Whether the current user may issue login tokens for ``user``:
+        for itself always, for anyone else only as a REST API manager."""
+        return user == self.env.user or self._is_rest_api_manager()
+
+    def action_revoke(self):
+        """Revoke these tokens and every token of their logins (their chains), from the next call on."""
+        self.check_access("write")
+        for chain in set(self.mapped("chain")):
+            self._revoke_chain(chain)
+        return True
 
     @tools.ormcache()
     def _signing_secret(self):

@@ -3,3 +3,5 @@ from . import test_routes
 from . import test_access
 from . import test_tokens
 from . import test_docs
+from . import test_admin
+from . import test_ui
