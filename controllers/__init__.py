@@ -1,2 +1,3 @@
 from . import dispatcher
 from . import main
+from . import outage

@@ -56,15 +56,29 @@ def _input_stream(httprequest):
     return httprequest._HTTPRequest__wrapped.stream
 
 
+def _check_framing(headers):
+    """RFC 9112 section 6.3: a body framed two ways, or by a coding we do not
+    know, is refused rather than guessed at (request smuggling)."""
+    coding = headers.get("Transfer-Encoding")
+    if coding is not None and (coding.strip().lower() != "chunked" or "Content-Length" in headers):
+        raise errors.BadRequest(
+            "The request body is framed ambiguously (Transfer-Encoding and Content-Length)."
+        )
+
+
 def _body():
     """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
     dispatcher = request.dispatcher
     if dispatcher.body is None:
         limit = _settings_int("rest_api.max_body_size", 10 * 1024 * 1024)
         httprequest = request.httprequest
+        _check_framing(httprequest.headers)
         if (httprequest.content_length or 0) > limit:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
-        dispatcher.body = _input_stream(httprequest).read(limit + 1)
+        try:
+            dispatcher.body = _input_stream(httprequest).read(limit + 1)
+        except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk
+            raise errors.BadRequest("The request body is malformed (chunked transfer coding).") from exc
         if len(dispatcher.body) > limit:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
     return query.parse_json_body(dispatcher.body)
@@ -211,6 +225,12 @@ def _check_arguments(model, method, args, kwargs):
             isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
         ):
             raise errors.BadRequest(f"The first argument of {method!r} must be a record id or a list of ids.")
+        maximum = _settings_int("rest_api.max_page_size", 1000)
+        if isinstance(ids, list) and len(ids) > maximum:
+            # the page size bounds what one call reads or changes, as for search
+            raise errors.BadRequest(
+                f"At most {maximum} ids per call (rest_api.max_page_size); got {len(ids)}."
+            )
     try:
         inspect.signature(getattr(model, method)).bind(
             *positional, **{k: v for k, v in kwargs.items() if k != "context"}
