@@ -9,6 +9,7 @@ import inspect
 from werkzeug.urls import url_encode
 
 from odoo import api, models
+from odoo.exceptions import MissingError
 from odoo.http import Response, request
 
 from ..lib import errors, query, scopes, serialize, values
@@ -163,7 +164,13 @@ def record_count(model):
 
 def read(model, id):  # noqa: A002 - the path parameter's name
     names = _fields(model)
-    return json_response(_existing(model, id).read(names)[0])
+    # read() leaves out a record that does not exist (no exists() query
+    # first), unless it reads no column at all: ?fields=id
+    record = model.browse(id) if set(names) - {"id"} else _existing(model, id)
+    rows = record.read(names)
+    if not rows:
+        raise errors.NotFound(f"No {model._name} record with id {id}.")
+    return json_response(rows[0])
 
 
 def create(model):
@@ -180,14 +187,29 @@ def create(model):
     return json_response(payload, status=201, headers={"Location": location})
 
 
+def _on_record(model, record_id, operation):
+    """``operation(record)``; Odoo's own access check says when the record
+    does not exist (MissingError), so no exists() query is spent first."""
+    record = model.browse(record_id)
+    try:
+        return operation(record)
+    except MissingError:
+        if not record.exists():
+            raise errors.NotFound(f"No {model._name} record with id {record_id}.") from None
+        raise  # another record is missing (a many2one value, say)
+
+
 def update(model, id):  # noqa: A002
     vals = values.coerce_values(_body(), model._name, fields_of(model.env))
-    _existing(model, id).write(vals)
+    if vals:
+        _on_record(model, id, lambda record: record.write(vals))
+    else:  # write({}) checks nothing
+        _existing(model, id)
     return json_response({"id": id, "message": MESSAGES["updated"]})
 
 
 def delete(model, id):  # noqa: A002
-    _existing(model, id).unlink()
+    _on_record(model, id, lambda record: record.unlink())
     return json_response({"id": id, "message": MESSAGES["deleted"]})
 
 

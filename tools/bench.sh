@@ -62,7 +62,7 @@ BENCH_SEARCH_REPORT=.reports/bench.txt BENCH_SECONDS=${BENCH_ROUTE_SECONDS:-8} p
 cat .reports/bench-routes.txt >>.reports/bench.txt
 echo
 echo "Overhead of a scoped, throttled, logging key against an unscoped key (1 connection):"
-python3 tools/overhead.py | tee -a .reports/bench.txt
+OVERHEAD_LOG=$log python3 tools/overhead.py | tee -a .reports/bench.txt
 echo
 echo "Worker memory over 20,000 requests (scoped, throttled, logging key; search, read, write):"
 python3 tools/bench_memory.py | tee -a .reports/bench.txt

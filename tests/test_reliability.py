@@ -1,11 +1,15 @@
-"""The mapping of PostgreSQL's own errors to the API's statuses, with real
-errors raised by the test database (not hand-made exception objects)."""
+"""Reliability at the Odoo level: PostgreSQL's own errors (real ones, raised
+by the test database) mapped to the API's statuses, bounds on one call, and
+the database list kept between API calls."""
+
+from unittest.mock import patch
 
 import psycopg2
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..controllers import dblist
 from ..controllers.errors import to_api_error
 from .common import RestApiCase
 
@@ -58,3 +62,26 @@ class TestCallBounds(RestApiCase):
         response = self.call("POST", "/api/res.partner/create", headers=headers, data=b'{"name": "x"}')
         self.assertIn("framed ambiguously", self.assertProblem(response, 400)["detail"])
         self.assertFalse(self.env["res.partner"].search([("name", "=", "x")]))
+
+
+@tagged("post_install", "-at_install")
+class TestDatabaseList(RestApiCase):
+    def test_api_calls_list_the_databases_once_per_ttl_and_never_keep_an_empty_list(self):
+        hosts = []
+
+        def listing(names):
+            def db_list(force=False, host=None):
+                hosts.append(host)
+                return names
+
+            return db_list
+
+        dblist._lists.clear()
+        with patch.object(dblist._db_list_for_api, "wrapped", listing([self.env.cr.dbname])):
+            for _ in range(3):
+                self.assertEqual(self.get("/api/res.country/search", params={"limit": 1}).status_code, 200)
+        self.assertEqual(len(hosts), 1)
+        dblist._lists.clear()
+        with patch.object(dblist._db_list_for_api, "wrapped", listing([])):
+            self.get("/api/res.country/search")
+        self.assertFalse(dblist._lists)
