@@ -67,6 +67,20 @@ def _check_framing(headers):
         )
 
 
+def _read_at_most(stream, limit, piece=1 << 20):
+    """The body, or None once it is over ``limit`` bytes: read piece by piece,
+    so that a body of unknown length (chunked) that is refused never needed
+    a buffer of the whole limit at once."""
+    pieces, size = [], 0
+    while size <= limit:
+        data = stream.read(min(piece, limit + 1 - size))
+        if not data:
+            return b"".join(pieces)
+        pieces.append(data)
+        size += len(data)
+    return None
+
+
 def _body():
     """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
     dispatcher = request.dispatcher
@@ -77,10 +91,10 @@ def _body():
         if (httprequest.content_length or 0) > limit:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
         try:
-            dispatcher.body = _input_stream(httprequest).read(limit + 1)
+            dispatcher.body = _read_at_most(_input_stream(httprequest), limit)
         except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk
             raise errors.BadRequest("The request body is malformed (chunked transfer coding).") from exc
-        if len(dispatcher.body) > limit:
+        if dispatcher.body is None:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
     return query.parse_json_body(dispatcher.body)
 

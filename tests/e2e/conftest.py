@@ -178,11 +178,14 @@ def raw_head(method, target, key=None, extra=(), length=None, close=True):
 
 
 def server_rss():
-    """Resident memory (bytes) of the e2e server's worker processes."""
+    """Resident memory (bytes) of the e2e server's HTTP worker processes (not
+    the gevent process, which loads the registry in its own time)."""
     import psutil  # noqa: PLC0415 - Odoo depends on it; only these tests need it
 
     assert SERVER_PID, "REST_API_PID is not set: run the e2e stage through tools/test.sh"
-    return sum(child.memory_info().rss for child in psutil.Process(SERVER_PID).children(recursive=True))
+    workers = [p for p in psutil.Process(SERVER_PID).children() if "gevent" not in p.cmdline()]
+    assert workers, f"no worker process under {SERVER_PID}"
+    return sum(worker.memory_info().rss for worker in workers)
 
 
 def pg_ctl(*args):
