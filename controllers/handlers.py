@@ -9,7 +9,6 @@ import inspect
 from werkzeug.urls import url_encode
 
 from odoo import api, models
-from odoo.exceptions import MissingError
 from odoo.http import Response, request
 
 from ..lib import errors, query, scopes, serialize, values
@@ -201,29 +200,16 @@ def create(model):
     return json_response(payload, status=201, headers={"Location": location})
 
 
-def _on_record(model, record_id, operation):
-    """``operation(record)``; Odoo's own access check says when the record
-    does not exist (MissingError), so no exists() query is spent first."""
-    record = model.browse(record_id)
-    try:
-        return operation(record)
-    except MissingError:
-        if not record.exists():
-            raise errors.NotFound(f"No {model._name} record with id {record_id}.") from None
-        raise  # another record is missing (a many2one value, say)
-
-
 def update(model, id):  # noqa: A002
     vals = values.coerce_values(_body(), model._name, fields_of(model.env))
-    if vals:
-        _on_record(model, id, lambda record: record.write(vals))
-    else:  # write({}) checks nothing
-        _existing(model, id)
+    # exists() first: Odoo's write() and unlink() of a missing record raise
+    # nothing for a user that no record rule limits
+    _existing(model, id).write(vals)
     return json_response({"id": id, "message": MESSAGES["updated"]})
 
 
 def delete(model, id):  # noqa: A002
-    _on_record(model, id, lambda record: record.unlink())
+    _existing(model, id).unlink()
     return json_response({"id": id, "message": MESSAGES["deleted"]})
 
 

@@ -63,6 +63,22 @@ class TestCallBounds(RestApiCase):
         self.assertIn("framed ambiguously", self.assertProblem(response, 400)["detail"])
         self.assertFalse(self.env["res.partner"].search([("name", "=", "x")]))
 
+    def test_missing_record_is_404_on_a_model_without_own_checks(self):
+        # res.partner.category adds nothing to write()/unlink(): a missing id must still be 404
+        missing = self.env["res.partner.category"].create({"name": "gone"})
+        missing.unlink()
+        path = f"/api/res.partner.category/{missing.id}"
+        for method, body in (
+            ("GET", None),
+            ("PUT", {"name": "x"}),
+            ("PATCH", {"name": "x"}),
+            ("DELETE", None),
+        ):
+            with self.subTest(method=method):
+                self.assertProblem(self.call(method, path, body=body), 404)
+        response = self.call("GET", path, params={"fields": "id"})
+        self.assertProblem(response, 404)
+
 
 @tagged("post_install", "-at_install")
 class TestDatabaseList(RestApiCase):
