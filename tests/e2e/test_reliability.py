@@ -140,6 +140,7 @@ def assert_nothing_lost(admin, clients):
 def test_sixteen_clients_for_a_minute_lose_nothing_and_never_5xx(make_key, admin):
     key = make_key()["key"]
     throttled_keys = [make_key(rate_limit=25, rate_limit_period=3600)["key"] for _ in range(2)]
+    started = time.time()
     deadline = time.time() + LOAD_SECONDS
     clients = [Client(key, deadline) for _ in range(LOAD_CLIENTS)]
     throttled = [ThrottledClient(k, deadline) for k in throttled_keys]
@@ -153,8 +154,11 @@ def test_sixteen_clients_for_a_minute_lose_nothing_and_never_5xx(make_key, admin
     assert not bad, f"{len(bad)} answers broke the contract, first: {bad[:5]}"
     calls = sum(sum(c.statuses.values()) for c in clients)
     assert calls > LOAD_CLIENTS * 20, f"only {calls} calls answered in {LOAD_SECONDS} s"
+    # windows are whole hours of the clock (the same on every server): the run may cross into the next
+    windows = int(time.time() // 3600) - int(started // 3600) + 1
     for client in throttled:
-        assert set(client.statuses) == {200, 429} and client.statuses[200] == 25, client.statuses
+        assert set(client.statuses) == {200, 429}, client.statuses
+        assert client.statuses[200] == 25 or (windows > 1 and 25 < client.statuses[200] <= 25 * windows)
     assert_nothing_lost(admin, clients)
 
 
