@@ -29,5 +29,5 @@ odoo: ## Odoo test runner on a throwaway database (--test-tags /rest_api)
 e2e: ## live Odoo server + pytest tests/e2e
 	@bash tools/test.sh e2e
 
-bench: ## REST vs /jsonrpc vs the no-auth floor, ratios and SQL queries per call (tools/bench.sh)
+bench: ## REST vs /jsonrpc (search, read, create, write; ratios), SQL per call, overhead, memory (tools/bench.sh)
 	@bash tools/bench.sh

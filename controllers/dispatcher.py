@@ -30,6 +30,7 @@ class RestApiDispatcher(http.Dispatcher):
         self.headers = {}  # added to every answer of this request
         self.audit = None  # set once a logging key is known: the call log line to write
         self.body = None  # the raw body, read once (a retried transaction needs it again)
+        self.key_use = None  # the key and its throttle count, once per request (not per retry)
         self.checked_call = None  # execute_kw: (method, args, kwargs), from the scope check to the handler
 
     @classmethod

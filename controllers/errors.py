@@ -32,10 +32,26 @@ def _from_postgres(exc):
         # class 22: a value PostgreSQL cannot take (out of range, bad date...)
         return errors.BadRequest("A value is invalid for its field (out of range or malformed).")
     if getattr(exc, "pgcode", None) in CONCURRENCY_CODES:
-        return errors.Conflict("The record was changed by a concurrent request; retry the call.")
+        # Odoo has already retried the transaction; nothing was written.
+        return errors.Conflict(
+            "The record was changed by a concurrent request; retry the call.", {"Retry-After": "1"}
+        )
+    if _too_complex(exc):
+        return errors.BadRequest(
+            "The query is too complex for the database (too many or too deeply nested terms)."
+        )
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
         return errors.ServiceUnavailable("The database is not reachable; retry later.")
     return None
+
+
+def _too_complex(exc):
+    """Class 54 (program limit exceeded: stack depth, statement too complex),
+    or the parser running out of stack on a domain thousands of terms deep."""
+    code = getattr(exc, "pgcode", None) or ""
+    return code.startswith("54") or (
+        code == psycopg2.errorcodes.SYNTAX_ERROR and "memory exhausted" in (exc.pgerror or "")
+    )
 
 
 def to_api_error(exc):

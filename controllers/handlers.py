@@ -56,16 +56,44 @@ def _input_stream(httprequest):
     return httprequest._HTTPRequest__wrapped.stream
 
 
+def _check_framing(headers):
+    """RFC 9112 section 6.3: a body framed two ways, or by a coding we do not
+    know, is refused rather than guessed at (request smuggling)."""
+    coding = headers.get("Transfer-Encoding")
+    if coding is not None and (coding.strip().lower() != "chunked" or "Content-Length" in headers):
+        raise errors.BadRequest(
+            "The request body is framed ambiguously (Transfer-Encoding and Content-Length)."
+        )
+
+
+def _read_at_most(stream, limit, piece=1 << 20):
+    """The body, or None once it is over ``limit`` bytes: read piece by piece,
+    so that a body of unknown length (chunked) that is refused never needed
+    a buffer of the whole limit at once."""
+    pieces, size = [], 0
+    while size <= limit:
+        data = stream.read(min(piece, limit + 1 - size))
+        if not data:
+            return b"".join(pieces)
+        pieces.append(data)
+        size += len(data)
+    return None
+
+
 def _body():
     """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
     dispatcher = request.dispatcher
     if dispatcher.body is None:
         limit = _settings_int("rest_api.max_body_size", 10 * 1024 * 1024)
         httprequest = request.httprequest
+        _check_framing(httprequest.headers)
         if (httprequest.content_length or 0) > limit:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
-        dispatcher.body = _input_stream(httprequest).read(limit + 1)
-        if len(dispatcher.body) > limit:
+        try:
+            dispatcher.body = _read_at_most(_input_stream(httprequest), limit)
+        except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk
+            raise errors.BadRequest("The request body is malformed (chunked transfer coding).") from exc
+        if dispatcher.body is None:
             raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
     return query.parse_json_body(dispatcher.body)
 
@@ -149,7 +177,13 @@ def record_count(model):
 
 def read(model, id):  # noqa: A002 - the path parameter's name
     names = _fields(model)
-    return json_response(_existing(model, id).read(names)[0])
+    # read() leaves out a record that does not exist (no exists() query
+    # first), unless it reads no column at all: ?fields=id
+    record = model.browse(id) if set(names) - {"id"} else _existing(model, id)
+    rows = record.read(names)
+    if not rows:
+        raise errors.NotFound(f"No {model._name} record with id {id}.")
+    return json_response(rows[0])
 
 
 def create(model):
@@ -168,6 +202,8 @@ def create(model):
 
 def update(model, id):  # noqa: A002
     vals = values.coerce_values(_body(), model._name, fields_of(model.env))
+    # exists() first: Odoo's write() and unlink() of a missing record raise
+    # nothing for a user that no record rule limits
     _existing(model, id).write(vals)
     return json_response({"id": id, "message": MESSAGES["updated"]})
 
@@ -211,6 +247,12 @@ def _check_arguments(model, method, args, kwargs):
             isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
         ):
             raise errors.BadRequest(f"The first argument of {method!r} must be a record id or a list of ids.")
+        maximum = _settings_int("rest_api.max_page_size", 1000)
+        if isinstance(ids, list) and len(ids) > maximum:
+            # the page size bounds what one call reads or changes, as for search
+            raise errors.BadRequest(
+                f"At most {maximum} ids per call (rest_api.max_page_size); got {len(ids)}."
+            )
     try:
         inspect.signature(getattr(model, method)).bind(
             *positional, **{k: v for k, v in kwargs.items() if k != "context"}

@@ -95,6 +95,12 @@ class ServiceUnavailable(ApiError):
     status = 503
     title = "Service Unavailable"
 
+    def __init__(
+        self, detail: str | None = None, headers: dict[str, str] | None = None, retry_after: int = 5
+    ):
+        super().__init__(detail or "The service is unavailable; retry later.", headers)
+        self.headers.setdefault("Retry-After", str(retry_after))
+
 
 def problem_body(status: int, title: str, detail: str, request_id: str | None = None) -> dict:
     """An RFC 9457 problem document."""

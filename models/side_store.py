@@ -2,7 +2,8 @@
 
 Throttle windows are counted by one prepared statement per call, and use
 counters and call logs are written once a second by a per-process writer
-thread, all on separate autocommit connections with ``synchronous_commit``
+thread (kept in memory, bounded, while the database is unreachable), all on
+separate autocommit connections with ``synchronous_commit``
 off: each statement is its own tiny transaction, so a counter row is locked
 for microseconds rather than for a whole request, a request that fails and
 rolls back is still counted and logged, and nothing waits for a disk flush.
@@ -14,6 +15,7 @@ tests see what a call wrote inside their transaction.
 """
 
 import atexit
+import contextlib
 import logging
 import os
 import re
@@ -82,9 +84,20 @@ class _Pool:
                 return
         cnx.close()
 
+    def _discard(self, dbname, cnx):
+        """A connection broke: PostgreSQL restarted or went away, so the idle
+        ones of that database are as dead; close them all."""
+        with self.lock:
+            stale = self.idle.pop(dbname, []) if self.pid == os.getpid() else []
+        for each in [cnx, *stale]:
+            if each is not None and not each.closed:
+                with contextlib.suppress(psycopg2.Error):
+                    each.close()
+
     def run(self, dbname, statement):
         """``statement(cursor)`` on an autocommit connection; one reconnect on a broken one, then 503."""
         for attempt in (1, 2):
+            cnx = None
             try:
                 cnx = self._take(dbname)
                 with cnx.cursor() as cr:
@@ -93,6 +106,7 @@ class _Pool:
                 _logger.info(
                     "rest_api side connection lost (%s), attempt %s", exc.__class__.__name__, attempt
                 )
+                self._discard(dbname, cnx)
                 if attempt == 2:
                     raise ServiceUnavailable("The database is not reachable; retry later.") from exc
                 continue
@@ -113,6 +127,7 @@ class _Pool:
 _pool = _Pool()
 
 FLUSH_SECONDS = 1.0
+MAX_PENDING_LOGS = 50_000  # per database, while it is unreachable
 LOG_COLUMNS = ("key_id", "user_id", "method", "path", "model", "status", "duration", "address", "request_id")
 INSERT_LOGS_SQL = f"INSERT INTO rest_api_log ({', '.join(LOG_COLUMNS)}, create_uid, create_date, write_uid, write_date) VALUES %s"
 LOG_TEMPLATE = (
@@ -170,21 +185,45 @@ class _Writer:
         with self.lock:
             usage, logs, self.usage, self.logs = self.usage, self.logs, {}, {}
         for dbname, rows in logs.items():
-            self._write(
-                dbname, lambda cr, rows=rows: execute_values(cr, INSERT_LOGS_SQL, rows, template=LOG_TEMPLATE)
-            )
+            statement = lambda cr, rows=rows: execute_values(cr, INSERT_LOGS_SQL, rows, template=LOG_TEMPLATE)  # noqa: E731
+            if not self._write(dbname, statement):
+                self._requeue_logs(dbname, rows)
         by_db = {}
         for (dbname, key_id), (hits, last) in usage.items():
             by_db.setdefault(dbname, []).append((key_id, hits, last))
         for dbname, rows in by_db.items():
             columns = [list(col) for col in zip(*rows, strict=True)]
-            self._write(dbname, lambda cr, columns=columns: cr.execute(FLUSH_USAGE_SQL, columns))
+            if not self._write(dbname, lambda cr, columns=columns: cr.execute(FLUSH_USAGE_SQL, columns)):
+                self._requeue_usage(dbname, rows)
+
+    def _requeue_logs(self, dbname, rows):
+        """Keep unwritten log lines for the next flush (the oldest beyond MAX_PENDING_LOGS are dropped)."""
+        with self.lock:
+            pending = rows + self.logs.get(dbname, [])
+            if len(pending) > MAX_PENDING_LOGS:
+                _logger.warning(
+                    "rest_api: dropping %s call log lines of %s", len(pending) - MAX_PENDING_LOGS, dbname
+                )
+                pending = pending[-MAX_PENDING_LOGS:]
+            self.logs[dbname] = pending
+
+    def _requeue_usage(self, dbname, rows):
+        with self.lock:
+            for key_id, hits, last in rows:
+                entry = self.usage.setdefault((dbname, key_id), [0, 0.0])
+                entry[0] += hits
+                entry[1] = max(entry[1], last)
 
     def _write(self, dbname, statement):
+        """True once written; False when the database is unreachable (the caller keeps the rows)."""
         try:
             _pool.run(dbname, statement)
+        except ServiceUnavailable:
+            _logger.info("rest_api: database %s unreachable, counters and call logs kept for later", dbname)
+            return False
         except Exception:  # nothing here may break a call; it is logged and dropped
             _logger.warning("rest_api: could not write counters or call logs of %s", dbname, exc_info=True)
+        return True
 
 
 _writer = _Writer()

@@ -5,3 +5,4 @@ from . import test_tokens
 from . import test_docs
 from . import test_admin
 from . import test_ui
+from . import test_reliability

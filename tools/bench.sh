@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # make bench: REST vs Odoo's native /jsonrpc vs the no-auth floor, in one run.
 #
-# Starts a throwaway PostgreSQL cluster, then runs the acceptance suite's
-# benchmark (../shared/acceptance/run bench: 1000 partners seeded,
-# GET /api/res.partner/search with a domain, 2 fields, limit 80, against
-# /jsonrpc execute_kw search_read of the same query and against the fixture
-# route that does the same search_read with no authentication at all, each
-# with wrk at 1 and 8 connections, two rounds). Then it reads the server log
-# for the SQL queries each kind of call made. Not a test: it prints figures.
+# Starts a throwaway PostgreSQL cluster, then:
+#  1. the acceptance suite's benchmark (../shared/acceptance/run bench: 1000
+#     partners seeded, GET /api/res.partner/search with a domain, 2 fields,
+#     limit 80, against /jsonrpc execute_kw search_read of the same query and
+#     against the fixture route that does the same search_read with no
+#     authentication at all, each with wrk at 1 and 8 connections, two rounds);
+#  2. SQL queries per call, from the server log;
+#  3. tools/bench_routes.py: REST vs /jsonrpc for read by id, create and write
+#     at 1 and 8 connections, and one table of every ratio (search included);
+#  4. tools/overhead.py: auth + scope + throttle + call log against an
+#     unscoped key, per request;
+#  5. tools/bench_memory.py: worker memory over 20,000 requests.
+# Not a test: it prints figures (also kept in .reports/bench.txt). About 12 min.
 #
 # Variables: ACCEPTANCE (default ../shared/acceptance), BENCH_SECONDS (10),
 # ACC_DIR (the harness's work dir, default ~/.cache/rest_api_acceptance).
@@ -32,6 +38,7 @@ export ODOO_BIN=${ODOO_BIN:-$(python3 -c 'import odoo, os; print(os.path.join(os
 export ODOO_PYTHON=${ODOO_PYTHON:-python3}
 # free ports, so that a running `make run` or another Odoo does not clash
 export ACC_PORT=${ACC_PORT:-$(free_port)} ACC_GEVENT_PORT=$(free_port) ACC_PORT2=0
+mkdir -p .reports
 "$ACCEPTANCE/run" bench | tee .reports/bench.txt
 
 # SQL queries per call, as Odoo's request log counts them (werkzeug line: ... <status> - <queries> <sql s> <other s>)
@@ -49,5 +56,13 @@ set -a
 source "${ACC_DIR:-$HOME/.cache/rest_api_acceptance}/run/state.env"
 set +a
 echo
+echo "REST vs /jsonrpc: read by id, create, write (and search, from above):"
+BENCH_SEARCH_REPORT=.reports/bench.txt BENCH_SECONDS=${BENCH_ROUTE_SECONDS:-8} python3 tools/bench_routes.py |
+    tee .reports/bench-routes.txt
+cat .reports/bench-routes.txt >>.reports/bench.txt
+echo
 echo "Overhead of a scoped, throttled, logging key against an unscoped key (1 connection):"
-python3 tools/overhead.py | tee -a .reports/bench.txt
+OVERHEAD_LOG=$log python3 tools/overhead.py | tee -a .reports/bench.txt
+echo
+echo "Worker memory over 20,000 requests (scoped, throttled, logging key; search, read, write):"
+python3 tools/bench_memory.py | tee -a .reports/bench.txt

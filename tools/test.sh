@@ -444,7 +444,7 @@ stage_e2e() {
     fi
 
     port=$(free_port)
-    rm -f "$server_log"
+    rm -f "$server_log" "$REPORTS/e2e-load.txt"
     echo "e2e: starting Odoo on http://127.0.0.1:$port (--workers=2, log: ${server_log#"$ROOT"/})"
     serve_e2e "$port" 2 "$server_log" && rc=0 || rc=1
     SERVER_PID=$SERVED_PID
@@ -466,7 +466,7 @@ stage_e2e() {
     echo "e2e: running pytest"
     REST_API_URL=http://127.0.0.1:$port REST_API_URL2=http://127.0.0.1:$port2 REST_API_DB=rest_api_e2e \
         REST_API_ADMIN_LOGIN=admin REST_API_ADMIN_PASSWORD=admin REST_API_LOG=$server_log \
-        REST_API_PGDATA=$REST_API_PGDATA \
+        REST_API_PGDATA=$REST_API_PGDATA REST_API_PGLOG=$REST_API_PGLOG REST_API_PID=$SERVER_PID PG_BIN=$PG_BIN REST_API_REPORTS=$REPORTS \
         python3 -m pytest -q tests/e2e -p no:cacheprovider 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     stop_server

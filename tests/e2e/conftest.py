@@ -4,11 +4,17 @@ They use only what an outside client has: HTTP, and XML-RPC as admin for
 set-up, like an admin script would.
 """
 
+import contextlib
 import os
 import random
+import re
+import select
+import socket
+import subprocess
 import types
 import uuid
 import xmlrpc.client
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -115,3 +121,111 @@ def assert_problem(response, status):
     assert body["status"] == status and body["request_id"] == response.headers["X-Request-Id"]
     assert "Traceback" not in response.text
     return body
+
+
+# ---------------------------------------------------------------- raw HTTP, processes, PostgreSQL
+SERVER_PID = int(os.environ.get("REST_API_PID") or 0)
+PGDATA = os.environ.get("REST_API_PGDATA", "")
+PGLOG = os.environ.get("REST_API_PGLOG", "")
+
+
+def raw_exchange(data, timeout=30, read=True, half_close=True):
+    """Send ``data`` (bytes: a whole request, a broken one, or several) on a
+    fresh connection; every byte answered until the server closes it or
+    ``timeout`` passes in silence."""
+    parts = urlsplit(URL)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(data)
+        if not read:
+            return None
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        with contextlib.suppress(ConnectionResetError, TimeoutError):
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def raw_request(data, timeout=30, read=True):
+    """(status, headers dict with lower-case names, body) of the answer to ``data`` (see raw_exchange)."""
+    answer = raw_exchange(data, timeout, read)
+    return None if answer is None else parse_raw(answer)
+
+
+def parse_raw(answer):
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    match = re.match(r"HTTP/1\.[01] (\d{3})", lines[0])
+    assert match, f"not an HTTP answer: {answer[:200]!r}"
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(match.group(1)), {k.lower(): v for k, v in headers.items()}, body
+
+
+def raw_head(method, target, key=None, extra=(), length=None, close=True):
+    """The head of a request (bytes): ``target`` may hold bytes a normal client would never send."""
+    parts = urlsplit(URL)
+    lines = [method.encode() + b" " + (target if isinstance(target, bytes) else target.encode()) + b" HTTP/1.1",
+             f"Host: {parts.netloc}".encode()]  # fmt: skip
+    if close:
+        lines.append(b"Connection: close")
+    if key:
+        lines.append(f"api-key: {key}".encode())
+    if length is not None:
+        lines += [b"Content-Type: application/json", f"Content-Length: {length}".encode()]
+    lines += [line if isinstance(line, bytes) else line.encode() for line in extra]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def server_rss():
+    """Resident memory (bytes) of the e2e server's HTTP worker processes (not
+    the gevent process, which loads the registry in its own time)."""
+    import psutil  # noqa: PLC0415 - Odoo depends on it; only these tests need it
+
+    assert SERVER_PID, "REST_API_PID is not set: run the e2e stage through tools/test.sh"
+    workers = [p for p in psutil.Process(SERVER_PID).children() if "gevent" not in p.cmdline()]
+    assert workers, f"no worker process under {SERVER_PID}"
+    return sum(worker.memory_info().rss for worker in workers)
+
+
+def pg_ctl(*args):
+    """pg_ctl on the e2e cluster, as its owner; logs to the cluster's log file
+    (without -l, a restarted server would keep our pipes open)."""
+    assert PGDATA and PGLOG, "REST_API_PGDATA / REST_API_PGLOG are not set: run through tools/test.sh"
+    command = [
+        os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "pg_ctl"),
+        "-D",
+        PGDATA,
+        "-l",
+        PGLOG,
+        "-w",
+        "-t",
+        "60",
+        *args,
+    ]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def send_big(head, size, chunked=False):
+    """Send ``head``, then up to ``size`` bytes of body (chunked or not) until
+    the server answers (it may refuse on the declared length alone); the raw answer."""
+    parts = urlsplit(URL)
+    block = b"x" * 65536
+    with socket.create_connection((parts.hostname, parts.port), timeout=60) as sock:
+        prefix = b'{"name": "'
+        sock.sendall(head + (b"%x\r\n%s\r\n" % (len(prefix), prefix) if chunked else prefix))
+        sent = 0
+        while sent < size and not select.select([sock], [], [], 0)[0]:
+            try:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(block)
+        chunks = []
+        with contextlib.suppress(ConnectionResetError, TimeoutError):
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)

@@ -97,3 +97,10 @@ def test_problem_body_repeats_status_and_request_id():
     }  # fmt: skip
     assert error.headers["Retry-After"] == "7"
     assert "WWW-Authenticate" in errors.Unauthorized().headers
+
+
+def test_service_unavailable_tells_when_to_retry():
+    assert errors.ServiceUnavailable().headers["Retry-After"] == "5"
+    assert errors.ServiceUnavailable(retry_after=30).status == 503
+    assert errors.ServiceUnavailable(retry_after=30).headers["Retry-After"] == "30"
+    assert errors.ServiceUnavailable(headers={"Retry-After": "2"}).headers["Retry-After"] == "2"
