@@ -45,17 +45,14 @@ FALSY_TYPES = {
 MAGIC_FIELDS = {"id", "display_name", "create_uid", "create_date", "write_uid", "write_date", "__last_update"}
 
 
-# A record id, or an x2many command (a flat schema: the commands are spelled in the description).
+# A record id, or an x2many command. Kept flat on purpose: per-item constraints (prefixItems,
+# bounds) make schemathesis' coverage phase hit a CPython 3.11 < 3.11.8 race in the fuzzer
+# itself (gh-106905) about every other run; lib.values checks each command and answers 400.
 X2MANY_ITEM = {
     "type": ["integer", "array"],
     "description": "A record id, or an Odoo x2many command: [0, 0, {values}] create, "
     "[1, id, {values}] update, [2, id] delete, [3, id] unlink, [4, id] link, [5] unlink all, "
     "[6, 0, [ids]] replace.",
-    "minimum": 1,
-    "maximum": MAX_ID,
-    "minItems": 1,
-    "maxItems": 3,
-    "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 6}],
 }
 SAMPLES = {
     "char": "Example",
