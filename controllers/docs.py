@@ -21,6 +21,7 @@ from odoo import http
 from odoo.http import Response, request
 
 from ..lib import errors, routes
+from . import handlers
 
 ASSET_ROUTE = "/rest_api/swagger-ui"
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
@@ -50,17 +51,12 @@ def docs_public():
 
 
 def _document(kind, caller):
-    settings = request.env["ir.config_parameter"].sudo()
-    try:
-        max_page_size = int(settings.get_param("rest_api.max_page_size") or 1000)
-    except ValueError:
-        max_page_size = 1000
     return request.env["rest.api.docs"]._document(
         kind,
         scope_map=caller.scope_map,
         requested=requested_models(),
         anonymous=caller.anonymous,
-        max_page_size=max_page_size,
+        max_page_size=handlers._settings_int("rest_api.max_page_size", 1000),
         base_url=request.httprequest.host_url.rstrip("/"),
     )
 

@@ -15,15 +15,14 @@ import json
 import os
 import random
 import sys
-import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import psutil
 import requests
+from bench_routes import rpc  # tools/ is on sys.path: this file is run as a script
 
-URL, DB = os.environ["ACC_URL"], os.environ["ACC_DB"]
-PASSWORD = os.environ.get("ACC_ADMIN_PASSWORD", "admin")
+URL = os.environ["ACC_URL"]  # ACC_DB and ACC_ADMIN_PASSWORD are read by bench_routes.rpc
 PID_FILE = os.path.join(os.environ.get("ACC_DIR", os.path.expanduser("~/.cache/rest_api_acceptance")),
                         "run", "odoo-prefork.pid")  # fmt: skip
 TOTAL = int(os.environ.get("BENCH_MEMORY_REQUESTS", "20000"))
@@ -34,16 +33,6 @@ SEARCH = "/api/res.partner/search?" + urlencode(
     {"domain": json.dumps([["is_company", "=", True]]), "fields": "name,email", "limit": 80}
 )
 CLIENTS = 8
-
-
-def rpc():
-    uid = xmlrpc.client.ServerProxy(f"{URL}/xmlrpc/2/common").authenticate(DB, "admin", PASSWORD, {})
-    proxy = xmlrpc.client.ServerProxy(f"{URL}/xmlrpc/2/object", allow_none=True)
-
-    def call(model, method, *args, **kwargs):
-        return proxy.execute_kw(DB, uid, PASSWORD, model, method, list(args), kwargs)
-
-    return uid, call
 
 
 def workers():
