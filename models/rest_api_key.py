@@ -11,15 +11,18 @@ _logger = logging.getLogger(__name__)
 
 # Throttled keys: count the call and its window in one atomic statement on
 # the side connection, so the limit holds across workers and servers. The
-# database clock is used so that every server counts the same windows.
+# database clock is used so that every server counts the same windows. A call
+# whose statement started in the last window but got the row lock after one of
+# the next window is counted in the next window: the window never moves back
+# (moving it back reset the count, so the next window let extra calls through).
 THROTTLE_SQL = """
 INSERT INTO rest_api_key_usage AS u (key_id, use_count, last_used, window_start, window_hits)
 VALUES ($1, 1, now() AT TIME ZONE 'UTC', floor(extract(epoch FROM now()) / $2)::bigint * $2, 1)
 ON CONFLICT (key_id) DO UPDATE SET
     use_count = u.use_count + 1,
     last_used = EXCLUDED.last_used,
-    window_hits = CASE WHEN u.window_start = EXCLUDED.window_start THEN u.window_hits + 1 ELSE 1 END,
-    window_start = EXCLUDED.window_start
+    window_hits = CASE WHEN u.window_start >= EXCLUDED.window_start THEN u.window_hits + 1 ELSE 1 END,
+    window_start = GREATEST(u.window_start, EXCLUDED.window_start)
 RETURNING window_start, window_hits, extract(epoch FROM now())::float8
 """
 side_store.prepare("rest_api_throttle", ("int", "int"), THROTTLE_SQL)
@@ -223,7 +226,14 @@ class RestApiKey(models.Model):
 
     def write(self, vals):
         self._check_owner_change(vals)
-        return super().write(vals)
+        result = super().write(vals)
+        if "rate_limit_period" in vals and self.ids:
+            # the next call opens a window of the new length (windows never move back, see THROTTLE_SQL)
+            self.env.cr.execute(
+                "UPDATE rest_api_key_usage SET window_start = 0, window_hits = 0 WHERE key_id IN %s",
+                [tuple(self.ids)],
+            )
+        return result
 
     @api.model
     def _check_owner_change(self, vals):

@@ -39,6 +39,32 @@ class TestKeyModel(TransactionCase):
         hits = [self.Key._use_key(self.result["key"]).hits for _ in range(3)]
         self.assertEqual(hits, [1, 2, 3])
 
+    def test_a_late_call_never_moves_the_window_back(self):
+        """A call that started in the last window but reached the counter after
+        one of the next window is counted in the next one (it used to reset it)."""
+        self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
+        start = self.Key._use_key(self.result["key"]).window_start
+
+        def use():
+            counted = self.Key._use_key(self.result["key"])
+            return counted.window_start, counted.hits
+
+        def window(start_at, hits):
+            self.env.cr.execute(
+                "UPDATE rest_api_key_usage SET window_start = %s, window_hits = %s WHERE key_id = %s",
+                [start_at, hits, self.record.id],
+            )
+
+        window(start + 3600, 4)  # as if a call of the next window got there first
+        self.assertEqual(use(), (start + 3600, 5))
+        window(start - 3600, 4)  # an old window: this call opens a new one
+        self.assertEqual(use(), (start, 1))
+        window(start + 3600, 4)
+        self.record.rate_limit_period = 60  # a new period: a new window, of the new length
+        counted = self.Key._use_key(self.result["key"])
+        self.assertEqual((counted.window_start % 60, counted.hits), (0, 1))
+        self.assertLessEqual(counted.window_start, counted.now)
+
     def test_archived_or_expired_keys_are_not_found(self):
         key = self.result["key"]
         self.assertIsNone(self.Key._use_key(key[:-1] + ("y" if key.endswith("x") else "x")))
