@@ -3,12 +3,19 @@
 resolve the route -> CORS preflight -> API key -> IP -> throttle -> caller
 -> model -> scope -> handler. Each step raises from lib.errors; the
 dispatcher turns that into problem+json.
+
+The throttle counts every call when its key is found. For a read, the
+count's answer is read once the handler is done (its round trip to
+PostgreSQL runs alongside the handler's queries); a call over the limit is
+then refused with 429 all the same, and its transaction rolls back. Writes,
+token and docs calls, and keys a worker saw use up their window are
+decided before any work is done.
 """
 
 from odoo import http
 from odoo.http import request
 
-from ..lib import credentials, errors, ipnet, query, routes, scopes, throttle
+from ..lib import credentials, errors, ipnet, query, routes, scopes
 from . import cors, docs, handlers, tokens
 
 
@@ -29,14 +36,24 @@ class RestApi(http.Controller):
         if httprequest.method == "OPTIONS":
             return cors.preflight(httprequest.path)
         route, params = routes.resolve(httprequest.method, httprequest.path)
-        if route.kind == "docs":
-            return docs.HANDLERS[route.name](_docs_caller(route))
-        _authenticate(route, params.get("model"))
-        if route.kind == "token":
-            return tokens.HANDLERS[route.name](**params)
-        model = _model(params.pop("model")) if route.has_model else None
-        _check_scope(route, model)
-        return handlers.HANDLERS[route.name](model, **params)
+        try:
+            if route.kind == "docs":
+                response = docs.HANDLERS[route.name](_docs_caller(route))
+            elif route.kind == "token":
+                _authenticate(route, params.get("model"))
+                response = tokens.HANDLERS[route.name](**params)
+            else:
+                _authenticate(route, params.get("model"))
+                model = _model(params.pop("model")) if route.has_model else None
+                _check_scope(route, model)
+                response = handlers.HANDLERS[route.name](model, **params)
+        except errors.TooManyRequests:
+            raise
+        except Exception:
+            _throttle(request.dispatcher.key_use)  # a call over its limit gets 429, whatever else failed
+            raise
+        _throttle(request.dispatcher.key_use)
+        return response
 
 
 def _authenticate(route, model_name):
@@ -48,11 +65,13 @@ def _authenticate(route, model_name):
         )
     use = request.dispatcher.key_use  # a transaction Odoo retries counts the call once
     if use is None:
-        use = request.dispatcher.key_use = request.env["rest.api.key"].sudo()._use_key(found.key)
+        ahead = route.kind == "data" and route.operation == "read"  # a read can be refused after the fact
+        use = request.dispatcher.key_use = request.env["rest.api.key"].sudo()._use_key(found.key, ahead)
     if use is None:
         raise errors.Unauthorized("Unknown, revoked or expired API key.")
     info = use.info
-    _throttle(use)
+    if not use.ahead:
+        _throttle(use)
     address = request.httprequest.remote_addr
     if info.log_requests:
         request.dispatcher.audit = {
@@ -105,12 +124,15 @@ def _docs_caller(route):
 
 
 def _throttle(use):
-    info = use.info
-    decision = throttle.decide(use.hits, info.rate_limit, info.rate_limit_period, use.now, use.window_start)
+    """Refuse a call over its key's limit (waiting for its count if it was sent ahead)."""
+    if use is None:
+        return
+    decision = use.verdict()
     request.dispatcher.headers.update(decision.headers)
     if not decision.allowed:
+        request.dispatcher.audit = None  # refused calls are not logged, however they were decided
         raise errors.TooManyRequests(
-            decision.retry_after, f"At most {decision.limit} requests per {info.rate_limit_period} s."
+            decision.retry_after, f"At most {decision.limit} requests per {use.info.rate_limit_period} s."
         )
 
 

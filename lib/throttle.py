@@ -3,12 +3,14 @@
 Counting happens elsewhere (one atomic UPSERT in PostgreSQL, so the limit
 holds across worker processes and servers); this module only decides, from
 the count, whether the call passes and which headers it gets
-(draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit/-Remaining/-Reset).
+(draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit/-Remaining/-Reset),
+and remembers which keys a process saw use up their window (``Exhausted``).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 
@@ -50,3 +52,39 @@ def decide(hits: int, limit: int, period: int, now: float, start: int) -> Decisi
     if not limit:
         return Decision(True, 0, 0, reset)
     return Decision(hits <= limit, limit, max(0, limit - hits), reset)
+
+
+class Exhausted:
+    """Per process: the keys whose window this process saw used up, until it ends.
+
+    A read call of a key not in here is counted while it runs (the count is
+    sent first and its answer read before the response leaves), so the
+    counter's round trip costs no time; a key in here is counted first, so
+    that a caller over its limit cannot make the server do the work of
+    calls that will be refused. Times are on the caller's monotonic clock.
+    """
+
+    def __init__(self, max_keys: int = 10_000):
+        self.max_keys = max_keys
+        self._until: dict = {}
+        self._lock = threading.Lock()
+
+    def note(self, key, decision: Decision, seconds_left: float, now: float) -> None:
+        """Remember the verdict of a call of ``key`` (``seconds_left`` of its window at ``now``)."""
+        with self._lock:
+            if not decision.limit or decision.remaining > 0:
+                self._until.pop(key, None)
+                return
+            if key not in self._until and len(self._until) >= self.max_keys:
+                self._until = {k: t for k, t in self._until.items() if t > now}
+                if len(self._until) >= self.max_keys:  # every one still running: forget the oldest
+                    del self._until[next(iter(self._until))]
+            self._until[key] = now + max(0.0, seconds_left)
+
+    def __contains__(self, item) -> bool:
+        key, now = item
+        until = self._until.get(key)
+        return until is not None and until > now
+
+    def __len__(self) -> int:
+        return len(self._until)

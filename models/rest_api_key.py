@@ -1,10 +1,11 @@
 import logging
+import time
 from dataclasses import dataclass
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..lib import ipnet, keys, states
+from ..lib import ipnet, keys, states, throttle
 from . import side_store
 
 _logger = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ ON CONFLICT (key_id) DO UPDATE SET
 RETURNING window_start, window_hits, extract(epoch FROM now())::float8
 """
 side_store.prepare("rest_api_throttle", ("int", "int"), THROTTLE_SQL)
+# per process: keys whose window this worker saw used up (counted before the work, see KeyUse)
+EXHAUSTED = throttle.Exhausted()
 
 
 class UnknownKey(Exception):
@@ -57,14 +60,50 @@ class KeyInfo:
         return None if self.scopes is None else dict(self.scopes)
 
 
-@dataclass(frozen=True)
 class KeyUse:
-    """A key found by its secret, and its throttle counter for this call."""
+    """A key found by its secret, and this call's throttle count.
 
-    info: KeyInfo
-    window_start: int
-    hits: int
-    now: float
+    The count is sent to PostgreSQL when the key is found. ``ahead`` means
+    its answer is read only when the verdict is needed (see ``verdict``), so
+    that the round trip runs alongside the call's own work; otherwise it was
+    waited for at once.
+    """
+
+    def __init__(self, info, counted=None, ahead=False, dbname=None):
+        self.info, self.ahead, self.dbname = info, ahead, dbname
+        self._counted = counted  # side_store.Pending, None for a key without a limit
+        self._verdict = None
+
+    @property
+    def count(self):
+        """(window start, hits in it, the database's epoch); waits for the count."""
+        if self._counted is None:
+            return 0, 0, 0.0
+        start, hits, now = self._counted.rows()[0]
+        return int(start), int(hits), float(now)
+
+    @property
+    def window_start(self):
+        return self.count[0]
+
+    @property
+    def hits(self):
+        return self.count[1]
+
+    @property
+    def now(self):
+        return self.count[2]
+
+    def verdict(self):
+        """The throttle's decision for this call, taken once (a retried transaction keeps it)."""
+        if self._verdict is None:
+            info = self.info
+            start, hits, now = self.count
+            self._verdict = throttle.decide(hits, info.rate_limit, info.rate_limit_period, now, start)
+            if info.rate_limit:
+                left = start + info.rate_limit_period - now
+                EXHAUSTED.note((self.dbname, info.id), self._verdict, left, time.monotonic())
+        return self._verdict
 
 
 class RestApiKey(models.Model):
@@ -300,9 +339,14 @@ class RestApiKey(models.Model):
 
     # ------------------------------------------------------------ per call
     @api.model
-    def _use_key(self, secret):
+    def _use_key(self, secret, ahead=False):
         """The usable key of ``secret`` with this call counted, or None
-        (unknown, archived or expired: the caller cannot tell which)."""
+        (unknown, archived or expired: the caller cannot tell which).
+
+        ``ahead``: the count may be read later (KeyUse.ahead), unless this
+        worker saw the key's window used up: then the call is counted, and
+        refused, before any work is done for it.
+        """
         if not keys.looks_like_key(secret):
             return None
         try:
@@ -311,12 +355,14 @@ class RestApiKey(models.Model):
             return None
         if not info.usable(fields.Datetime.now()):
             return None
+        dbname = self.env.cr.dbname
         if not info.rate_limit:
             side_store.note_use(self.env, info.id)
-            return KeyUse(info, 0, 0, 0.0)
+            return KeyUse(info, dbname=dbname)
+        ahead = ahead and ((dbname, info.id), time.monotonic()) not in EXHAUSTED
         args = (info.id, info.rate_limit_period)
-        start, hits, now = side_store.execute_prepared(self.env, "rest_api_throttle", args)[0]
-        return KeyUse(info, int(start), int(hits), float(now))
+        counted = side_store.start_prepared(self.env, "rest_api_throttle", args, wait=not ahead)
+        return KeyUse(info, counted, ahead, dbname)
 
     @tools.ormcache("key_hash")
     def _key_info(self, key_hash):

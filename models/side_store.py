@@ -10,6 +10,11 @@ rolls back is still counted and logged, and nothing waits for a disk flush.
 Losing the last second of counters and logs in a crash is an accepted
 trade-off.
 
+A statement can also be *started*: sent on an asynchronous connection
+(``start_prepared``) while the request goes on, its rows read when the
+request needs them (``Pending.rows``), so that its round trip overlaps the
+request's own work.
+
 Under Odoo's test runner the request's own cursor is used instead, so that
 tests see what a call wrote inside their transaction.
 """
@@ -19,6 +24,7 @@ import contextlib
 import logging
 import os
 import re
+import select
 import threading
 import time
 
@@ -34,6 +40,7 @@ from ..lib.errors import ServiceUnavailable
 _logger = logging.getLogger(__name__)
 
 MAX_IDLE = 4
+WAIT_SECONDS = 60  # an asynchronous statement with no answer by then: the database is taken as unreachable
 # name -> (argument types, SQL with $1, $2...): prepared once per side
 # connection, so a per-call statement is not parsed and planned every time
 PREPARED = {}
@@ -41,6 +48,8 @@ PREPARED = {}
 
 def prepare(name, argtypes, sql):
     """Declare a statement that every side connection prepares when it opens."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):  # used as is in EXECUTE
+        raise ValueError(f"not a plain SQL name: {name!r}")
     PREPARED[name] = (argtypes, sql)
 
 
@@ -52,33 +61,46 @@ class _Pool:
         self.pid = os.getpid()
         self.idle = {}
 
-    def _take(self, dbname):
+    def _take(self, dbname, asynchronous=False):
         with self.lock:
             if self.pid != os.getpid():  # forked: the parent's sockets are not ours
                 self.pid, self.idle = os.getpid(), {}
-            stack = self.idle.setdefault(dbname, [])
+            stack = self.idle.setdefault((dbname, asynchronous), [])
             if stack:
                 return stack.pop()
-        return self._connect(dbname)
+        return self._connect(dbname, asynchronous)
 
-    def _connect(self, dbname):
+    def _connect(self, dbname, asynchronous=False):
         _dsn_name, info = sql_db.connection_info_for(dbname)
-        cnx = psycopg2.connect(**dict(info, application_name=f"odoo-{os.getpid()}-rest_api"))
+        info = dict(info, application_name=f"odoo-{os.getpid()}-rest_api")
+        setup = [pgsql.SQL("SET synchronous_commit TO OFF")]
+        for name, (argtypes, statement) in PREPARED.items():
+            types = pgsql.SQL(", ").join(pgsql.SQL(t) for t in argtypes)
+            setup.append(
+                pgsql.SQL("PREPARE {} ({}) AS {}").format(pgsql.Identifier(name), types, pgsql.SQL(statement))
+            )
+        if asynchronous:  # always autocommit
+            cnx = psycopg2.connect(**info, async_=True)
+            try:
+                _wait(cnx)
+                with cnx.cursor() as cr:
+                    for each in setup:
+                        cr.execute(each)
+                        _wait(cnx)
+            except BaseException:
+                cnx.close()
+                raise
+            return cnx
+        cnx = psycopg2.connect(**info)
         cnx.autocommit = True
         with cnx.cursor() as cr:
-            cr.execute("SET synchronous_commit TO OFF")
-            for name, (argtypes, statement) in PREPARED.items():
-                types = pgsql.SQL(", ").join(pgsql.SQL(t) for t in argtypes)
-                cr.execute(
-                    pgsql.SQL("PREPARE {} ({}) AS {}").format(
-                        pgsql.Identifier(name), types, pgsql.SQL(statement)
-                    )
-                )
+            for each in setup:
+                cr.execute(each)
         return cnx
 
     def _give_back(self, dbname, cnx):
         with self.lock:
-            stack = self.idle.setdefault(dbname, [])
+            stack = self.idle.setdefault((dbname, bool(cnx.async_)), [])
             if len(stack) < MAX_IDLE and self.pid == os.getpid():
                 stack.append(cnx)
                 return
@@ -88,7 +110,9 @@ class _Pool:
         """A connection broke: PostgreSQL restarted or went away, so the idle
         ones of that database are as dead; close them all."""
         with self.lock:
-            stale = self.idle.pop(dbname, []) if self.pid == os.getpid() else []
+            stale = []
+            if self.pid == os.getpid():
+                stale = self.idle.pop((dbname, False), []) + self.idle.pop((dbname, True), [])
         for each in [cnx, *stale]:
             if each is not None and not each.closed:
                 with contextlib.suppress(psycopg2.Error):
@@ -122,6 +146,67 @@ class _Pool:
             return cr.fetchall() if fetch else None
 
         return self.run(dbname, statement)
+
+    def start(self, dbname, query, params):
+        """Send one statement on an asynchronous connection; its rows come from the Pending."""
+        cnx = None
+        try:
+            cnx = self._take(dbname, asynchronous=True)
+            cursor = cnx.cursor()
+            cursor.execute(query, params)  # sent; PostgreSQL runs it while the request goes on
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            _logger.info("rest_api side connection lost (%s) before a statement", exc.__class__.__name__)
+            self._discard(dbname, cnx)
+            return Pending(rows=self.execute(dbname, query, params))  # one more try, waited for
+        except BaseException:
+            if cnx is not None:
+                cnx.close()
+            raise
+        return Pending(dbname=dbname, connection=cnx, cursor=cursor, query=query, params=params)
+
+
+def _wait(cnx):
+    """Poll an asynchronous connection until its current command is done."""
+    while True:
+        state = cnx.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        if state == psycopg2.extensions.POLL_READ:
+            ready = select.select([cnx.fileno()], [], [], WAIT_SECONDS)[0]
+        elif state == psycopg2.extensions.POLL_WRITE:
+            ready = select.select([], [cnx.fileno()], [], WAIT_SECONDS)[1]
+        else:
+            raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        if not ready:
+            raise psycopg2.OperationalError(f"no answer from the database in {WAIT_SECONDS} s")
+
+
+class Pending:
+    """A statement started on a side connection: ``rows()`` waits for its answer (once)."""
+
+    def __init__(self, rows=None, dbname=None, connection=None, cursor=None, query=None, params=None):
+        self._rows, self.dbname, self.connection, self.cursor = rows, dbname, connection, cursor
+        self.query, self.params = query, params
+
+    def rows(self):
+        if self.connection is None:
+            return self._rows
+        cnx, self.connection = self.connection, None
+        try:
+            _wait(cnx)
+            self._rows = self.cursor.fetchall()
+            self.cursor.close()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            # whether it ran is unknown: run it once more, waited for (as run() retries)
+            _logger.info("rest_api side connection lost (%s) during a statement", exc.__class__.__name__)
+            _pool._discard(self.dbname, cnx)
+            self._rows = _pool.execute(self.dbname, self.query, self.params)
+            return self._rows
+        except BaseException:
+            cnx.close()  # an answer may still be on its way: the connection cannot be reused
+            raise
+        _pool._give_back(self.dbname, cnx)
+        return self._rows
 
 
 _pool = _Pool()
@@ -240,14 +325,22 @@ def note_use(env, key_id):
 
 def execute_prepared(env, name, args):
     """Run a statement declared with prepare(); the rows it returns."""
+    return start_prepared(env, name, args, wait=True).rows()
+
+
+def start_prepared(env, name, args, wait=False):
+    """Send a statement declared with prepare(), without waiting for it
+    unless ``wait``; its rows are read from the Pending it returns."""
     argtypes, sql = PREPARED[name]
     if _testing():  # the test cursor did not prepare it: same SQL, psycopg2 placeholders
         named = re.sub(r"\$(\d+)", r"%(p\1)s", sql)
         env.cr.execute(named, {f"p{i}": arg for i, arg in enumerate(args, 1)})
-        return env.cr.fetchall()
-    placeholders = pgsql.SQL(", ").join(pgsql.Placeholder() * len(argtypes))
-    query = pgsql.SQL("EXECUTE {} ({})").format(pgsql.Identifier(name), placeholders)
-    return _pool.execute(env.cr.dbname, query, list(args))
+        return Pending(rows=env.cr.fetchall())
+    # a plain string: psycopg2 renders a Composed query anew on every call (tens of µs)
+    query = f"EXECUTE {name} ({', '.join(['%s'] * len(argtypes))})"
+    if wait:
+        return Pending(rows=_pool.execute(env.cr.dbname, query, list(args)))
+    return _pool.start(env.cr.dbname, query, list(args))
 
 
 def queue_log(env, values):

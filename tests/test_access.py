@@ -1,5 +1,9 @@
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
+from ..controllers import handlers
+from ..models import side_store
 from .common import RestApiCase
 
 
@@ -127,3 +131,90 @@ class TestCallerRights(RestApiCase):
             self.assertEqual(response.status_code, 200)
             self.assertNotIn(secret, response.text)
             self.assertNotIn(secret[13:], response.text)
+
+
+@tagged("post_install", "-at_install")
+class TestThrottleTiming(RestApiCase):
+    """A read's count is read after its handler; a refused call still changes nothing,
+    and a worker that saw a key's window used up refuses before doing any work."""
+
+    def setUp(self):
+        super().setUp()
+        self.runs = []
+
+        def counting(name):
+            original = handlers.HANDLERS[name]
+
+            def handler(model, **params):
+                self.runs.append(name)
+                return original(model, **params)
+
+            return handler
+
+        patcher = patch.dict(
+            handlers.HANDLERS, {name: counting(name) for name in ("search", "read", "create")}
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _key(self, limit, **values):
+        secret = self.make_key(self.admin, rate_limit=limit, rate_limit_period=3600, **values)
+        key_id = self.env["rest.api.key"]._use_key(secret).info.id  # counts one call
+        return secret, key_id
+
+    def _others_used(self, key_id, hits):
+        """Another worker (or server) counted ``hits`` calls of this window."""
+        self.env.cr.execute(
+            "UPDATE rest_api_key_usage SET window_hits = %s WHERE key_id = %s", [hits, key_id]
+        )
+
+    def test_a_read_over_the_limit_is_refused_once_its_count_is_known(self):
+        secret, key_id = self._key(3)
+        self.assertEqual(
+            self.get("/api/res.country/search", key=secret, params={"limit": 1}).status_code, 200
+        )
+        self.assertEqual(self.runs, ["search"])
+        self._others_used(key_id, 3)
+        response = self.get("/api/res.country/search", key=secret, params={"limit": 1})
+        self.assertProblem(response, 429)  # the handler ran alongside the count, its answer is dropped
+        self.assertEqual(response.headers["RateLimit-Remaining"], "0")
+        self.assertEqual(self.runs, ["search", "search"])
+        self.assertProblem(self.get("/api/res.country/search", key=secret), 429)
+        self.assertEqual(self.runs, ["search", "search"], "this worker knows the window is used up")
+
+    def test_a_refused_read_rolls_back_what_it_did(self):
+        secret, key_id = self._key(1)
+        self._others_used(key_id, 1)
+        original = handlers.HANDLERS["search"]
+
+        def writing_search(model, **params):
+            model.env["res.partner"].sudo().create({"name": "written by a refused read"})
+            return original(model, **params)
+
+        with patch.dict(handlers.HANDLERS, {"search": writing_search}):
+            self.assertProblem(self.get("/api/res.country/search", key=secret), 429)
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "written by a refused read")]))
+
+    def test_an_error_over_the_limit_is_still_429(self):
+        secret, key_id = self._key(2)
+        self._others_used(key_id, 2)
+        self.assertProblem(self.get("/api/res.country/2147483647", key=secret), 429)  # not 404
+        self.assertEqual(self.runs, ["read"])
+
+    def test_writes_are_counted_before_any_work(self):
+        secret, key_id = self._key(2)
+        self._others_used(key_id, 2)
+        response = self.call("POST", "/api/res.partner/create", key=secret, body={"name": "over the limit"})
+        self.assertProblem(response, 429)
+        self.assertEqual(self.runs, [])
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "over the limit")]))
+
+    def test_refused_reads_are_not_logged(self):
+        secret, key_id = self._key(3, log_requests=True)
+        # on an error answer the log line is written once the test transaction is rolled back: watch the writer
+        with patch.object(side_store, "queue_log", wraps=side_store.queue_log) as queue_log:
+            self.assertEqual(self.get("/api/res.country/2147483647", key=secret).status_code, 404)
+            self._others_used(key_id, 3)
+            self.assertProblem(self.get("/api/res.country/search", key=secret), 429)
+        self.assertEqual(self.runs, ["read", "search"])
+        self.assertEqual([call.args[1]["status"] for call in queue_log.call_args_list], [404])

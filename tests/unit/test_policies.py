@@ -40,6 +40,31 @@ def test_zero_means_no_limit_and_no_headers():
     assert verdict.allowed and verdict.headers == {}
 
 
+def test_exhausted_remembers_a_used_up_window_until_it_ends():
+    seen = throttle.Exhausted()
+    seen.note(("db", 1), throttle.decide(2, 3, 60, 10.0, 0), 50.0, now=100.0)
+    assert (("db", 1), 100.0) not in seen  # one call left
+    seen.note(("db", 1), throttle.decide(3, 3, 60, 10.0, 0), 50.0, now=100.0)  # the last one
+    assert (("db", 1), 149.9) in seen and (("db", 2), 120.0) not in seen
+    assert (("db", 1), 150.0) not in seen  # the next window starts afresh
+    seen.note(("db", 1), throttle.decide(4, 3, 60, 10.0, 0), 50.0, now=100.0)
+    assert (("db", 1), 120.0) in seen
+    seen.note(("db", 1), throttle.decide(1, 3, 60, 70.0, 60), 50.0, now=160.0)  # allowed again
+    assert (("db", 1), 161.0) not in seen and len(seen) == 0
+
+
+def test_exhausted_ignores_unlimited_keys_and_stays_bounded():
+    seen = throttle.Exhausted(max_keys=3)
+    seen.note("free", throttle.decide(10, 0, 60, 0.0, 0), 60.0, now=0.0)
+    assert ("free", 0.0) not in seen
+    for key in range(3):  # key 0 expires at 1, the others later
+        seen.note(key, throttle.decide(9, 3, 60, 0.0, 0), 1.0 + key * 10, now=0.0)
+    seen.note("late", throttle.decide(9, 3, 60, 0.0, 0), 30.0, now=5.0)  # key 0 is over: room is made
+    assert len(seen) == 3 and (0, 5.0) not in seen and (2, 5.0) in seen and ("late", 5.0) in seen
+    seen.note("later", throttle.decide(9, 3, 60, 0.0, 0), 30.0, now=6.0)  # all running: the oldest goes
+    assert len(seen) == 3 and (1, 6.0) not in seen and ("later", 6.0) in seen
+
+
 # ------------------------------------------------------------------ scopes
 @pytest.mark.parametrize(
     "method,ops",
