@@ -1,33 +1,45 @@
 """Per-request cost of the security features, measured against a live server.
 
 Run by tools/bench.sh after the main benchmark, on the same server and data:
-the same search with an unscoped key (all models, no limit, no log) and with
-a key that is scoped to res.partner, throttled (a limit it never reaches),
-limited to an IP range and logs every call. wrk at 1 connection, the two
-keys alternating, five rounds each (OVERHEAD_ROUNDS); prints the median
-latency (p50) of each round and the median of the per-round differences,
-which is the overhead of scope check + IP check + throttle counter + call
-log per request; with OVERHEAD_LOG (the server's log file), also the same
-difference measured inside the server, from its request log lines. On a busy machine a round's p50 moves by more than the
-overhead itself: the alternation and the median are there to cancel that.
+the same search (a domain, 2 fields, limit 80) with an unscoped key (all
+models, no limit, no log) and with a key that is scoped to res.partner,
+throttled (a limit it never reaches), limited to an IP range and logs every
+call. The difference is the overhead of scope check + IP check + throttle
+counter + call log per request.
+
+The two keys take turns request by request, at one connection, in pairs
+(plain then guarded, then guarded then plain, ...: OVERHEAD_PAIRS pairs),
+so that a drift of the machine's speed falls on both alike; the overhead is
+the median of the per-pair differences, with a bootstrap 95 % interval. On
+2 shared cores, rounds of several seconds per key (wrk, as this tool did
+first) moved by ±1.5-3 ms from round to round, more than the overhead
+itself. With OVERHEAD_LOG (the server's log file), the same difference is
+also measured inside the server, from its request log lines: the two keys
+ask for the fields in a different order so that their lines can be told
+apart; the log has millisecond resolution, so that figure is a difference
+of trimmed means over all the requests.
 """
 
+import http.client
 import json
 import os
+import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 import xmlrpc.client
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 URL, DB = os.environ["ACC_URL"], os.environ["ACC_DB"]
 PASSWORD = os.environ.get("ACC_ADMIN_PASSWORD", "admin")
-SECONDS = int(os.environ.get("OVERHEAD_SECONDS", "6"))
-ROUNDS = int(os.environ.get("OVERHEAD_ROUNDS", "5"))
+PAIRS = int(os.environ.get("OVERHEAD_PAIRS", "2000"))
 LOG = os.environ.get("OVERHEAD_LOG", "")  # the server's log: also measure the time spent inside it
-QUERY = urlencode({"domain": json.dumps([["is_company", "=", True]]), "fields": "name,email", "limit": 80})
+DOMAIN = json.dumps([["is_company", "=", True]])
+PATHS = {  # the same query; the field order tells their log lines apart
+    name: "/api/res.partner/search?" + urlencode({"domain": DOMAIN, "fields": fields, "limit": 80})
+    for name, fields in (("plain", "name,email"), ("guarded", "email,name"))
+}
 
 
 def make_keys():
@@ -45,66 +57,73 @@ def make_keys():
         "rate_limit_period": 3600, "log_requests": True, "allowed_ips": "127.0.0.0/8",
         "scope_ids": [(0, 0, {"model_id": partner_model, "perm_read": True})],
     })  # fmt: skip
-    return plain["key"], guarded["key"]
+    return {"plain": plain["key"], "guarded": guarded["key"]}
+
+
+def timed_call(target, name, key):
+    """Milliseconds from sending the request to the end of the answer (a new connection, as wrk -c1 would)."""
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    started = time.perf_counter()
+    connection.request("GET", PATHS[name], headers={"api-key": key})
+    response = connection.getresponse()
+    response.read()
+    spent = (time.perf_counter() - started) * 1000
+    connection.close()
+    if response.status != 200:
+        sys.exit(f"overhead: {name} key got {response.status}")
+    return spent
 
 
 def server_ms(offset):
-    """Mean time the server spent per search request (SQL + the rest, from
-    its request log lines: ``... 200 - <queries> <sql s> <other s>``) after ``offset``."""
-    if not LOG:
-        return None
-    time.sleep(0.5)  # the last lines of the run reach the file
+    """Per key, the trimmed mean time the server spent on each search (SQL +
+    the rest, from its request log lines ``... 200 - <queries> <sql s> <other s>``) after ``offset``."""
+    time.sleep(0.5)  # the last lines reach the file
     with open(LOG, "rb") as handle:
         handle.seek(offset)
         lines = handle.read().decode("utf-8", "replace").splitlines()
-    spent = [float(m.group(1)) + float(m.group(2)) for line in lines if '"GET /api/res.partner/search' in line
-             and (m := re.search(r'" 200 - \d+ ([\d.]+) ([\d.]+)$', line.strip()))]  # fmt: skip
-    if not spent:
-        return None
-    spent.sort()
-    cut = len(spent) // 10  # the log has millisecond resolution: a mean of the middle 80 %, not a median
-    return statistics.fmean(spent[cut : len(spent) - cut]) * 1000
+    result = {}
+    for name, path in PATHS.items():
+        path = unquote(path)  # as werkzeug logs it
+        spent = sorted(
+            float(m.group(1)) + float(m.group(2))
+            for line in lines
+            if f'"GET {path} ' in unquote(line)
+            and (m := re.search(r'" 200 - \d+ ([\d.]+) ([\d.]+)$', line.strip()))
+        )
+        cut = len(spent) // 10  # the middle 80 %
+        result[name] = statistics.fmean(spent[cut : len(spent) - cut]) * 1000 if spent else None
+    return result
 
 
-def latency_ms(key):
-    """(client p50, server median) in ms of one wrk round with ``key``."""
-    offset = os.path.getsize(LOG) if LOG else 0
-    out = subprocess.run(["wrk", "-t1", "-c1", f"-d{SECONDS}s", "--latency", "-H", f"api-key: {key}",
-                          f"{URL}/api/res.partner/search?{QUERY}"], capture_output=True, text=True, check=True).stdout  # fmt: skip
-    value, unit = re.search(r"50%\s+([\d.]+)(us|ms|s)", out).groups()
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if non2xx:
-        sys.exit(f"overhead: {non2xx.group(1)} non-2xx answers")
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], server_ms(offset)
-
-
-def report(label, results):
-    median = statistics.median
-    differences = sorted(g - p for g, p in zip(results["guarded"], results["plain"], strict=True))
-    print(
-        f"{label}: unscoped key p50 {median(results['plain']):.3f} ms  rounds {[round(v, 3) for v in results['plain']]}"
-    )
-    print(
-        f"{label}: scoped+throttled+logged p50 {median(results['guarded']):.3f} ms  rounds {[round(v, 3) for v in results['guarded']]}"
-    )
-    print(f"{label}: per-round differences (ms): {[round(d, 3) for d in differences]}")
-    return median(differences)
+def bootstrap_interval(values, rounds=1000, seed=7):
+    """95 % percentile-bootstrap interval of the median of ``values``."""
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(rounds))
+    return medians[int(rounds * 0.025)], medians[int(rounds * 0.975) - 1]
 
 
 def main():
-    plain, guarded = make_keys()
-    latency_ms(plain), latency_ms(guarded)  # warm-up: caches of both keys on both workers
-    client, server = {"plain": [], "guarded": []}, {"plain": [], "guarded": []}
-    for round_no in range(ROUNDS):
-        order = ("plain", "guarded") if round_no % 2 == 0 else ("guarded", "plain")
-        for name in order:
-            seen, spent = latency_ms(plain if name == "plain" else guarded)
-            client[name].append(seen)
-            if spent is not None:
-                server[name].append(spent)
-    overhead = report("client", client)
-    if server["plain"] and len(server["plain"]) == len(server["guarded"]):
-        print(f"server_overhead_ms_per_request={report('server', server):.3f} (from {LOG})")
+    keys, target = make_keys(), urlsplit(URL)
+    for _ in range(50):  # warm-up: caches of both keys on both workers
+        for name in keys:
+            timed_call(target, name, keys[name])
+    offset = os.path.getsize(LOG) if LOG else 0
+    seen = {"plain": [], "guarded": []}
+    for pair in range(PAIRS):
+        for name in ("plain", "guarded") if pair % 2 == 0 else ("guarded", "plain"):
+            seen[name].append(timed_call(target, name, keys[name]))
+    differences = [g - p for g, p in zip(seen["guarded"], seen["plain"], strict=True)]
+    overhead = statistics.median(differences)
+    low, high = bootstrap_interval(differences)
+    print(f"client: {PAIRS} pairs, unscoped key median {statistics.median(seen['plain']):.3f} ms, "
+          f"scoped+throttled+logged median {statistics.median(seen['guarded']):.3f} ms")  # fmt: skip
+    print(f"client: median per-pair difference {overhead:.3f} ms (95% interval {low:.3f} .. {high:.3f})")
+    if LOG:
+        spent = server_ms(offset)
+        if None not in spent.values():
+            print(f"server: unscoped {spent['plain']:.3f} ms, scoped+throttled+logged {spent['guarded']:.3f} ms "
+                  f"(trimmed means, from {LOG})")  # fmt: skip
+            print(f"server_overhead_ms_per_request={spent['guarded'] - spent['plain']:.3f}")
     print(f"overhead_ms_per_request={overhead:.3f} (target <= 0.5)")
 
 
