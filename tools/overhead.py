@@ -13,7 +13,9 @@ so that a drift of the machine's speed falls on both alike; the overhead is
 the median of the per-pair differences, with a bootstrap 95 % interval. On
 2 shared cores, rounds of several seconds per key (wrk, as this tool did
 first) moved by ±1.5-3 ms from round to round, more than the overhead
-itself. With OVERHEAD_LOG (the server's log file), the same difference is
+itself. OVERHEAD_PARTS=1 adds a key per feature (scope + IP allow-list,
+call log, throttle), all keys taking turns in a rotating order, and prints
+each feature's own median difference too. With OVERHEAD_LOG (the server's log file), the same difference is
 also measured inside the server, from its request log lines: the two keys
 ask for the fields in a different order so that their lines can be told
 apart; the log has millisecond resolution, so that figure is a difference
@@ -35,6 +37,7 @@ URL, DB = os.environ["ACC_URL"], os.environ["ACC_DB"]
 PASSWORD = os.environ.get("ACC_ADMIN_PASSWORD", "admin")
 PAIRS = int(os.environ.get("OVERHEAD_PAIRS", "2000"))
 LOG = os.environ.get("OVERHEAD_LOG", "")  # the server's log: also measure the time spent inside it
+PARTS = os.environ.get("OVERHEAD_PARTS") == "1"  # also one key per feature
 DOMAIN = json.dumps([["is_company", "=", True]])
 PATHS = {  # the same query; the field order tells their log lines apart
     name: "/api/res.partner/search?" + urlencode({"domain": DOMAIN, "fields": fields, "limit": 80})
@@ -57,14 +60,25 @@ def make_keys():
         "rate_limit_period": 3600, "log_requests": True, "allowed_ips": "127.0.0.0/8",
         "scope_ids": [(0, 0, {"model_id": partner_model, "perm_read": True})],
     })  # fmt: skip
-    return {"plain": plain["key"], "guarded": guarded["key"]}
+    keys = {"plain": plain["key"], "guarded": guarded["key"]}
+    if PARTS:
+        base = {"user_id": uid, "all_models": True, "rate_limit": 0, "log_requests": False}
+        for name, values in (
+            ("scope+ip", {"all_models": False, "allowed_ips": "127.0.0.0/8",
+                          "scope_ids": [(0, 0, {"model_id": partner_model, "perm_read": True})]}),
+            ("log", {"log_requests": True}),
+            ("throttle", {"rate_limit": 10_000_000, "rate_limit_period": 3600}),
+        ):  # fmt: skip
+            made = call("rest.api.key", "generate", dict(base, name=f"overhead {name}", **values))
+            keys[name] = made["key"]
+    return keys
 
 
 def timed_call(target, name, key):
     """Milliseconds from sending the request to the end of the answer (a new connection, as wrk -c1 would)."""
     connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
     started = time.perf_counter()
-    connection.request("GET", PATHS[name], headers={"api-key": key})
+    connection.request("GET", PATHS.get(name, PATHS["plain"]), headers={"api-key": key})
     response = connection.getresponse()
     response.read()
     spent = (time.perf_counter() - started) * 1000
@@ -108,9 +122,11 @@ def main():
         for name in keys:
             timed_call(target, name, keys[name])
     offset = os.path.getsize(LOG) if LOG else 0
-    seen = {"plain": [], "guarded": []}
+    names = list(keys)
+    seen = {name: [] for name in names}
     for pair in range(PAIRS):
-        for name in ("plain", "guarded") if pair % 2 == 0 else ("guarded", "plain"):
+        turn = names[pair % len(names) :] + names[: pair % len(names)]
+        for name in turn if pair % 2 == 0 else turn[::-1]:
             seen[name].append(timed_call(target, name, keys[name]))
     differences = [g - p for g, p in zip(seen["guarded"], seen["plain"], strict=True)]
     overhead = statistics.median(differences)
@@ -118,6 +134,11 @@ def main():
     print(f"client: {PAIRS} pairs, unscoped key median {statistics.median(seen['plain']):.3f} ms, "
           f"scoped+throttled+logged median {statistics.median(seen['guarded']):.3f} ms")  # fmt: skip
     print(f"client: median per-pair difference {overhead:.3f} ms (95% interval {low:.3f} .. {high:.3f})")
+    for name in names[2:]:
+        part = [v - p for v, p in zip(seen[name], seen["plain"], strict=True)]
+        part_low, part_high = bootstrap_interval(part)
+        print(f"client: {name} alone: median difference {statistics.median(part):.3f} ms "
+              f"(95% interval {part_low:.3f} .. {part_high:.3f})")  # fmt: skip
     if LOG:
         spent = server_ms(offset)
         if None not in spent.values():
