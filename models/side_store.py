@@ -171,14 +171,20 @@ def _wait(cnx):
         state = cnx.poll()
         if state == psycopg2.extensions.POLL_OK:
             return
-        if state == psycopg2.extensions.POLL_READ:
-            ready = select.select([cnx.fileno()], [], [], WAIT_SECONDS)[0]
-        elif state == psycopg2.extensions.POLL_WRITE:
-            ready = select.select([], [cnx.fileno()], [], WAIT_SECONDS)[1]
-        else:
+        if state not in (psycopg2.extensions.POLL_READ, psycopg2.extensions.POLL_WRITE):
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
-        if not ready:
+        if not _ready(cnx.fileno(), state == psycopg2.extensions.POLL_WRITE):
             raise psycopg2.OperationalError(f"no answer from the database in {WAIT_SECONDS} s")
+
+
+def _ready(fd, write):
+    """Wait until ``fd`` can be read (or written), at most WAIT_SECONDS."""
+    if hasattr(select, "poll"):  # any descriptor number (select() stops at 1024); gevent removes poll
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT if write else select.POLLIN)
+        return bool(poller.poll(WAIT_SECONDS * 1000))
+    readable, writable, _ = select.select([] if write else [fd], [fd] if write else [], [], WAIT_SECONDS)
+    return bool(readable or writable)
 
 
 class Pending:
