@@ -39,20 +39,20 @@ class RestApi(http.Controller):
         try:
             if route.kind == "docs":
                 response = docs.HANDLERS[route.name](_docs_caller(route))
-            elif route.kind == "token":
-                _authenticate(route, params.get("model"))
-                response = tokens.HANDLERS[route.name](**params)
             else:
                 _authenticate(route, params.get("model"))
-                model = _model(params.pop("model")) if route.has_model else None
-                _check_scope(route, model)
-                response = handlers.HANDLERS[route.name](model, **params)
+                if route.kind == "token":
+                    response = tokens.HANDLERS[route.name](**params)
+                else:
+                    model = _model(params.pop("model")) if route.has_model else None
+                    _check_scope(route, model)
+                    response = handlers.HANDLERS[route.name](model, **params)
         except errors.TooManyRequests:
             raise
         except Exception:
-            _throttle(request.dispatcher.key_use)  # a call over its limit gets 429, whatever else failed
+            _throttle_ahead()  # a call over its limit gets 429, whatever else failed
             raise
-        _throttle(request.dispatcher.key_use)
+        _throttle_ahead()
         return response
 
 
@@ -123,10 +123,15 @@ def _docs_caller(route):
     return DocsCaller(anonymous=True)
 
 
+def _throttle_ahead():
+    """Decide a call whose count was sent ahead (the others were decided in _authenticate)."""
+    use = request.dispatcher.key_use
+    if use is not None and use.ahead:
+        _throttle(use)
+
+
 def _throttle(use):
     """Refuse a call over its key's limit (waiting for its count if it was sent ahead)."""
-    if use is None:
-        return
     decision = use.verdict()
     request.dispatcher.headers.update(decision.headers)
     if not decision.allowed:
