@@ -1,10 +1,17 @@
 """Throttling policy: fixed windows per key, counted by a shared store.
 
-Counting happens elsewhere (one atomic UPSERT in PostgreSQL, so the limit
-holds across worker processes and servers); this module only decides, from
-the count, whether the call passes and which headers it gets
+Counting happens elsewhere: every call of a key draws the next number of
+that key's PostgreSQL sequence, so the limit holds across worker processes
+and servers, and each window records the number drawn just before its first
+call (its *base*). This module places a number in its window (``place``),
+decides from its rank whether the call passes and which headers it gets
 (draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit/-Remaining/-Reset),
 and remembers which keys a process saw use up their window (``Exhausted``).
+
+Why this holds the limit exactly: a window's base is set once, when the
+window opens, and numbers are unique; a call passes only if its rank,
+``number - base``, is between 1 and the limit, so a window lets at most
+``limit`` calls through, however calls of several processes interleave.
 """
 
 from __future__ import annotations
@@ -42,6 +49,28 @@ def window_start(now: float, period: int) -> int:
     return int(now // period) * period
 
 
+def place(number: int, windows, window: int, limit: int):
+    """``(window start, rank)`` of the call that drew ``number`` at a moment of
+    window ``window``, given the key's ``windows``: (current start, current
+    base, previous start, previous base), the current start None when the key
+    has none yet. None when the current window is older than ``window`` (or
+    missing): the caller must open that window first.
+
+    A number drawn before the current window opened belongs to the previous
+    one, even if its call reached the counter later (a window never moves
+    back). One drawn before the previous window opened (a call that stalled
+    for a whole window) can no longer be placed: it ranks past the limit.
+    """
+    start, base, prev_start, prev_base = windows
+    if start is None or start < window:
+        return None
+    if number > base:
+        return start, number - base
+    if number > prev_base:
+        return prev_start, number - prev_base
+    return start, limit + 1
+
+
 def decide(hits: int, limit: int, period: int, now: float, start: int) -> Decision:
     """The verdict for the ``hits``-th call of the window starting at ``start``.
 
@@ -71,10 +100,12 @@ class Exhausted:
 
     def note(self, key, decision: Decision, seconds_left: float, now: float) -> None:
         """Remember the verdict of a call of ``key`` (``seconds_left`` of its window at ``now``)."""
+        if not decision.limit or decision.remaining > 0:
+            if key in self._until:  # the common case takes no lock
+                with self._lock:
+                    self._until.pop(key, None)
+            return
         with self._lock:
-            if not decision.limit or decision.remaining > 0:
-                self._until.pop(key, None)
-                return
             if key not in self._until and len(self._until) >= self.max_keys:
                 self._until = {k: t for k, t in self._until.items() if t > now}
                 if len(self._until) >= self.max_keys:  # every one still running: forget the oldest

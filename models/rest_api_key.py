@@ -2,6 +2,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+import psycopg2.errors
+
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
@@ -10,23 +12,40 @@ from . import side_store
 
 _logger = logging.getLogger(__name__)
 
-# Throttled keys: count the call and its window in one atomic statement on
-# the side connection, so the limit holds across workers and servers. The
-# database clock is used so that every server counts the same windows. A call
-# whose statement started in the last window but got the row lock after one of
-# the next window is counted in the next window: the window never moves back
-# (moving it back reset the count, so the next window let extra calls through).
+# Throttled keys (see lib.throttle): every call draws the next number of its
+# key's sequence, a non-transactional nextval() that writes no row and takes
+# no row lock, and reads the key's current and previous windows alongside it,
+# on the side connection. The database clock is read after the number is
+# drawn, so that every server counts the same windows. Only a call whose
+# window is not open yet opens it, in a second statement (THROTTLE_OPEN_SQL).
 THROTTLE_SQL = """
-INSERT INTO rest_api_key_usage AS u (key_id, use_count, last_used, window_start, window_hits)
-VALUES ($1, 1, now() AT TIME ZONE 'UTC', floor(extract(epoch FROM now()) / $2)::bigint * $2, 1)
-ON CONFLICT (key_id) DO UPDATE SET
-    use_count = u.use_count + 1,
-    last_used = EXCLUDED.last_used,
-    window_hits = CASE WHEN u.window_start >= EXCLUDED.window_start THEN u.window_hits + 1 ELSE 1 END,
-    window_start = GREATEST(u.window_start, EXCLUDED.window_start)
-RETURNING window_start, window_hits, extract(epoch FROM now())::float8
+SELECT s.number, u.window_start, u.window_base, u.prev_start, u.prev_base,
+       extract(epoch FROM clock_timestamp())::float8
+  FROM (SELECT nextval(('rest_api_key_hits_' || $1)::regclass) AS number OFFSET 0) AS s
+  LEFT JOIN rest_api_key_usage AS u ON u.key_id = $1
 """
-side_store.prepare("rest_api_throttle", ("int", "int"), THROTTLE_SQL)
+side_store.prepare("rest_api_throttle", ("int",), THROTTLE_SQL)
+# Open window $2 with the call that drew number $3 as its first, unless a call
+# of another process opened it (or a later one) first; either way, answer the
+# key's windows as they now are. The row lock makes openers take turns.
+THROTTLE_OPEN_SQL = """
+INSERT INTO rest_api_key_usage AS u (key_id, window_start, window_base)
+VALUES ($1, $2, $3 - 1)
+ON CONFLICT (key_id) DO UPDATE SET
+    prev_start = CASE WHEN u.window_start < EXCLUDED.window_start THEN u.window_start ELSE u.prev_start END,
+    prev_base = CASE WHEN u.window_start < EXCLUDED.window_start THEN u.window_base ELSE u.prev_base END,
+    window_base = CASE WHEN u.window_start < EXCLUDED.window_start THEN EXCLUDED.window_base ELSE u.window_base END,
+    window_start = GREATEST(u.window_start, EXCLUDED.window_start)
+RETURNING window_start, window_base, prev_start, prev_base, extract(epoch FROM clock_timestamp())::float8
+"""
+side_store.prepare("rest_api_throttle_open", ("int", "bigint", "bigint"), THROTTLE_OPEN_SQL)
+
+
+def hits_sequence(key_id):
+    """The name of the sequence that numbers a key's calls (THROTTLE_SQL spells it too)."""
+    return f"rest_api_key_hits_{int(key_id)}"
+
+
 # per process: keys whose window this worker saw used up (counted before the work, see KeyUse)
 EXHAUSTED = throttle.Exhausted()
 
@@ -65,22 +84,37 @@ class KeyUse:
 
     The count is sent to PostgreSQL when the key is found. ``ahead`` means
     its answer is read only when the verdict is needed (see ``verdict``), so
-    that the round trip runs alongside the call's own work; otherwise it was
-    waited for at once.
+    that the round trip runs alongside the call's own work; otherwise it is
+    read at once.
     """
 
-    def __init__(self, info, counted=None, ahead=False, dbname=None):
-        self.info, self.ahead, self.dbname = info, ahead, dbname
-        self._counted = counted  # side_store.Pending, None for a key without a limit
+    def __init__(self, info, env=None, counted=None, ahead=False):
+        self.info, self.env, self.ahead = info, env, ahead
+        self._counted = counted  # side_store.Pending of THROTTLE_SQL, None for a key without a limit
+        self._count = None
         self._verdict = None
 
     @property
     def count(self):
-        """(window start, hits in it, the database's epoch); waits for the count."""
-        if self._counted is None:
-            return 0, 0, 0.0
-        start, hits, now = self._counted.rows()[0]
-        return int(start), int(hits), float(now)
+        """(window start, this call's rank in it, the database's epoch); waits for the count."""
+        if self._count is None:
+            self._count = (0, 0, 0.0) if self._counted is None else self._place()
+        return self._count
+
+    def _place(self):
+        info = self.info
+        try:
+            number, *windows, now = self._counted.rows()[0]
+        except psycopg2.errors.UndefinedTable:  # a key older than its sequence
+            side_store.create_sequence(self.env, hits_sequence(info.id))
+            number, *windows, now = side_store.execute_prepared(self.env, "rest_api_throttle", (info.id,))[0]
+        window = throttle.window_start(now, info.rate_limit_period)
+        placed = throttle.place(number, windows, window, info.rate_limit)
+        if placed is None:  # the first call of this window, or one racing it
+            args = (info.id, window, number)
+            *windows, now = side_store.execute_prepared(self.env, "rest_api_throttle_open", args)[0]
+            placed = throttle.place(number, windows, window, info.rate_limit)
+        return placed[0], placed[1], now
 
     @property
     def window_start(self):
@@ -102,7 +136,7 @@ class KeyUse:
             self._verdict = throttle.decide(hits, info.rate_limit, info.rate_limit_period, now, start)
             if info.rate_limit:
                 left = start + info.rate_limit_period - now
-                EXHAUSTED.note((self.dbname, info.id), self._verdict, left, time.monotonic())
+                EXHAUSTED.note((self.env.cr.dbname, info.id), self._verdict, left, time.monotonic())
         return self._verdict
 
 
@@ -178,10 +212,22 @@ class RestApiKey(models.Model):
                 key_id integer PRIMARY KEY,
                 use_count bigint NOT NULL DEFAULT 0,
                 last_used timestamp,
-                window_start bigint NOT NULL DEFAULT 0,
-                window_hits integer NOT NULL DEFAULT 0
+                window_start bigint NOT NULL DEFAULT 0
             );
+            ALTER TABLE rest_api_key_usage
+                ADD COLUMN IF NOT EXISTS window_base bigint NOT NULL DEFAULT 0,
+                ADD COLUMN IF NOT EXISTS prev_start bigint NOT NULL DEFAULT 0,
+                ADD COLUMN IF NOT EXISTS prev_base bigint NOT NULL DEFAULT 0,
+                DROP COLUMN IF EXISTS window_hits;
         """)
+        self.env.cr.execute(  # keys made before their sequences existed
+            "SELECT id FROM rest_api_key WHERE to_regclass('rest_api_key_hits_' || id) IS NULL"
+        )
+        self._create_hits_sequences([key_id for (key_id,) in self.env.cr.fetchall()])
+
+    def _create_hits_sequences(self, ids):
+        for key_id in ids:  # NO CYCLE, CACHE 1: numbers are unique and drawn in order
+            self.env.cr.execute(f"CREATE SEQUENCE IF NOT EXISTS {hits_sequence(key_id)} AS bigint")
 
     @api.model
     def _default_rate_limit(self):
@@ -261,7 +307,9 @@ class RestApiKey(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._check_owner_change(vals)
-        return super().create(vals_list)
+        records = super().create(vals_list)
+        self._create_hits_sequences(records.ids)
+        return records
 
     def write(self, vals):
         self._check_owner_change(vals)
@@ -269,7 +317,7 @@ class RestApiKey(models.Model):
         if "rate_limit_period" in vals and self.ids:
             # the next call opens a window of the new length (windows never move back, see THROTTLE_SQL)
             self.env.cr.execute(
-                "UPDATE rest_api_key_usage SET window_start = 0, window_hits = 0 WHERE key_id IN %s",
+                "UPDATE rest_api_key_usage SET window_start = 0 WHERE key_id IN %s",
                 [tuple(self.ids)],
             )
         return result
@@ -335,6 +383,7 @@ class RestApiKey(models.Model):
         result = super().unlink()
         if ids:
             self.env.cr.execute("DELETE FROM rest_api_key_usage WHERE key_id IN %s", [ids])
+            self.env.cr.execute(f"DROP SEQUENCE IF EXISTS {', '.join(hits_sequence(i) for i in ids)}")
         return result
 
     # ------------------------------------------------------------ per call
@@ -355,14 +404,12 @@ class RestApiKey(models.Model):
             return None
         if not info.usable(fields.Datetime.now()):
             return None
-        dbname = self.env.cr.dbname
+        side_store.note_use(self.env, info.id)
         if not info.rate_limit:
-            side_store.note_use(self.env, info.id)
-            return KeyUse(info, dbname=dbname)
-        ahead = ahead and ((dbname, info.id), time.monotonic()) not in EXHAUSTED
-        args = (info.id, info.rate_limit_period)
-        counted = side_store.start_prepared(self.env, "rest_api_throttle", args, wait=not ahead)
-        return KeyUse(info, counted, ahead, dbname)
+            return KeyUse(info, self.env)
+        ahead = ahead and ((self.env.cr.dbname, info.id), time.monotonic()) not in EXHAUSTED
+        counted = side_store.start_prepared(self.env, "rest_api_throttle", (info.id,))
+        return KeyUse(info, self.env, counted, ahead)
 
     @tools.ormcache("key_hash")
     def _key_info(self, key_hash):

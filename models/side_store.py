@@ -1,11 +1,11 @@
 """Statements that must not wait for, nor roll back with, the caller's transaction.
 
-Throttle windows are counted by one prepared statement per call, and use
-counters and call logs are written once a second by a per-process writer
-thread (kept in memory, bounded, while the database is unreachable), all on
-separate autocommit connections with ``synchronous_commit``
-off: each statement is its own tiny transaction, so a counter row is locked
-for microseconds rather than for a whole request, a request that fails and
+Throttled calls draw their number by one prepared statement per call, and
+use counters and call logs are written once a second by a per-process
+writer thread (kept in memory, bounded, while the database is unreachable),
+all on separate autocommit connections with ``synchronous_commit`` off:
+each statement is its own tiny transaction, so a counter row is locked for
+microseconds rather than for a whole request, a request that fails and
 rolls back is still counted and logged, and nothing waits for a disk flush.
 Losing the last second of counters and logs in a crash is an accepted
 trade-off.
@@ -29,6 +29,7 @@ import threading
 import time
 
 import psycopg2
+import psycopg2.errors
 from psycopg2 import sql as pgsql
 from psycopg2.extras import execute_values
 
@@ -134,6 +135,10 @@ class _Pool:
                 if attempt == 2:
                     raise ServiceUnavailable("The database is not reachable; retry later.") from exc
                 continue
+            except BaseException:
+                if cnx is not None:
+                    cnx.close()
+                raise
             self._give_back(dbname, cnx)
             return result
         return None
@@ -336,17 +341,28 @@ def execute_prepared(env, name, args):
 
 def start_prepared(env, name, args, wait=False):
     """Send a statement declared with prepare(), without waiting for it
-    unless ``wait``; its rows are read from the Pending it returns."""
+    unless ``wait``; its rows are read from the Pending it returns (which
+    raises the statement's error, if any)."""
     argtypes, sql = PREPARED[name]
     if _testing():  # the test cursor did not prepare it: same SQL, psycopg2 placeholders
         named = re.sub(r"\$(\d+)", r"%(p\1)s", sql)
         env.cr.execute(named, {f"p{i}": arg for i, arg in enumerate(args, 1)})
         return Pending(rows=env.cr.fetchall())
-    # a plain string: psycopg2 renders a Composed query anew on every call (tens of µs)
-    query = f"EXECUTE {name} ({', '.join(['%s'] * len(argtypes))})"
+    # a plain string (psycopg2 renders a Composed query anew on every call,
+    # tens of µs); integers are written in as they are, the rest is quoted
+    params = [arg for arg in args if type(arg) is not int]
+    values = ", ".join(str(arg) if type(arg) is int else "%s" for arg in args)
+    query = f"EXECUTE {name} ({values})"
     if wait:
-        return Pending(rows=_pool.execute(env.cr.dbname, query, list(args)))
-    return _pool.start(env.cr.dbname, query, list(args))
+        return Pending(rows=_pool.execute(env.cr.dbname, query, params or None))
+    return _pool.start(env.cr.dbname, query, params or None)
+
+
+def create_sequence(env, name):
+    """Create the sequence ``name`` unless it exists (outside the request transaction)."""
+    statement = pgsql.SQL("CREATE SEQUENCE IF NOT EXISTS {} AS bigint").format(pgsql.Identifier(name))
+    with contextlib.suppress(psycopg2.errors.UniqueViolation):  # another process created it just now
+        execute(env, statement, None, fetch=False)
 
 
 def queue_log(env, values):

@@ -2,6 +2,8 @@ from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from ..lib import keys
+from ..models import side_store
+from ..models.rest_api_key import hits_sequence
 
 
 @tagged("post_install", "-at_install")
@@ -39,31 +41,63 @@ class TestKeyModel(TransactionCase):
         hits = [self.Key._use_key(self.result["key"]).hits for _ in range(3)]
         self.assertEqual(hits, [1, 2, 3])
 
-    def test_a_late_call_never_moves_the_window_back(self):
-        """A call that started in the last window but reached the counter after
-        one of the next window is counted in the next one (it used to reset it)."""
+    def _windows(self):
+        self.env.cr.execute(
+            "SELECT window_start, window_base, prev_start, prev_base FROM rest_api_key_usage WHERE key_id = %s",
+            [self.record.id],
+        )
+        return self.env.cr.fetchone()
+
+    def _use(self):
+        counted = self.Key._use_key(self.result["key"])
+        return counted.window_start, counted.hits
+
+    def test_a_window_opens_once_and_never_moves_back(self):
         self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
-        start = self.Key._use_key(self.result["key"]).window_start
+        first = self.Key._use_key(self.result["key"])
+        start, hits = first.window_start, first.hits
+        self.assertEqual(hits, 1)
+        self.assertLessEqual(start, first.now)
+        start_now, base, _prev_start, _prev_base = self._windows()
+        self.assertEqual(start_now, start)
+        self.assertEqual(self._use(), (start, 2))
 
-        def use():
-            counted = self.Key._use_key(self.result["key"])
-            return counted.window_start, counted.hits
+        # another server opened the next window first (at this very number):
+        # this call counts there, it does not move the window back
+        self.env.cr.execute(
+            "UPDATE rest_api_key_usage SET window_start = %s, window_base = %s,"
+            " prev_start = window_start, prev_base = window_base WHERE key_id = %s",
+            [start + 3600, base + 2, self.record.id],
+        )
+        self.assertEqual(self._use(), (start + 3600, 1))
+        open_older = side_store.execute_prepared(
+            self.env, "rest_api_throttle_open", (self.record.id, start, base + 10)
+        )[0]
+        self.assertEqual(open_older[:4], (start + 3600, base + 2, start, base), "an older window never opens")
 
-        def window(start_at, hits):
-            self.env.cr.execute(
-                "UPDATE rest_api_key_usage SET window_start = %s, window_hits = %s WHERE key_id = %s",
-                [start_at, hits, self.record.id],
-            )
+        # an old window: this call opens the current one, the old one becomes the previous
+        self.env.cr.execute(
+            "UPDATE rest_api_key_usage SET window_start = %s WHERE key_id = %s",
+            [start - 3600, self.record.id],
+        )
+        start_before, base_before = start - 3600, self._windows()[1]
+        self.assertEqual(self._use(), (start, 1))
+        self.assertEqual(self._windows()[2:], (start_before, base_before))
 
-        window(start + 3600, 4)  # as if a call of the next window got there first
-        self.assertEqual(use(), (start + 3600, 5))
-        window(start - 3600, 4)  # an old window: this call opens a new one
-        self.assertEqual(use(), (start, 1))
-        window(start + 3600, 4)
         self.record.rate_limit_period = 60  # a new period: a new window, of the new length
         counted = self.Key._use_key(self.result["key"])
         self.assertEqual((counted.window_start % 60, counted.hits), (0, 1))
         self.assertLessEqual(counted.window_start, counted.now)
+
+    def test_each_key_draws_from_its_own_sequence(self):
+        other = self.Key.generate({"name": "other", "user_id": self.env.ref("base.user_admin").id})
+        self.Key.browse(other["id"]).write({"rate_limit": 5, "rate_limit_period": 3600})
+        self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
+        uses = [self._use()[1] for _ in range(3)] + [self.Key._use_key(other["key"]).hits]
+        self.assertEqual(uses, [1, 2, 3, 1])
+        self.Key.browse(other["id"]).unlink()
+        self.env.cr.execute("SELECT to_regclass(%s)", [hits_sequence(other["id"])])
+        self.assertIsNone(self.env.cr.fetchone()[0], "a deleted key's sequence goes with it")
 
     def test_archived_or_expired_keys_are_not_found(self):
         key = self.result["key"]
