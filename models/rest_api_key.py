@@ -6,6 +6,7 @@ import psycopg2.errors
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 from ..lib import ipnet, keys, states, throttle
 from . import side_store
@@ -227,7 +228,9 @@ class RestApiKey(models.Model):
 
     def _create_hits_sequences(self, ids):
         for key_id in ids:  # NO CYCLE, CACHE 1: numbers are unique and drawn in order
-            self.env.cr.execute(f"CREATE SEQUENCE IF NOT EXISTS {hits_sequence(key_id)} AS bigint")
+            self.env.cr.execute(
+                SQL("CREATE SEQUENCE IF NOT EXISTS %s AS bigint", SQL.identifier(hits_sequence(key_id)))
+            )
 
     @api.model
     def _default_rate_limit(self):
@@ -383,7 +386,8 @@ class RestApiKey(models.Model):
         result = super().unlink()
         if ids:
             self.env.cr.execute("DELETE FROM rest_api_key_usage WHERE key_id IN %s", [ids])
-            self.env.cr.execute(f"DROP SEQUENCE IF EXISTS {', '.join(hits_sequence(i) for i in ids)}")
+            names = SQL(", ").join(SQL.identifier(hits_sequence(key_id)) for key_id in ids)
+            self.env.cr.execute(SQL("DROP SEQUENCE IF EXISTS %s", names))
         return result
 
     # ------------------------------------------------------------ per call
