@@ -8,7 +8,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..lib import ipnet, keys, states, throttle
+from ..lib import errors, ipnet, keys, states, throttle
 from . import side_store
 
 _logger = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ class KeyUse:
         info = self.info
         try:
             number, *windows, now = self._counted.rows()[0]
-        except psycopg2.errors.UndefinedTable:  # a key older than its sequence
+        except psycopg2.errors.UndefinedTable:  # a key made before its sequence, or one deleted just now
+            if not side_store.execute(self.env, "SELECT 1 FROM rest_api_key WHERE id = %s", [info.id]):
+                raise errors.Unauthorized("Unknown, revoked or expired API key.") from None
             side_store.create_sequence(self.env, hits_sequence(info.id))
             number, *windows, now = side_store.execute_prepared(self.env, "rest_api_throttle", (info.id,))[0]
         window = throttle.window_start(now, info.rate_limit_period)
@@ -318,7 +320,7 @@ class RestApiKey(models.Model):
         self._check_owner_change(vals)
         result = super().write(vals)
         if "rate_limit_period" in vals and self.ids:
-            # the next call opens a window of the new length (windows never move back, see THROTTLE_SQL)
+            # the next call opens a window of the new length (windows never move back, see THROTTLE_OPEN_SQL)
             self.env.cr.execute(
                 "UPDATE rest_api_key_usage SET window_start = 0 WHERE key_id IN %s",
                 [tuple(self.ids)],

@@ -209,6 +209,21 @@ def pg_ctl(*args):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def sql(statement):
+    """One statement on the e2e database, as the database's own user would
+    (for faults no client can cause); the first column of each row."""
+    assert DB and os.environ.get("PGPORT"), "REST_API_DB / PGPORT are not set: run through tools/test.sh"
+    done = subprocess.run(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c", statement],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.split()
+
+
 def send_big(head, size, chunked=False):
     """Send ``head``, then up to ``size`` bytes of body (chunked or not) until
     the server answers (it may refuse on the declared length alone); the raw answer."""

@@ -24,6 +24,7 @@ from conftest import (
     raw_request,
     send_big,
     server_rss,
+    sql,
     uniq,
 )
 
@@ -360,3 +361,26 @@ def test_non_utf8_header_bytes(key):
                                                    extra=[b"X-Anything: \xff\xfe\x80"]))  # fmt: skip
     assert status == 200
     _still_serving(key)
+
+
+def test_a_key_missing_its_counting_sequence_gets_it_back(make_key):
+    """A key whose sequence is gone (a partial restore, a hand-made key) is counted all the same."""
+    made = make_key(rate_limit=2, rate_limit_period=3600)
+    sql(f"DROP SEQUENCE rest_api_key_hits_{int(made['id'])}")
+    codes = [
+        call("GET", "/api/res.country/search", made["key"], params={"limit": 1}).status_code for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    assert sql(f"SELECT to_regclass('rest_api_key_hits_{int(made['id'])}') IS NOT NULL") == ["t"]
+
+
+def test_a_key_deleted_behind_the_workers_back_is_refused(make_key):
+    """Deleted in the database while the workers still know it: 401, and no sequence comes back for it."""
+    made = make_key(rate_limit=100, rate_limit_period=3600)
+    for _ in range(6):  # both workers learn the key
+        assert call("GET", "/api/res.country/search", made["key"], params={"limit": 1}).status_code == 200
+    key_id = int(made["id"])
+    sql(f"DELETE FROM rest_api_key WHERE id = {key_id}; DROP SEQUENCE rest_api_key_hits_{key_id}")
+    for _ in range(6):
+        assert_problem(call("GET", "/api/res.country/search", made["key"], params={"limit": 1}), 401)
+    assert sql(f"SELECT to_regclass('rest_api_key_hits_{key_id}') IS NULL") == ["t"]
