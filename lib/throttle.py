@@ -2,16 +2,18 @@
 
 Counting happens elsewhere: every call of a key draws the next number of
 that key's PostgreSQL sequence, so the limit holds across worker processes
-and servers, and each window records the number drawn just before its first
-call (its *base*). This module places a number in its window (``place``),
-decides from its rank whether the call passes and which headers it gets
-(draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit/-Remaining/-Reset),
-and remembers which keys a process saw use up their window (``Exhausted``).
+and servers, and each window records the last number drawn before it opened
+(its *base*); a call's rank in its window is its number minus that base.
+This module decides from the rank whether the call passes and which headers
+it gets (draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit/-Remaining/
+-Reset), and remembers which keys a process saw use up their window
+(``Exhausted``).
 
 Why this holds the limit exactly: a window's base is set once, when the
-window opens, and numbers are unique; a call passes only if its rank,
-``number - base``, is between 1 and the limit, so a window lets at most
-``limit`` calls through, however calls of several processes interleave.
+window opens, numbers are unique, and a number is drawn in a window only
+once that window is open, so ranks run 1, 2, 3... and a window never lets
+more than ``limit`` calls through, however calls of several processes
+interleave (fewer only if calls of the previous window draw while it opens).
 """
 
 from __future__ import annotations
@@ -47,28 +49,6 @@ def window_start(now: float, period: int) -> int:
     """Start (epoch seconds) of the fixed window that holds ``now``."""
     period = max(1, int(period))
     return int(now // period) * period
-
-
-def place(number: int, windows, window: int, limit: int):
-    """``(window start, rank)`` of the call that drew ``number`` at a moment of
-    window ``window``, given the key's ``windows``: (current start, current
-    base, previous start, previous base), the current start None when the key
-    has none yet. None when the current window is older than ``window`` (or
-    missing): the caller must open that window first.
-
-    A number drawn before the current window opened belongs to the previous
-    one, even if its call reached the counter later (a window never moves
-    back). One drawn before the previous window opened (a call that stalled
-    for a whole window) can no longer be placed: it ranks past the limit.
-    """
-    start, base, prev_start, prev_base = windows
-    if start is None or start < window:
-        return None
-    if number > base:
-        return start, number - base
-    if number > prev_base:
-        return prev_start, number - prev_base
-    return start, limit + 1
 
 
 def decide(hits: int, limit: int, period: int, now: float, start: int) -> Decision:

@@ -15,31 +15,40 @@ _logger = logging.getLogger(__name__)
 
 # Throttled keys (see lib.throttle): every call draws the next number of its
 # key's sequence, a non-transactional nextval() that writes no row and takes
-# no row lock, and reads the key's current and previous windows alongside it,
-# on the side connection. The database clock is read after the number is
-# drawn, so that every server counts the same windows. Only a call whose
-# window is not open yet opens it, in a second statement (THROTTLE_OPEN_SQL).
+# no row lock, on the side connection, and ranks in its window by that number
+# minus the window's base. The database clock is used so that every server
+# counts the same windows; it is read first, and a number is drawn only if
+# the key's window of that moment is open, so that every number drawn in a
+# window is above its base. Otherwise the call opens the window (or finds it
+# opened by another call) and draws its number in THROTTLE_OPEN_SQL.
 THROTTLE_SQL = """
-SELECT s.number, u.window_start, u.window_base, u.prev_start, u.prev_base,
-       extract(epoch FROM clock_timestamp())::float8
-  FROM (SELECT nextval(('rest_api_key_hits_' || $1)::regclass) AS number OFFSET 0) AS s
+SELECT CASE WHEN u.window_start >= floor(c.now / $2)::bigint * $2
+            THEN nextval(('rest_api_key_hits_' || $1)::regclass) END,
+       u.window_start, u.window_base, c.now
+  FROM (SELECT extract(epoch FROM clock_timestamp())::float8 AS now OFFSET 0) AS c
   LEFT JOIN rest_api_key_usage AS u ON u.key_id = $1
 """
-side_store.prepare("rest_api_throttle", ("int",), THROTTLE_SQL)
-# Open window $2 with the call that drew number $3 as its first, unless a call
-# of another process opened it (or a later one) first; either way, answer the
-# key's windows as they now are. The row lock makes openers take turns.
+side_store.prepare("rest_api_throttle", ("int", "int"), THROTTLE_SQL)
+# Open window $2 unless it (or a later one) is open already, then draw this
+# call's number: both under the key's row lock, so that openers take turns
+# and the base, the last number drawn before the window opened, is read once
+# the lock is held. A window never moves back.
 THROTTLE_OPEN_SQL = """
-INSERT INTO rest_api_key_usage AS u (key_id, window_start, window_base)
-VALUES ($1, $2, $3 - 1)
-ON CONFLICT (key_id) DO UPDATE SET
-    prev_start = CASE WHEN u.window_start < EXCLUDED.window_start THEN u.window_start ELSE u.prev_start END,
-    prev_base = CASE WHEN u.window_start < EXCLUDED.window_start THEN u.window_base ELSE u.prev_base END,
-    window_base = CASE WHEN u.window_start < EXCLUDED.window_start THEN EXCLUDED.window_base ELSE u.window_base END,
-    window_start = GREATEST(u.window_start, EXCLUDED.window_start)
-RETURNING window_start, window_base, prev_start, prev_base, extract(epoch FROM clock_timestamp())::float8
+WITH opened AS (
+    INSERT INTO rest_api_key_usage AS u (key_id, window_start, window_base)
+    VALUES ($1, $2, COALESCE(pg_sequence_last_value(('rest_api_key_hits_' || $1)::regclass), 0))
+    ON CONFLICT (key_id) DO UPDATE SET
+        window_base = CASE WHEN u.window_start < EXCLUDED.window_start
+                           THEN COALESCE(pg_sequence_last_value(('rest_api_key_hits_' || $1)::regclass), 0)
+                           ELSE u.window_base END,
+        window_start = GREATEST(u.window_start, EXCLUDED.window_start)
+    RETURNING window_start, window_base
+)
+SELECT nextval(('rest_api_key_hits_' || $1)::regclass), window_start, window_base,
+       extract(epoch FROM clock_timestamp())::float8
+  FROM opened
 """
-side_store.prepare("rest_api_throttle_open", ("int", "bigint", "bigint"), THROTTLE_OPEN_SQL)
+side_store.prepare("rest_api_throttle_open", ("int", "bigint"), THROTTLE_OPEN_SQL)
 
 
 def hits_sequence(key_id):
@@ -105,19 +114,22 @@ class KeyUse:
     def _place(self):
         info = self.info
         try:
-            number, *windows, now = self._counted.rows()[0]
+            return self._rank(*self._counted.rows()[0])
         except psycopg2.errors.UndefinedTable:  # a key made before its sequence, or one deleted just now
             if not side_store.execute(self.env, "SELECT 1 FROM rest_api_key WHERE id = %s", [info.id]):
                 raise errors.Unauthorized("Unknown, revoked or expired API key.") from None
             side_store.create_sequence(self.env, hits_sequence(info.id))
-            number, *windows, now = side_store.execute_prepared(self.env, "rest_api_throttle", (info.id,))[0]
-        window = throttle.window_start(now, info.rate_limit_period)
-        placed = throttle.place(number, windows, window, info.rate_limit)
-        if placed is None:  # the first call of this window, or one racing it
-            args = (info.id, window, number)
-            *windows, now = side_store.execute_prepared(self.env, "rest_api_throttle_open", args)[0]
-            placed = throttle.place(number, windows, window, info.rate_limit)
-        return placed[0], placed[1], now
+            args = (info.id, info.rate_limit_period)
+            return self._rank(*side_store.execute_prepared(self.env, "rest_api_throttle", args)[0])
+
+    def _rank(self, number, start, base, now):
+        """(window start, rank, epoch) of a THROTTLE_SQL answer; opens the window if it drew no number."""
+        if number is None:  # the first call of its window, or one racing it
+            args = (self.info.id, throttle.window_start(now, self.info.rate_limit_period))
+            number, start, base, _opened_at = side_store.execute_prepared(
+                self.env, "rest_api_throttle_open", args
+            )[0]
+        return start, number - base, now
 
     @property
     def window_start(self):
@@ -219,9 +231,9 @@ class RestApiKey(models.Model):
             );
             ALTER TABLE rest_api_key_usage
                 ADD COLUMN IF NOT EXISTS window_base bigint NOT NULL DEFAULT 0,
-                ADD COLUMN IF NOT EXISTS prev_start bigint NOT NULL DEFAULT 0,
-                ADD COLUMN IF NOT EXISTS prev_base bigint NOT NULL DEFAULT 0,
-                DROP COLUMN IF EXISTS window_hits;
+                DROP COLUMN IF EXISTS window_hits,
+                DROP COLUMN IF EXISTS prev_start,
+                DROP COLUMN IF EXISTS prev_base;
         """)
         self.env.cr.execute(  # keys made before their sequences existed
             "SELECT id FROM rest_api_key WHERE to_regclass('rest_api_key_hits_' || id) IS NULL"
@@ -414,7 +426,7 @@ class RestApiKey(models.Model):
         if not info.rate_limit:
             return KeyUse(info, self.env)
         ahead = ahead and ((self.env.cr.dbname, info.id), time.monotonic()) not in EXHAUSTED
-        counted = side_store.start_prepared(self.env, "rest_api_throttle", (info.id,))
+        counted = side_store.start_prepared(self.env, "rest_api_throttle", (info.id, info.rate_limit_period))
         return KeyUse(info, self.env, counted, ahead)
 
     @tools.ormcache("key_hash")

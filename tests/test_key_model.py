@@ -41,10 +41,9 @@ class TestKeyModel(TransactionCase):
         hits = [self.Key._use_key(self.result["key"]).hits for _ in range(3)]
         self.assertEqual(hits, [1, 2, 3])
 
-    def _windows(self):
+    def _window(self):
         self.env.cr.execute(
-            "SELECT window_start, window_base, prev_start, prev_base FROM rest_api_key_usage WHERE key_id = %s",
-            [self.record.id],
+            "SELECT window_start, window_base FROM rest_api_key_usage WHERE key_id = %s", [self.record.id]
         )
         return self.env.cr.fetchone()
 
@@ -55,39 +54,46 @@ class TestKeyModel(TransactionCase):
     def test_a_window_opens_once_and_never_moves_back(self):
         self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
         first = self.Key._use_key(self.result["key"])
-        start, hits = first.window_start, first.hits
-        self.assertEqual(hits, 1)
+        start = first.window_start
+        self.assertEqual(first.hits, 1)
         self.assertLessEqual(start, first.now)
-        start_now, base, _prev_start, _prev_base = self._windows()
-        self.assertEqual(start_now, start)
         self.assertEqual(self._use(), (start, 2))
+        base = self._window()[1]
 
-        # another server opened the next window first (at this very number):
-        # this call counts there, it does not move the window back
+        # another server opened the next window first: this call counts there
         self.env.cr.execute(
-            "UPDATE rest_api_key_usage SET window_start = %s, window_base = %s,"
-            " prev_start = window_start, prev_base = window_base WHERE key_id = %s",
+            "UPDATE rest_api_key_usage SET window_start = %s, window_base = %s WHERE key_id = %s",
             [start + 3600, base + 2, self.record.id],
         )
         self.assertEqual(self._use(), (start + 3600, 1))
-        open_older = side_store.execute_prepared(
-            self.env, "rest_api_throttle_open", (self.record.id, start, base + 10)
+        number, *window, _now = side_store.execute_prepared(
+            self.env, "rest_api_throttle_open", (self.record.id, start)
         )[0]
-        self.assertEqual(open_older[:4], (start + 3600, base + 2, start, base), "an older window never opens")
+        self.assertEqual(
+            (window, number), ([start + 3600, base + 2], base + 4), "an older window never opens"
+        )
 
-        # an old window: this call opens the current one, the old one becomes the previous
+        # an old window: this call opens the current one, after the last number drawn
         self.env.cr.execute(
             "UPDATE rest_api_key_usage SET window_start = %s WHERE key_id = %s",
             [start - 3600, self.record.id],
         )
-        start_before, base_before = start - 3600, self._windows()[1]
         self.assertEqual(self._use(), (start, 1))
-        self.assertEqual(self._windows()[2:], (start_before, base_before))
+        self.assertEqual(self._window(), (start, base + 4))
 
         self.record.rate_limit_period = 60  # a new period: a new window, of the new length
         counted = self.Key._use_key(self.result["key"])
         self.assertEqual((counted.window_start % 60, counted.hits), (0, 1))
         self.assertLessEqual(counted.window_start, counted.now)
+
+    def test_calls_racing_to_open_a_window_rank_one_after_the_other(self):
+        """Both calls find no open window; the second to ask opens it: ranks 1 and 2 all the same."""
+        self.record.write({"rate_limit": 1, "rate_limit_period": 3600})
+        first, second = self.Key._use_key(self.result["key"]), self.Key._use_key(self.result["key"])
+        self.assertEqual(second.hits, 1)
+        self.assertEqual(first.hits, 2)
+        self.assertEqual(first.window_start, second.window_start)
+        self.assertEqual([first.verdict().allowed, second.verdict().allowed], [False, True])
 
     def test_each_key_draws_from_its_own_sequence(self):
         other = self.Key.generate({"name": "other", "user_id": self.env.ref("base.user_admin").id})
