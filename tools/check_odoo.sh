@@ -6,18 +6,21 @@
 # Exit 0 when all is well, print a clear error and exit 1 otherwise.
 #
 # Sourcing this file (instead of running it) only defines odoo_detect, which sets
-# the array ODOO to the command to launch Odoo: the `odoo` script on PATH when it
-# works, else `python3 -m odoo` (same Odoo; the setuptools-generated `odoo` script
-# breaks when pkg_resources cannot resolve one of Odoo's dependencies).
-# ODOO_BIN=/path/to/odoo-bin overrides the detection.
+# the array ODOO to the command that launches Odoo: always a source tree's own
+# odoo-bin, run by the Python that has Odoo (ODOO_PYTHON, default python3) --
+# never `python3 -m odoo`, whose prefork gevent child dies and is respawned
+# forever. ODOO_BIN=/path/to/odoo-bin chooses the tree (tools/setup.sh sets it).
 
 odoo_detect() {
-    if [[ -n ${ODOO_BIN:-} ]]; then
-        ODOO=("$ODOO_BIN")
-    elif command -v odoo >/dev/null 2>&1 && odoo --version >/dev/null 2>&1; then
-        ODOO=(odoo)
+    local py=${ODOO_PYTHON:-python3} bin=${ODOO_BIN:-}
+    if [[ -z $bin ]]; then
+        bin=$(cd / && "$py" -c 'import os, odoo
+print(os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin"))' 2>/dev/null)
+    fi
+    if [[ -n $bin && -f $bin ]]; then
+        ODOO=("$py" "$bin")
     else
-        ODOO=(python3 -m odoo)
+        ODOO=(odoo) # a packaged Odoo without its source tree: its console script
     fi
 }
 
@@ -41,10 +44,6 @@ if ! err=$(cd / && python3 -c 'import odoo' 2>&1); then
 fi
 
 odoo_detect
-if [[ ${ODOO[0]} == python3 ]] && command -v odoo >/dev/null 2>&1; then
-    echo "check_odoo: warning: the 'odoo' script on PATH does not run" \
-        "($(odoo --version 2>&1 | tail -n 1)); using 'python3 -m odoo'." >&2
-fi
 version=$(cd / && "${ODOO[@]}" --version 2>/dev/null | tail -n 1)
 case $version in
 "Odoo Server 18."*) ;;

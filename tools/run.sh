@@ -14,6 +14,8 @@ PORT=${PORT:-8069}
 DB=rest_api_demo
 export REST_API_PG_FAST=${REST_API_PG_FAST:-0}
 
+# shellcheck source=tools/setup.sh
+source "$ROOT/tools/setup.sh" || exit 1
 bash "$ROOT/tools/check_odoo.sh" || exit 1
 # shellcheck source=tools/cluster.sh
 source "$ROOT/tools/cluster.sh"
