@@ -11,7 +11,7 @@ from werkzeug.urls import url_encode
 from odoo import api, models
 from odoo.http import Response, request
 
-from ..lib import errors, query, scopes, serialize, values
+from ..lib import errors, methods, query, scopes, serialize, values, walls
 from ..models import field_meta
 from ..models.search_page import search_page
 
@@ -119,6 +119,28 @@ def _domain(model):
     return query.parse_domain(_arg("domain"), model._name, fields_of(model.env))
 
 
+def _wall(model):
+    """This call's reach (API.md section 8): fill it with what goes to the ORM, then ``.check()``.
+
+    None for an all-models key, which no wall limits: the handler skips the walk.
+    """
+    scope_map = request.rest_api_key.scope_map
+    if scope_map is None:
+        return None
+    return _Wall(fields_of(model.env), scope_map)
+
+
+class _Wall(walls.Reach):
+    __slots__ = ("scope_map",)
+
+    def __init__(self, fields_of, scope_map):
+        super().__init__(fields_of)
+        self.scope_map = scope_map
+
+    def check(self, scope_map=None):
+        return super().check(self.scope_map if scope_map is None else scope_map)
+
+
 def _existing(model, record_id):
     record = model.browse(record_id)
     if not record.exists():
@@ -137,6 +159,8 @@ def search(model):
     limit = query.parse_limit(_arg("limit"), maximum=_settings_int("rest_api.max_page_size", 1000))
     offset = query.parse_offset(_arg("offset"))
     order = query.parse_order(_arg("order"), model._name, fields_of(model.env))
+    if wall := _wall(model):
+        wall.domain(model._name, domain).order(model._name, order).check()
     try:
         rows, total = search_page(model, domain, names, offset, limit, order)
     except ValueError as exc:
@@ -168,6 +192,8 @@ def schema(model):
 
 def record_count(model):
     domain = _domain(model)
+    if wall := _wall(model):
+        wall.domain(model._name, domain).check()
     try:
         count = model.search_count(domain)
     except ValueError as exc:
@@ -188,7 +214,10 @@ def read(model, id):  # noqa: A002 - the path parameter's name
 
 def create(model):
     body = _body()
-    records = model.create(values.coerce_many(body, model._name, fields_of(model.env)))
+    vals_list = values.coerce_many(body, model._name, fields_of(model.env))
+    if wall := _wall(model):
+        wall.values_list(model._name, vals_list, "create").check()
+    records = model.create(vals_list)
     if isinstance(body, list):
         location = f"/api/{model._name}/search?" + url_encode(
             {"domain": serialize.dumps([["id", "in", records.ids]])}
@@ -202,6 +231,8 @@ def create(model):
 
 def update(model, id):  # noqa: A002
     vals = values.coerce_values(_body(), model._name, fields_of(model.env))
+    if wall := _wall(model):
+        wall.values(model._name, vals, "write").check()
     # exists() first: Odoo's write() and unlink() of a missing record raise
     # nothing for a user that no record rule limits
     _existing(model, id).write(vals)
@@ -239,6 +270,7 @@ def execute_kw_operations(model):
 
 
 def _check_arguments(model, method, args, kwargs):
+    """The arguments bound to the method's parameters (400 when they do not fit)."""
     function = getattr(type(model), method)
     positional = list(args)
     if not getattr(function, "_api", None):  # a record method: the first argument is the ids
@@ -247,30 +279,68 @@ def _check_arguments(model, method, args, kwargs):
             isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
         ):
             raise errors.BadRequest(f"The first argument of {method!r} must be a record id or a list of ids.")
-        maximum = _settings_int("rest_api.max_page_size", 1000)
+        maximum = _page_size()
         if isinstance(ids, list) and len(ids) > maximum:
             # the page size bounds what one call reads or changes, as for search
             raise errors.BadRequest(
                 f"At most {maximum} ids per call (rest_api.max_page_size); got {len(ids)}."
             )
+    signature = inspect.signature(getattr(model, method))
     try:
-        inspect.signature(getattr(model, method)).bind(
-            *positional, **{k: v for k, v in kwargs.items() if k != "context"}
-        )
+        bound = signature.bind(*positional, **{k: v for k, v in kwargs.items() if k != "context"})
     except TypeError as exc:
         raise errors.BadRequest(f"Wrong arguments for {method!r}: {str(exc)[:200]}") from exc
+    return list(signature.parameters), positional, bound.arguments
+
+
+def _page_size():
+    return _settings_int("rest_api.max_page_size", 1000)
+
+
+def _capped(args, kwargs, names, positional, limit_name):
+    """args and kwargs with the search-like method's ``limit`` capped to the page size
+    (a larger, missing, null or 0 limit returns at most a page, as on ``search``)."""
+    maximum = _page_size()
+    index = names.index(limit_name) if limit_name in names else None
+    positionally = index is not None and index < len(positional)
+    value = positional[index] if positionally else kwargs.get(limit_name)
+    if (
+        value is not None
+        and value is not False
+        and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+    ):
+        raise errors.BadRequest(f"{limit_name!r} must be a whole number from 0 to {maximum}.")
+    if value and value <= maximum:
+        return args, kwargs
+    if positionally:
+        args = list(args)
+        args[len(args) - len(positional) + index] = maximum  # the ids of a record method come first
+        return args, kwargs
+    return args, dict(kwargs, **{limit_name: maximum})
 
 
 def execute_kw(model):
     # taken, not just read: a retried transaction parses afresh (a method may change its arguments)
     checked, request.dispatcher.checked_call = request.dispatcher.checked_call, None
     method, args, kwargs = checked or _call(model)
-    _check_arguments(model, method, args, kwargs)
-    context = kwargs.get("context") or {}
-    if not isinstance(context, dict):
-        raise errors.BadRequest('"kwargs.context" must be a JSON object.')
+    names, positional, arguments = _check_arguments(model, method, args, kwargs)
+    entry = methods.method(method)
+    context = query.check_context(kwargs.get("context") or {})
+    if wall := _wall(model):
+        if entry.walk:
+            entry.walk(wall, model._name, arguments)
+        wall.check()
+    if entry.limit:
+        args, kwargs = _capped(args, kwargs, names, positional, entry.limit)
     kwargs = dict(kwargs, context=dict(model.env.context, **context))
-    return json_response(api.call_kw(model, method, args, kwargs))
+    try:
+        result = api.call_kw(model, method, args, kwargs)
+    except (ValueError, AssertionError) as exc:
+        if entry is methods.EXECUTE:  # a business method's own failure: unexpected
+            raise
+        # the ORM refusing a malformed argument (unknown field, bad domain or order)
+        raise errors.BadRequest(f"Odoo refused the arguments of {method!r}: {str(exc)[:300]}") from exc
+    return json_response(result)
 
 
 HANDLERS = {

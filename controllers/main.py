@@ -63,18 +63,14 @@ def _authenticate(route, model_name):
         raise errors.Unauthorized(
             "An API key is required (header api-key, X-API-Key or Authorization: Bearer)."
         )
-    use = request.dispatcher.key_use  # a transaction Odoo retries counts the call once
-    if use is None:
-        ahead = route.kind == "data" and route.operation == "read"  # a read can be refused after the fact
-        use = request.dispatcher.key_use = request.env["rest.api.key"].sudo()._use_key(found.key, ahead)
-    if use is None:
+    dispatcher = request.dispatcher
+    use = dispatcher.key_use  # a transaction Odoo retries counts the call once
+    info = use.info if use is not None else request.env["rest.api.key"].sudo()._find_key(found.key)
+    if info is None:
         raise errors.Unauthorized("Unknown, revoked or expired API key.")
-    info = use.info
-    if not use.ahead:
-        _throttle(use)
     address = request.httprequest.remote_addr
     if info.log_requests:
-        request.dispatcher.audit = {
+        dispatcher.audit = {
             "key_id": info.id,
             "user_id": info.user_id,
             "method": request.httprequest.method,
@@ -83,12 +79,19 @@ def _authenticate(route, model_name):
             "status": None,
             "duration": None,
             "address": address,
-            "request_id": request.dispatcher.request_id,
+            "request_id": dispatcher.request_id,
         }
+    # refused before they are counted: a call of an archived owner, or from an
+    # address the key does not allow, never uses up the key's rate limit
     if not info.owner_active:
         raise errors.Unauthorized("The owner of this API key is archived.")
     if not ipnet.address_allowed(address, info.networks):
         raise errors.Forbidden("This API key may not be used from this address.")
+    if use is None:
+        ahead = route.kind == "data" and route.operation == "read"  # a read can be refused after the fact
+        use = dispatcher.key_use = request.env["rest.api.key"].sudo()._count_use(info, ahead)
+    if not use.ahead:
+        _throttle(use)
     user_id = info.user_id
     if found.token:
         state = request.env["rest.api.token"].sudo()._verify_access(found.token, info.id)
@@ -97,8 +100,8 @@ def _authenticate(route, model_name):
         raise errors.Unauthorized("This API key needs a user's login token (header token or Login-Token).")
     request.update_env(user=user_id)
     request.rest_api_key = info
-    if request.dispatcher.audit is not None:
-        request.dispatcher.audit["user_id"] = user_id
+    if dispatcher.audit is not None:
+        dispatcher.audit["user_id"] = user_id
 
 
 class DocsCaller:

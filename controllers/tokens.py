@@ -33,12 +33,22 @@ def _user_info(user):
 
 
 def generate_token(model=None):
-    """A login token for the key's user, or for any user when that user is a REST API manager."""
+    """A login token for the key's user, or for another user when that user is a
+    REST API manager holding every group of that user. Never with a login token:
+    a token must not mint a longer-lived one outside its login's chain."""
+    if getattr(request, "rest_api_token", None):
+        raise errors.Forbidden(
+            "generate_token needs the API key alone: a login token cannot issue tokens "
+            "(use /api/auth/refresh)."
+        )
     body = _object_body()
     user_id = _positive_int(body, "user_id", 2**31 - 1)
     days = _positive_int(body, "expiration_days", MAX_TOKEN_DAYS, default=1)
     if not request.env["rest.api.token"]._may_issue_for(request.env["res.users"].browse(user_id)):
-        raise errors.Forbidden("Only a REST API manager may issue tokens for other users.")
+        raise errors.Forbidden(
+            "Only a REST API manager may issue tokens for other users, and only for users "
+            "whose groups the manager holds too."
+        )
     user = request.env["res.users"].sudo().browse(user_id).exists()
     if not user or not user.active:
         raise errors.NotFound(f"No active user with id {user_id}.")

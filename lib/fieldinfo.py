@@ -30,6 +30,9 @@ class FieldInfo:
     help: str = ""
     # Odoo fills the field in on create by itself (a default, a compute or a related field)
     has_default: bool = False
+    # a non-stored related field (not an inherited one): the models its path passes
+    # through, which a query on it reads (API.md section 8)
+    related_models: tuple[str, ...] = ()
 
 
 # model name -> {field name: FieldInfo} for the fields the caller can read;

@@ -468,13 +468,20 @@ def parse_context(text: str | None) -> dict:
     """
     if _is_blank(text):
         return {}
-    context = _load(text, "context", allow_dict=True)
+    return check_context(_load(text, "context", allow_dict=True))
+
+
+def check_context(context: object) -> dict:
+    """A context a client sends (query parameter, execute_kw's ``kwargs.context``), checked
+    against the allow-list: lang, tz, active_test, allowed_company_ids."""
     if not isinstance(context, dict):
         raise BadRequest("context must be an object.")
     for key, value in context.items():
         check = _CONTEXT_CHECKS.get(key)
         if check is None:
-            raise BadRequest(f"Context key {_show(key)} is not allowed.")
+            raise BadRequest(
+                f"Context key {_show(key)} is not allowed (allowed: {', '.join(sorted(_CONTEXT_CHECKS))})."
+            )
         check(value)
     return dict(context)
 

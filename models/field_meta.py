@@ -31,7 +31,23 @@ def _describe(env, field):
         string=field.string or "",
         help=field.help or "",
         has_default=field.default is not None or bool(field.compute) or bool(field.related),
+        related_models=_related_models(env, field),
     )
+
+
+def _related_models(env, field):
+    """The models a non-stored related field's path passes through (an inherited
+    field, ``_inherits``' own copy of its parent's field, reaches nothing)."""
+    if not field.related or field.store or field.inherited:
+        return ()
+    models, model = [], env[field.model_name]
+    for name in field.related.split(".")[:-1] if isinstance(field.related, str) else field.related[:-1]:
+        comodel = getattr(model._fields.get(name), "comodel_name", None)
+        if not comodel:
+            return tuple(models)
+        models.append(comodel)
+        model = env[comodel]
+    return tuple(models)
 
 
 def _model_infos(env, model_name):

@@ -8,7 +8,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..lib import errors, ipnet, keys, states, throttle
+from ..lib import errors, ipnet, keys, limits, states, throttle
 from . import side_store
 
 _logger = logging.getLogger(__name__)
@@ -330,6 +330,7 @@ class RestApiKey(models.Model):
 
     def write(self, vals):
         self._check_owner_change(vals)
+        self._check_only_tightened(vals)
         result = super().write(vals)
         if "rate_limit_period" in vals and self.ids:
             # the next call opens a window of the new length (windows never move back, see THROTTLE_OPEN_SQL)
@@ -344,13 +345,46 @@ class RestApiKey(models.Model):
         # Record rules are checked before a write, not after: without this a
         # REST API user could hand their own key to another user (an admin)
         # and call the API as that user.
+        # A manager may hand keys to others, but not to a user holding groups
+        # the manager lacks: the key would let the manager act as that user.
         owner = vals.get("user_id")
-        if owner and owner != self.env.uid and not self._is_rest_api_manager():
-            raise AccessError(_("Only a REST API manager may give a key to another user."))
+        if owner and owner != self.env.uid:
+            if not self._is_rest_api_manager():
+                raise AccessError(_("Only a REST API manager may give a key to another user."))
+            if not self._holds_groups_of(self.env["res.users"].browse(owner)):
+                raise AccessError(
+                    _("A key can only be given to a user whose groups you hold too: it acts as that user.")
+                )
+
+    LIMIT_FIELDS = ("rate_limit", "rate_limit_period", "allowed_ips", "expiration_date",
+                    "require_user_token", "all_models", "active")  # fmt: skip
+
+    def _check_only_tightened(self, vals):
+        """Limits a manager set on a key can only be loosened by a manager (API.md section 8)."""
+        changed = {name: vals[name] for name in self.LIMIT_FIELDS if name in vals}
+        if not changed or self._is_rest_api_manager():
+            return
+        if "expiration_date" in changed:
+            changed["expiration_date"] = fields.Datetime.to_datetime(changed["expiration_date"]) or False
+        for key in self.sudo().with_context(active_test=False):
+            old = {name: key[name] for name in self.LIMIT_FIELDS}
+            if loose := limits.loosened(old, changed):
+                raise AccessError(
+                    _("Only a REST API manager may loosen the limits of a key; its owner may only "
+                      "tighten them (%(fields)s of %(key)s).", fields=", ".join(loose), key=key.name)
+                )  # fmt: skip
 
     @api.model
     def _is_rest_api_manager(self):
         return self.env.su or self.env.user.has_group("rest_api.group_rest_api_manager")
+
+    @api.model
+    def _holds_groups_of(self, user):
+        """Whether the current user holds every group of ``user`` (implied ones included)."""
+        if self.env.su:
+            return True
+        theirs = user.sudo().exists().groups_id
+        return not (theirs - self.env.user.sudo().groups_id)
 
     # ------------------------------------------------------------ secrets
     @api.model
@@ -406,28 +440,39 @@ class RestApiKey(models.Model):
 
     # ------------------------------------------------------------ per call
     @api.model
-    def _use_key(self, secret, ahead=False):
-        """The usable key of ``secret`` with this call counted, or None
-        (unknown, archived or expired: the caller cannot tell which).
-
-        ``ahead``: the count may be read later (KeyUse.ahead), unless this
-        worker saw the key's window used up: then the call is counted, and
-        refused, before any work is done for it.
-        """
+    def _find_key(self, secret):
+        """The usable key of ``secret`` (KeyInfo), or None: unknown, archived or
+        expired, and the caller cannot tell which. Nothing is counted yet."""
         if not keys.looks_like_key(secret):
             return None
         try:
             info = self._key_info(keys.hash_key(secret))
         except UnknownKey:
             return None
-        if not info.usable(fields.Datetime.now()):
-            return None
+        return info if info.usable(fields.Datetime.now()) else None
+
+    @api.model
+    def _count_use(self, info, ahead=False):
+        """Count this call against key ``info`` (its use count, and its rate limit if it has one).
+
+        Called only once the call passed the key's own refusals (archived
+        owner, address not allowed), which therefore never use up its limit.
+        ``ahead``: the count may be read later (KeyUse.ahead), unless this
+        worker saw the key's window used up: then the call is counted, and
+        refused, before any work is done for it.
+        """
         side_store.note_use(self.env, info.id)
         if not info.rate_limit:
             return KeyUse(info, self.env)
         ahead = ahead and ((self.env.cr.dbname, info.id), time.monotonic()) not in EXHAUSTED
         counted = side_store.start_prepared(self.env, "rest_api_throttle", (info.id, info.rate_limit_period))
         return KeyUse(info, self.env, counted, ahead)
+
+    @api.model
+    def _use_key(self, secret, ahead=False):
+        """_find_key, then _count_use: the key with this call counted, or None."""
+        info = self._find_key(secret)
+        return None if info is None else self._count_use(info, ahead)
 
     @tools.ormcache("key_hash")
     def _key_info(self, key_hash):

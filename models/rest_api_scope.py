@@ -1,5 +1,7 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
+from ..lib import limits
 from ..lib.scopes import OPERATIONS
 
 
@@ -23,10 +25,36 @@ class RestApiScope(models.Model):
         ("key_model_uniq", "UNIQUE (key_id, model_id)", "A key has one scope line per model."),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A new line lets a key reach one more model: an owner may add lines
+        # only while creating the key (in the same transaction), a manager always.
+        if not self.env["rest.api.key"]._is_rest_api_manager():
+            now = self.env.cr.now()
+            for vals in vals_list:
+                key = self.env["rest.api.key"].sudo().browse(vals.get("key_id")).exists()
+                if key and key.create_date != now:
+                    raise AccessError(
+                        _("Only a REST API manager may widen the scopes of an existing key (%s).", key.name)
+                    )
+        return super().create(vals_list)
+
     def write(self, vals):
         if vals.get("key_id"):
             # rules are checked on the lines before the write, not on the key they move to
             self.env["rest.api.key"].browse(vals["key_id"]).check_access("write")
+        if not self.env["rest.api.key"]._is_rest_api_manager():
+            now = self.env.cr.now()
+            for line in self.sudo():
+                if line.key_id.create_date == now:
+                    continue  # a key being created: its owner sets its scopes
+                old = {name: line[name] for name in limits.SCOPE_PERMISSIONS}
+                old.update(model_id=line.model_id.id, key_id=line.key_id.id)
+                if loose := limits.scope_loosened(old, vals):
+                    raise AccessError(
+                        _("Only a REST API manager may widen the scopes of a key; its owner may only "
+                          "narrow them (%(fields)s of %(key)s).", fields=", ".join(loose), key=line.key_id.name)
+                    )  # fmt: skip
         return super().write(vals)
 
     def _letters(self):

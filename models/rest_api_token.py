@@ -127,9 +127,11 @@ class RestApiToken(models.Model):
 
     @api.model
     def _may_issue_for(self, user):
-        """Whether the current user may issue login tokens for ``user``:
-        for itself always, for anyone else only as a REST API manager."""
-        return user == self.env.user or self._is_rest_api_manager()
+        """Whether the current user may issue login tokens for ``user``: for
+        itself always; for anyone else only as a REST API manager who holds
+        every group ``user`` holds (a token acts as its user)."""
+        Key = self.env["rest.api.key"]
+        return user == self.env.user or (self._is_rest_api_manager() and Key._holds_groups_of(user))
 
     def action_revoke(self):
         """Revoke these tokens and every token of their logins (their chains), from the next call on."""

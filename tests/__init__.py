@@ -6,3 +6,4 @@ from . import test_docs
 from . import test_admin
 from . import test_ui
 from . import test_reliability
+from . import test_walls

@@ -1,0 +1,283 @@
+"""Unit tests of lib/walls.py and lib/methods.py: what a call reaches, and the scope wall."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from lib import methods  # noqa: E402
+from lib.errors import BadRequest, Forbidden  # noqa: E402
+from lib.fieldinfo import FieldInfo  # noqa: E402
+from lib.walls import Reach  # noqa: E402
+
+
+def _model(*fields):
+    return {field.name: field for field in (FieldInfo("id", "integer"), *fields)}
+
+
+MODELS = {
+    "res.partner": _model(
+        FieldInfo("name", "char"),
+        FieldInfo("email", "char"),
+        FieldInfo("parent_id", "many2one", relation="res.partner"),
+        FieldInfo("child_ids", "one2many", relation="res.partner"),
+        FieldInfo("category_id", "many2many", relation="res.partner.category"),
+        FieldInfo("user_ids", "one2many", relation="res.users"),
+        FieldInfo("country_id", "many2one", relation="res.country"),
+        FieldInfo("country_code", "char", related_models=("res.country",)),
+        FieldInfo("props", "properties"),
+    ),
+    "res.partner.category": _model(FieldInfo("name", "char"), FieldInfo("parent_id", "many2one",
+                                                                        relation="res.partner.category")),
+    "res.country": _model(FieldInfo("name", "char"), FieldInfo("code", "char"), FieldInfo("display_name", "char")),
+    "res.users": _model(
+        FieldInfo("login", "char"),
+        FieldInfo("partner_id", "many2one", relation="res.partner"),
+        FieldInfo("rest_api_key_ids", "one2many", relation="rest.api.key"),
+        FieldInfo("email", "char"),  # inherited from res.partner: no related_models
+    ),
+    "rest.api.key": _model(FieldInfo("name", "char"), FieldInfo("all_models", "boolean")),
+}  # fmt: skip
+
+
+def fields_of(model):
+    return MODELS[model]
+
+
+def reach():
+    return Reach(fields_of)
+
+
+PARTNER = "res.partner"
+
+
+def needs(r):
+    return {model: set(ops) for model, ops in r.needs.items()}
+
+
+# ---------------------------------------------------------------- the check
+def test_check_passes_inside_the_scopes_and_names_the_first_model_outside():
+    r = reach().need(PARTNER, "read").need("res.users", "write")
+    r.check({PARTNER: {"read"}, "res.users": {"read", "write"}})
+    r.check(None)  # an all-models key
+    with pytest.raises(Forbidden) as info:
+        r.check({PARTNER: {"read"}, "res.users": {"read"}})
+    assert "write" in info.value.detail and "'res.users'" in info.value.detail
+    assert r.missing({PARTNER: {"read"}}) == ("res.users", ("write",))
+
+
+# ---------------------------------------------------------------- domains
+def test_a_plain_domain_stays_on_its_model():
+    r = reach().domain(
+        PARTNER, [["name", "ilike", "a"], "|", ["parent_id", "=", 3], ["child_ids", "in", [1, 2]]]
+    )
+    assert needs(r) == {}
+
+
+def test_a_path_reads_every_model_it_passes_through():
+    r = reach().domain("res.users", [["partner_id.category_id.name", "=", "VIP"]])
+    assert needs(r) == {PARTNER: {"read"}, "res.partner.category": {"read"}}
+
+
+def test_a_name_search_on_a_relation_reads_the_related_model():
+    assert needs(reach().domain(PARTNER, [["user_ids", "ilike", "adm"]])) == {"res.users": {"read"}}
+    assert needs(reach().domain(PARTNER, [["country_id", "=", "Belgium"]])) == {"res.country": {"read"}}
+    # ids and False name records without reading them
+    assert needs(reach().domain(PARTNER, [["user_ids", "in", [2, False]], ["country_id", "=", False]])) == {}
+
+
+def test_any_and_hierarchy_operators_read_the_related_model():
+    r = reach().domain(PARTNER, [["user_ids", "any", [["login", "=", "admin"]]]])
+    assert needs(r) == {"res.users": {"read"}}
+    r = reach().domain(PARTNER, [["user_ids", "not any", [["partner_id.country_id.code", "=", "BE"]]]])
+    assert needs(r) == {"res.users": {"read"}, PARTNER: {"read"}, "res.country": {"read"}}
+    assert needs(reach().domain(PARTNER, [["category_id", "child_of", 3]])) == {
+        "res.partner.category": {"read"}
+    }
+
+
+def test_a_non_stored_related_field_is_a_path_but_an_inherited_one_is_not():
+    assert needs(reach().domain(PARTNER, [["country_code", "=", "BE"]])) == {"res.country": {"read"}}
+    assert needs(reach().domain("res.users", [["email", "=", "a@b.c"]])) == {}
+
+
+def test_domain_shapes_odoo_takes_and_shapes_it_does_not():
+    assert needs(reach().domain(PARTNER, [(1, "=", 1), ("name", "=", "x"), (0, "=", 1)])) == {}
+    assert needs(reach().domain(PARTNER, [["props.color", "=", "red"]])) == {}
+    for bad in ("name", [["name", "="]], ["?"], [[3, "=", 1]], [["bogus", "=", 1]], [["name.x", "=", 1]]):
+        with pytest.raises(BadRequest):
+            reach().domain(PARTNER, bad)
+
+
+# ---------------------------------------------------------------- order, fields, specifications
+def test_order_by_a_many2one_or_a_path_reads_the_related_model():
+    assert needs(reach().order(PARTNER, "name desc, id")) == {}
+    assert needs(reach().order(PARTNER, "country_id desc")) == {"res.country": {"read"}}
+    assert needs(reach().order("res.users", "partner_id.name")) == {PARTNER: {"read"}}
+    assert needs(reach().order(PARTNER, "__count desc, name:max")) == {}
+
+
+def test_group_by_and_aggregates_on_related_fields():
+    assert needs(reach().groupby(PARTNER, ["country_id", "name"])) == {}
+    assert needs(reach().groupby(PARTNER, ["country_code"])) == {"res.country": {"read"}}
+    assert needs(reach().aggregates(PARTNER, ["__count", "id:count", "n:count_distinct(country_code)"])) == {
+        "res.country": {"read"}
+    }
+    with pytest.raises(BadRequest):
+        reach().groupby(PARTNER, ["bogus:month"])
+
+
+def test_a_specification_reads_every_model_it_expands():
+    assert needs(reach().spec(PARTNER, {"name": {}, "country_id": {}, "user_ids": {}})) == {}
+    assert needs(reach().spec(PARTNER, {"country_id": {"fields": {"display_name": {}}}})) == {}
+    r = reach().spec(
+        PARTNER, {"user_ids": {"fields": {"login": {}, "partner_id": {"fields": {"email": {}}}}}}
+    )
+    assert needs(r) == {"res.users": {"read"}, PARTNER: {"read"}}
+    r = reach().spec(PARTNER, {"category_id": {"order": "name", "domain": [["parent_id.name", "=", "x"]]}})
+    assert needs(r) == {"res.partner.category": {"read"}}
+    with pytest.raises(BadRequest):
+        reach().spec(PARTNER, {"user_ids": {"fields": {"password": {}}}})
+
+
+def test_fields_and_export_paths():
+    assert needs(reach().fields(PARTNER, ["name", "country_code"])) == {}  # values Odoo computes
+    assert needs(reach().paths(PARTNER, ["name", "user_ids/login", "country_id/id", ".id"])) == {
+        "res.users": {"read"}
+    }
+    with pytest.raises(BadRequest):
+        reach().fields(PARTNER, ["name", "bogus"])
+
+
+# ---------------------------------------------------------------- values
+def test_plain_values_need_only_the_operation_on_the_record():
+    assert needs(reach().values(PARTNER, {"name": "x", "parent_id": 3, "country_id": False}, "write")) == {
+        PARTNER: {"write"}
+    }
+
+
+@pytest.mark.parametrize(
+    "command, operations",
+    [
+        ([0, 0, {"name": "x"}], {"create"}),
+        ([1, 7, {"name": "x"}], {"write"}),
+        ([2, 7], {"delete"}),
+        ([3, 7], {"delete"}),
+        ([4, 7], {"write"}),
+        ([5], {"delete"}),
+        ([6, 0, [7]], {"write", "delete"}),
+    ],
+)
+def test_one2many_commands(command, operations):
+    r = reach().values("res.users", {"rest_api_key_ids": [command]}, "write")
+    assert needs(r) == {"res.users": {"write"}, "rest.api.key": operations}
+
+
+@pytest.mark.parametrize(
+    "command, operations",
+    [
+        ([0, 0, {"name": "x"}], {"create"}),
+        ([1, 7, {"name": "x"}], {"write"}),
+        ([2, 7], {"delete"}),
+        ([3, 7], {"read"}),
+        ([4, 7], {"read"}),
+        ([6, 0, [7]], {"read"}),
+    ],
+)
+def test_many2many_commands(command, operations):
+    r = reach().values(PARTNER, {"category_id": [command]}, "write")
+    assert needs(r) == {PARTNER: {"write"}, "res.partner.category": operations}
+
+
+def test_a_list_of_ids_and_a_clear_are_sets():
+    assert needs(reach().values(PARTNER, {"user_ids": [2, 3]})) == {"res.users": {"write", "delete"}}
+    assert needs(reach().values(PARTNER, {"user_ids": False})) == {"res.users": {"delete"}}
+    assert needs(reach().values(PARTNER, {"category_id": [[5]]})) == {"res.partner.category": set()}
+
+
+def test_nested_commands_are_walked_all_the_way_down():
+    # the attack: a key scoped to res.partner rewrites itself through user_ids -> rest_api_key_ids
+    vals = {"user_ids": [[1, 2, {"rest_api_key_ids": [[1, 5, {"all_models": True}]]}]]}
+    r = reach().values(PARTNER, vals, "write")
+    assert needs(r) == {PARTNER: {"write"}, "res.users": {"write"}, "rest.api.key": {"write"}}
+    with pytest.raises(Forbidden):
+        r.check({PARTNER: {"read", "write"}})
+    # a record created with its lines: create on both
+    r = reach().values_list(PARTNER, [{"child_ids": [[0, 0, {"name": "c"}]]}, {"name": "d"}], "create")
+    assert needs(r) == {PARTNER: {"create"}}
+
+
+def test_malformed_commands_are_refused():
+    for value in ([[9, 1]], [["x"]], "abc", [[]], [1, [4, 2]]):
+        with pytest.raises(BadRequest):
+            reach().values(PARTNER, {"category_id": value})
+    with pytest.raises(BadRequest):
+        reach().values(PARTNER, {"bogus": 1})
+
+
+# ---------------------------------------------------------------- execute_kw methods
+def walk(method, **arguments):
+    entry = methods.method(method)
+    r = reach()
+    if entry.walk:
+        entry.walk(r, PARTNER, arguments)
+    return entry, needs(r)
+
+
+def test_methods_feed_their_arguments_to_the_walls():
+    assert walk("search_read", domain=[["user_ids.login", "=", "admin"]], fields=["name"])[1] == {
+        "res.users": {"read"}
+    }
+    assert walk("web_read", specification={"user_ids": {"fields": {"login": {}}}})[1] == {
+        "res.users": {"read"}
+    }
+    assert walk("web_search_read", domain=[], specification={"country_id": {"fields": {"code": {}}}})[1] == {
+        "res.country": {"read"}
+    }
+    assert walk("read_group", domain=[], fields=["__count"], groupby=["country_code"])[1] == {
+        "res.country": {"read"}
+    }
+    assert walk("name_search", name="a", args=[["user_ids.login", "=", "x"]])[1] == {"res.users": {"read"}}
+    assert walk("write", vals={"child_ids": [[2, 5]]})[1] == {PARTNER: {"write", "delete"}}
+    assert walk("create", vals_list=[{"category_id": [[0, 0, {"name": "t"}]]}])[1] == {
+        PARTNER: {"create"},
+        "res.partner.category": {"create"},
+    }
+    assert walk("copy", default={"user_ids": [[0, 0, {"login": "x"}]]})[1] == {
+        PARTNER: {"create"},
+        "res.users": {"create"},
+    }
+    assert walk("web_save", vals={"category_id": [[1, 3, {"name": "t"}]]},
+                specification={"user_ids": {"fields": {"login": {}}}})[1] == {
+        "res.partner.category": {"write"}, "res.users": {"read"}
+    }  # fmt: skip
+    assert walk("load", fields=["name", "user_ids/login"], data=[])[1] == {
+        "res.users": {"read", "create", "write"}
+    }
+    assert walk("export_data", fields_to_export=["user_ids/login"])[1] == {"res.users": {"read"}}
+    assert walk("onchange", values={"user_ids": [[4, 2]]}, field_names=[],
+                fields_spec={"category_id": {"fields": {"name": {}}}})[1] == {
+        "res.users": {"read"}, "res.partner.category": {"read"}
+    }  # fmt: skip
+    assert walk("search_panel_select_range", field_name="country_id", kwargs={"comodel_domain": []})[1] == {
+        "res.country": {"read"}
+    }
+
+
+def test_each_method_names_its_operation_and_page_limit():
+    assert walk("search_read")[0].operations == {"read"}
+    assert walk("unlink")[0].operations == {"delete"}
+    assert walk("web_save")[0].operations == {"create", "write"}
+    assert methods.method("action_confirm") is methods.EXECUTE
+    assert methods.method("message_post").operations == {"execute"}
+    limited = {name for name, entry in methods.METHODS.items() if entry.limit}
+    assert {
+        "search",
+        "search_read",
+        "search_fetch",
+        "web_search_read",
+        "name_search",
+        "read_group",
+    } <= limited
