@@ -206,6 +206,18 @@ class TestWalls(RestApiCase):
             self.env["rest.api.key"].with_user(manager).create(
                 {"name": "for admin", "user_id": self.admin.id}
             )
+        # a group nobody else holds: the manager may not reach its member, an admin of
+        # access rights may (they could give themselves the group anyway)
+        special = self.env["res.groups"].create({"name": "walls special"})
+        member = new_test_user(self.env, login="walls_member", groups="base.group_user")
+        member.groups_id |= special
+        self.assertNotIn(special, self.admin.groups_id)
+        with self.assertRaises(AccessError):
+            self.env["rest.api.key"].with_user(manager).create({"name": "member", "user_id": member.id})
+        self.assertProblem(
+            self.call("POST", "/api/generate_token", key=key, body={"user_id": member.id}), 403
+        )
+        self.env["rest.api.key"].with_user(self.admin).create({"name": "member", "user_id": member.id})
 
     def test_an_owner_may_tighten_but_not_loosen_what_an_admin_set(self):
         owner = new_test_user(
