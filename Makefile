@@ -1,11 +1,13 @@
 # Developer entry points of the rest_api Odoo 18 addon. `make help` lists them.
+# Every target first builds, once, the project virtualenv (tools/setup.sh).
 
 SHELL := /bin/bash
-PYTHON ?= python3
 PORT ?= 8069
+# the set-up, then the command; a failed set-up still ends with the summary line
+IN_VENV = if ! source tools/setup.sh; then echo "make: the set-up failed (see above)"; echo "0 passed, 1 failed"; exit 1; fi;
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint unit odoo e2e bench
+.PHONY: help run test lint unit odoo e2e setup bench pot readme
 
 help: ## list the targets
 	@echo "rest_api developer targets:"
@@ -14,20 +16,17 @@ help: ## list the targets
 run: ## serve a throwaway Odoo with rest_api on 127.0.0.1:PORT, default 8069 (prints a demo API key; Ctrl-C stops)
 	@PORT=$(PORT) bash tools/run.sh
 
-test: ## every test stage (lint, unit, odoo, e2e); last line "N passed, N failed"
-	@bash tools/test.sh
+test: ## every test stage (lint, unit, odoo, e2e, setup); last line "N passed, N failed"
+	@$(IN_VENV) python3 tools/run_tests.py
 
-lint: ## ruff check, ruff format --check, pylint-odoo
-	@bash tools/test.sh lint
-
-unit: ## pure-Python unit tests (tests/unit, no Odoo)
-	@bash tools/test.sh unit
-
-odoo: ## Odoo test runner on a throwaway database (--test-tags /rest_api)
-	@bash tools/test.sh odoo
-
-e2e: ## live Odoo server + pytest tests/e2e
-	@bash tools/test.sh e2e
+lint unit odoo e2e setup: ## one stage of make test
+	@$(IN_VENV) python3 tools/run_tests.py $@
 
 bench: ## REST vs /jsonrpc (search, read, create, write; ratios), SQL per call, overhead, memory (tools/bench.sh)
-	@bash tools/bench.sh
+	@$(IN_VENV) bash tools/bench.sh
+
+pot: ## export i18n/rest_api.pot from a throwaway database
+	@$(IN_VENV) python3 tools/pot.py
+
+readme: ## build README.rst from the readme/ fragments
+	@python3 tools/readme.py

@@ -7,6 +7,8 @@
     "author": "rest_api developers",
     "website": "https://github.com/rest-api/rest_api",
     "license": "LGPL-3",
+    "maintainers": ["rest-api"],
+    "development_status": "Beta",
     "depends": ["base", "web", "base_setup"],
     "external_dependencies": {"python": ["PyJWT", "apispec", "marshmallow", "swagger-ui-py"]},
     "data": [

@@ -1,4 +1,4 @@
-"""End-to-end tests against a live prefork server (tools/test.sh starts it).
+"""End-to-end tests against a live prefork server (tools/run_tests.py starts it).
 
 They use only what an outside client has: HTTP, and XML-RPC as admin for
 set-up, like an admin script would.
@@ -46,7 +46,7 @@ def uniq(prefix):
 
 @pytest.fixture(scope="session")
 def admin():
-    assert DB, "REST_API_DB is not set: run the e2e stage through tools/test.sh"
+    assert DB, "REST_API_DB is not set: run the e2e stage through tools/run_tests.py"
     return Rpc(ADMIN_LOGIN, ADMIN_PASSWORD)
 
 
@@ -182,7 +182,7 @@ def server_rss():
     the gevent process, which loads the registry in its own time)."""
     import psutil  # noqa: PLC0415 - Odoo depends on it; only these tests need it
 
-    assert SERVER_PID, "REST_API_PID is not set: run the e2e stage through tools/test.sh"
+    assert SERVER_PID, "REST_API_PID is not set: run the e2e stage through tools/run_tests.py"
     workers = [p for p in psutil.Process(SERVER_PID).children() if "gevent" not in p.cmdline()]
     assert workers, f"no worker process under {SERVER_PID}"
     return sum(worker.memory_info().rss for worker in workers)
@@ -191,7 +191,7 @@ def server_rss():
 def pg_ctl(*args):
     """pg_ctl on the e2e cluster, as its owner; logs to the cluster's log file
     (without -l, a restarted server would keep our pipes open)."""
-    assert PGDATA and PGLOG, "REST_API_PGDATA / REST_API_PGLOG are not set: run through tools/test.sh"
+    assert PGDATA and PGLOG, "REST_API_PGDATA / REST_API_PGLOG are not set: run through tools/run_tests.py"
     command = [
         os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "pg_ctl"),
         "-D",
@@ -212,7 +212,7 @@ def pg_ctl(*args):
 def sql(statement):
     """One statement on the e2e database, as the database's own user would
     (for faults no client can cause); the first column of each row."""
-    assert DB and os.environ.get("PGPORT"), "REST_API_DB / PGPORT are not set: run through tools/test.sh"
+    assert DB and os.environ.get("PGPORT"), "REST_API_DB / PGPORT are not set: run through tools/run_tests.py"
     done = subprocess.run(
         ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c", statement],
         capture_output=True,

@@ -1,7 +1,7 @@
 """The documentation routes against the live prefork server, with the real
 outside clients: openapi-spec-validator, newman, schemathesis, Chromium.
 
-A missing client is a failure, never a skip: tools/test.sh and .ci/run
+A missing client is a failure, never a skip: tools/run_tests.py and .ci/run
 install them (REST_API_NEWMAN, REST_API_CHROMIUM say where they are).
 """
 

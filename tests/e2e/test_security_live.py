@@ -9,7 +9,7 @@ from conftest import URL, URL2, assert_problem, call, loopback
 
 def test_rate_limit_is_shared_between_two_servers(make_key):
     if not URL2:
-        pytest.fail("REST_API_URL2 is not set: tools/test.sh starts a second server for this test")
+        pytest.fail("REST_API_URL2 is not set: tools/run_tests.py starts a second server for this test")
     key = make_key(rate_limit=6, rate_limit_period=3600)["key"]
     codes = [call("GET", "/api/res.country/search", key, base=(URL, URL2)[i % 2], params={"limit": 1}).status_code
              for i in range(12)]  # fmt: skip
