@@ -76,26 +76,35 @@ def build():
     return "\n\n".join(parts) + "\n"
 
 
+def html(readme):
+    """The Apps page: the README as HTML (docutils, no generator stamp, no date)."""
+    from docutils.core import publish_string  # noqa: PLC0415 - only the Apps page needs it
+
+    settings = {"embed_stylesheet": False, "stylesheet_path": "", "datestamp": False, "generator": False,
+                "report_level": 2, "halt_level": 2, "output_encoding": "unicode"}  # fmt: skip
+    return publish_string(readme, writer_name="html4css1", settings_overrides=settings)
+
+
 def main(argv):
-    wanted = build()
-    path = ROOT / "README.rst"
+    readme = build()
+    wanted = {ROOT / "README.rst": readme, ROOT / "static" / "description" / "index.html": html(readme)}
     if "--check" in argv:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != wanted:
-            diff = difflib.unified_diff(
-                current.splitlines(),
-                wanted.splitlines(),
-                "README.rst",
-                "built from readme/",
-                lineterm="",
-                n=1,
-            )
-            print("\n".join(list(diff)[:40]))
-            print("README.rst is out of date: run python3 tools/readme.py")
+        stale = []
+        for path, text in wanted.items():
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                name = str(path.relative_to(ROOT))
+                diff = difflib.unified_diff(current.splitlines(), text.splitlines(), name, "built from readme/",
+                                            lineterm="", n=1)  # fmt: skip
+                print("\n".join(list(diff)[:40]))
+                stale.append(name)
+        if stale:
+            print(f"{' and '.join(stale)} out of date: run python3 tools/readme.py")
             return 1
-        print("README.rst matches the readme/ fragments")
+        print("README.rst and static/description/index.html match the readme/ fragments")
         return 0
-    path.write_text(wanted, encoding="utf-8")
+    for path, text in wanted.items():
+        path.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import odoo_log  # noqa: E402
@@ -208,6 +210,12 @@ def stage_e2e(context):
                    REST_API_ADMIN_LOGIN="admin", REST_API_ADMIN_PASSWORD="admin", REST_API_LOG=str(server_log),
                    REST_API_PID=str(first.process.pid), REST_API_REPORTS=str(REPORTS))  # fmt: skip
         passed, failed = pytest("e2e", ROOT / "tests" / "e2e", env=env)
+        # the prefork server's gevent child (websockets, longpolling) must still be up
+        if any("gevent" in child.cmdline() for child in psutil.Process(first.process.pid).children()):
+            passed += 1
+        else:
+            loud("e2e: the prefork server's gevent child is not running after the tests")
+            failed += 1
     finally:
         for group in (second, first):
             if group:
