@@ -22,7 +22,8 @@ The rules:
   many2many, LINK, UNLINK, CLEAR and SET change only the relation and need
   ``read`` on the records they name;
 - what Odoo computes by itself (defaults, computed and related values,
-  display names of many2one values) is not walked.
+  display names of many2one values) is not walked; an expanded many2one
+  that asks only for ``display_name`` reads nothing more than the value.
 
 Shapes the walker cannot read are refused with 400 rather than let through.
 Pure Python: the field metadata comes in as ``fields_of``.
@@ -274,7 +275,8 @@ class Reach:
             if sub.get("fields"):
                 if not isinstance(sub["fields"], Mapping):
                     raise BadRequest(f"The fields of {_show(name)} must be an object.")
-                if set(sub["fields"]) - {"display_name"}:  # display names are Odoo's own
+                # a many2one's display name is what reading it gives anyway; any more is a read
+                if info.type != "many2one" or set(sub["fields"]) - {"display_name"}:
                     self.need(comodel, "read")
                 self.spec(comodel, sub["fields"], depth + 1)
             if sub.get("order"):

@@ -155,11 +155,15 @@ class TestWalls(RestApiCase):
         )
         self.assertEqual(rows.status_code, 200, rows.text)
         self.assertEqual(rows.json()[0]["category_id"], self.tag.ids)
-        spec = {"category_id": {"fields": {"display_name": {}}}, "country_id": {}}
-        response = self.execute(key, "res.partner", "web_read", [[self.company.id]], {"specification": spec})
+        spec = {"parent_id": {"fields": {"display_name": {}}}, "category_id": {}, "country_id": {}}
+        response = self.execute(key, "res.partner", "web_read", [[self.child.id]], {"specification": spec})
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(
-            response.json()[0]["category_id"], [{"id": self.tag.id, "display_name": "walls-vip"}]
+            response.json()[0]["parent_id"], {"id": self.company.id, "display_name": "Walls Inc"}
+        )
+        spec = {"category_id": {"fields": {"display_name": {}}}}  # names of lines: more than reading gives
+        self.assertProblem(
+            self.execute(key, "res.partner", "web_read", [[self.company.id]], {"specification": spec}), 403
         )
 
     def test_filtering_by_a_related_model_inside_the_scopes_works(self):

@@ -37,6 +37,7 @@ MODELS = {
         FieldInfo("partner_id", "many2one", relation="res.partner"),
         FieldInfo("rest_api_key_ids", "one2many", relation="rest.api.key"),
         FieldInfo("email", "char"),  # inherited from res.partner: no related_models
+        FieldInfo("display_name", "char"),
     ),
     "rest.api.key": _model(FieldInfo("name", "char"), FieldInfo("all_models", "boolean")),
 }  # fmt: skip
@@ -132,6 +133,9 @@ def test_group_by_and_aggregates_on_related_fields():
 def test_a_specification_reads_every_model_it_expands():
     assert needs(reach().spec(PARTNER, {"name": {}, "country_id": {}, "user_ids": {}})) == {}
     assert needs(reach().spec(PARTNER, {"country_id": {"fields": {"display_name": {}}}})) == {}
+    assert needs(reach().spec(PARTNER, {"user_ids": {"fields": {"display_name": {}}}})) == {
+        "res.users": {"read"}
+    }
     r = reach().spec(
         PARTNER, {"user_ids": {"fields": {"login": {}, "partner_id": {"fields": {"email": {}}}}}}
     )
