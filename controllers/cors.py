@@ -3,6 +3,7 @@
 from odoo.http import Response, request
 
 from ..lib import routes
+from . import handlers
 
 ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id"
 EXPOSED_HEADERS = "X-Request-Id, X-Total-Count, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
@@ -10,7 +11,7 @@ MAX_AGE = "600"
 
 
 def _origins():
-    value = request.env["ir.config_parameter"].sudo().get_param("rest_api.cors_origins") or ""
+    value = handlers.setting("rest_api.cors_origins")
     return {o.strip().rstrip("/") for o in value.replace(" ", ",").split(",") if o.strip()}
 
 

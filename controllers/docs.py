@@ -44,10 +44,8 @@ def requested_models():
 
 
 def docs_public():
-    # A Boolean setting: unticking it in Settings deletes the parameter, so absent means off
-    # (the module's data sets it to True at install).
-    value = request.env["ir.config_parameter"].sudo().get_param("rest_api.docs_public") or ""
-    return value.strip().lower() not in ("0", "false", "no", "off", "")
+    # absent means off (lib/settings.py); the module's data sets it to True at install
+    return handlers.setting("rest_api.docs_public")
 
 
 def _document(kind, caller):
@@ -56,7 +54,7 @@ def _document(kind, caller):
         scope_map=caller.scope_map,
         requested=requested_models(),
         anonymous=caller.anonymous,
-        max_page_size=handlers._settings_int("rest_api.max_page_size", 1000),
+        max_page_size=handlers.setting("rest_api.max_page_size"),
         base_url=request.httprequest.host_url.rstrip("/"),
     )
 

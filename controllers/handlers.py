@@ -11,7 +11,7 @@ from werkzeug.urls import url_encode
 from odoo import api, models
 from odoo.http import Response, request
 
-from ..lib import errors, methods, query, scopes, serialize, values, walls
+from ..lib import errors, methods, query, scopes, serialize, settings, values, walls
 from ..models import field_meta
 from ..models.search_page import search_page
 
@@ -42,12 +42,9 @@ def _arg(name):
     return request.httprequest.args.get(name)
 
 
-def _settings_int(name, default):
-    value = request.env["ir.config_parameter"].sudo().get_param(name)
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
+def setting(name):
+    """The value of a setting (lib/settings.py owns its name, default and parsing)."""
+    return settings.read(request.env["ir.config_parameter"].sudo().get_param, name)
 
 
 def _input_stream(httprequest):
@@ -84,7 +81,7 @@ def _body():
     """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
     dispatcher = request.dispatcher
     if dispatcher.body is None:
-        limit = _settings_int("rest_api.max_body_size", 10 * 1024 * 1024)
+        limit = setting("rest_api.max_body_size")
         httprequest = request.httprequest
         _check_framing(httprequest.headers)
         if (httprequest.content_length or 0) > limit:
@@ -156,7 +153,7 @@ def _invalid_query(exc):
 # ---------------------------------------------------------------- routes
 def search(model):
     domain, names = _domain(model), _fields(model)
-    limit = query.parse_limit(_arg("limit"), maximum=_settings_int("rest_api.max_page_size", 1000))
+    limit = query.parse_limit(_arg("limit"), maximum=setting("rest_api.max_page_size"))
     offset = query.parse_offset(_arg("offset"))
     order = query.parse_order(_arg("order"), model._name, fields_of(model.env))
     if wall := _wall(model):
@@ -294,7 +291,7 @@ def _check_arguments(model, method, args, kwargs):
 
 
 def _page_size():
-    return _settings_int("rest_api.max_page_size", 1000)
+    return setting("rest_api.max_page_size")
 
 
 def _capped(args, kwargs, names, positional, limit_name):

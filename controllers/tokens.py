@@ -10,10 +10,6 @@ from . import handlers
 GENERATED = "JWT Token generated successfully."
 
 
-def _ttl(name, default):
-    return max(1, handlers._settings_int(name, default))
-
-
 def _object_body():
     body = handlers._body()
     if not isinstance(body, dict):
@@ -63,9 +59,9 @@ def generate_token(model=None):
 
 def _tokens_answer(user, chain=None):
     Token = request.env["rest.api.token"]
-    seconds = _ttl("rest_api.access_token_ttl", 3600)
+    seconds = handlers.setting("rest_api.access_token_ttl")
     access, _expiry, record = Token._issue_access(user, request.rest_api_key.id, seconds, chain)
-    refresh = Token._issue_refresh(user, request.rest_api_key.id, _ttl("rest_api.refresh_token_ttl", 30 * 86400),
+    refresh = Token._issue_refresh(user, request.rest_api_key.id, handlers.setting("rest_api.refresh_token_ttl"),
                                    record.chain)  # fmt: skip
     return handlers.json_response({
         "access_token": access, "token_type": "Bearer", "expires_in": seconds, "refresh_token": refresh,

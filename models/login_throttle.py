@@ -4,7 +4,7 @@ Counting is here (one atomic statement on the side connection); the policy,
 fixed windows with a limit, is lib.throttle's, like the per-key limits.
 """
 
-from ..lib import throttle
+from ..lib import settings, throttle
 from . import side_store
 
 CREATE_SQL = """
@@ -32,12 +32,9 @@ ON CONFLICT (address) DO UPDATE SET
 
 def _settings(env):
     get = env["ir.config_parameter"].sudo().get_param
-    try:
-        limit = max(1, int(get("rest_api.login_max_failures", "10")))
-        period = max(1, int(get("rest_api.login_failure_window", "60")))
-    except ValueError:
-        limit, period = 10, 60
-    return limit, period
+    return settings.read(get, "rest_api.login_max_failures"), settings.read(
+        get, "rest_api.login_failure_window"
+    )
 
 
 def check(env, address):

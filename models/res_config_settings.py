@@ -1,39 +1,43 @@
 from odoo import api, fields, models
 
-# API.md section 7: every setting is an ir.config_parameter, so scripts can set it too.
+from ..lib.settings import SETTINGS
+
+# API.md section 7: every setting is an ir.config_parameter, so scripts can set it too;
+# lib/settings.py owns the names, defaults and parsing, this screen shows each of them.
+
+
+def _setting_field(name, field_class=fields.Integer, **kwargs):
+    setting = SETTINGS[name]
+    if field_class is fields.Integer:
+        kwargs.setdefault("default", setting.default)
+    return field_class(setting.label, config_parameter=name, **kwargs)
 
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    rest_api_default_rate_limit = fields.Integer(
-        "Default rate limit",
-        config_parameter="rest_api.default_rate_limit",
-        help="Requests per period given to new keys; 0 means no limit.",
+    rest_api_default_rate_limit = _setting_field(
+        "rest_api.default_rate_limit", help="Requests per period given to new keys; 0 means no limit."
     )
-    rest_api_max_page_size = fields.Integer(
-        "Page size maximum", config_parameter="rest_api.max_page_size", default=1000
+    rest_api_max_page_size = _setting_field("rest_api.max_page_size")
+    rest_api_access_token_ttl = _setting_field("rest_api.access_token_ttl")
+    rest_api_refresh_token_ttl = _setting_field("rest_api.refresh_token_ttl")
+    rest_api_login_max_failures = _setting_field(
+        "rest_api.login_max_failures", help="Failed logins allowed per client address in a window."
     )
-    rest_api_access_token_ttl = fields.Integer(
-        "Access token lifetime (s)", config_parameter="rest_api.access_token_ttl", default=3600
+    rest_api_login_failure_window = _setting_field(
+        "rest_api.login_failure_window", help="The window (seconds) in which failed logins are counted."
     )
-    rest_api_refresh_token_ttl = fields.Integer(
-        "Refresh token lifetime (s)", config_parameter="rest_api.refresh_token_ttl", default=30 * 86400
-    )
-    rest_api_cors_origins = fields.Char(
-        "CORS origins",
-        config_parameter="rest_api.cors_origins",
+    rest_api_cors_origins = _setting_field(
+        "rest_api.cors_origins",
+        fields.Char,
         help="Comma-separated origins allowed to call the API from a browser; empty allows none.",
     )
-    rest_api_max_body_size = fields.Integer(
-        "Request body limit (bytes)", config_parameter="rest_api.max_body_size", default=10 * 1024 * 1024
-    )
-    rest_api_log_retention_days = fields.Integer(
-        "Call log retention (days)", config_parameter="rest_api.log_retention_days", default=30
-    )
-    rest_api_docs_public = fields.Boolean(
-        "Public documentation",
-        config_parameter="rest_api.docs_public",
+    rest_api_max_body_size = _setting_field("rest_api.max_body_size")
+    rest_api_log_retention_days = _setting_field("rest_api.log_retention_days")
+    rest_api_docs_public = _setting_field(
+        "rest_api.docs_public",
+        fields.Boolean,
         help="Anyone may read the generic OpenAPI document and the Swagger UI page.",
     )
 

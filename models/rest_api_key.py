@@ -8,7 +8,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..lib import errors, ipnet, keys, limits, states, throttle
+from ..lib import errors, ipnet, keys, limits, settings, states, throttle
 from . import side_store
 
 _logger = logging.getLogger(__name__)
@@ -248,11 +248,7 @@ class RestApiKey(models.Model):
 
     @api.model
     def _default_rate_limit(self):
-        value = self.env["ir.config_parameter"].sudo().get_param("rest_api.default_rate_limit", "0")
-        try:
-            return max(0, int(value))
-        except ValueError:
-            return 0
+        return settings.read(self.env["ir.config_parameter"].sudo().get_param, "rest_api.default_rate_limit")
 
     def _compute_usage(self):
         rows = {}

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..lib import settings
 from . import side_store
 
 # Written by raw SQL through side_store, batched once a second: a call that
@@ -29,11 +30,7 @@ class RestApiLog(models.Model):
     @api.model
     def _gc_old_logs(self):
         """Delete the logs older than ``rest_api.log_retention_days`` (default 30)."""
-        days = self.env["ir.config_parameter"].sudo().get_param("rest_api.log_retention_days", "30")
-        try:
-            days = max(1, int(days))
-        except ValueError:
-            days = 30
+        days = settings.read(self.env["ir.config_parameter"].sudo().get_param, "rest_api.log_retention_days")
         self.env.cr.execute(
             "DELETE FROM rest_api_log WHERE create_date < (now() AT TIME ZONE 'UTC') - make_interval(days => %s)",
             [days],

@@ -14,6 +14,8 @@ SETTINGS = {
     "rest_api_max_page_size": ("rest_api.max_page_size", 500, "500"),
     "rest_api_access_token_ttl": ("rest_api.access_token_ttl", 600, "600"),
     "rest_api_refresh_token_ttl": ("rest_api.refresh_token_ttl", 86400, "86400"),
+    "rest_api_login_max_failures": ("rest_api.login_max_failures", 5, "5"),
+    "rest_api_login_failure_window": ("rest_api.login_failure_window", 120, "120"),
     "rest_api_cors_origins": ("rest_api.cors_origins", " https://a.example ", "https://a.example"),
     "rest_api_max_body_size": ("rest_api.max_body_size", 2048, "2048"),
     "rest_api_log_retention_days": ("rest_api.log_retention_days", 7, "7"),
