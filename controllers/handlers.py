@@ -122,20 +122,7 @@ def _wall(model):
     None for an all-models key, which no wall limits: the handler skips the walk.
     """
     scope_map = request.rest_api_key.scope_map
-    if scope_map is None:
-        return None
-    return _Wall(fields_of(model.env), scope_map)
-
-
-class _Wall(walls.Reach):
-    __slots__ = ("scope_map",)
-
-    def __init__(self, fields_of, scope_map):
-        super().__init__(fields_of)
-        self.scope_map = scope_map
-
-    def check(self, scope_map=None):
-        return super().check(self.scope_map if scope_map is None else scope_map)
+    return None if scope_map is None else walls.Reach(fields_of(model.env), scope_map)
 
 
 def _existing(model, record_id):
@@ -266,7 +253,7 @@ def execute_kw_operations(model):
     return scopes.operations_for_method(request.dispatcher.checked_call[0])
 
 
-def _check_arguments(model, method, args, kwargs):
+def _check_arguments(model, method, args, kwargs, maximum):
     """The arguments bound to the method's parameters (400 when they do not fit)."""
     function = getattr(type(model), method)
     positional = list(args)
@@ -276,7 +263,6 @@ def _check_arguments(model, method, args, kwargs):
             isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
         ):
             raise errors.BadRequest(f"The first argument of {method!r} must be a record id or a list of ids.")
-        maximum = _page_size()
         if isinstance(ids, list) and len(ids) > maximum:
             # the page size bounds what one call reads or changes, as for search
             raise errors.BadRequest(
@@ -290,14 +276,9 @@ def _check_arguments(model, method, args, kwargs):
     return list(signature.parameters), positional, bound.arguments
 
 
-def _page_size():
-    return setting("rest_api.max_page_size")
-
-
-def _capped(args, kwargs, names, positional, limit_name):
+def _capped(args, kwargs, names, positional, limit_name, maximum):
     """args and kwargs with the search-like method's ``limit`` capped to the page size
-    (a larger, missing, null or 0 limit returns at most a page, as on ``search``)."""
-    maximum = _page_size()
+    ``maximum`` (a larger, missing, null or 0 limit returns at most a page, as on ``search``)."""
     index = names.index(limit_name) if limit_name in names else None
     positionally = index is not None and index < len(positional)
     value = positional[index] if positionally else kwargs.get(limit_name)
@@ -320,7 +301,8 @@ def execute_kw(model):
     # taken, not just read: a retried transaction parses afresh (a method may change its arguments)
     checked, request.dispatcher.checked_call = request.dispatcher.checked_call, None
     method, args, kwargs = checked or _call(model)
-    names, positional, arguments = _check_arguments(model, method, args, kwargs)
+    maximum = setting("rest_api.max_page_size")
+    names, positional, arguments = _check_arguments(model, method, args, kwargs, maximum)
     entry = methods.method(method)
     context = query.check_context(kwargs.get("context") or {})
     if wall := _wall(model):
@@ -328,7 +310,7 @@ def execute_kw(model):
             entry.walk(wall, model._name, arguments)
         wall.check()
     if entry.limit:
-        args, kwargs = _capped(args, kwargs, names, positional, entry.limit)
+        args, kwargs = _capped(args, kwargs, names, positional, entry.limit, maximum)
     kwargs = dict(kwargs, context=dict(model.env.context, **context))
     try:
         result = api.call_kw(model, method, args, kwargs)

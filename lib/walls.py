@@ -56,6 +56,7 @@ O2M_COMMANDS = {
     5: ("delete",),
     6: ("write", "delete"),
 }
+_OWN = object()  # check() without an argument: the scopes the Reach was made with
 M2M_COMMANDS = {
     0: ("create",),
     1: ("write",),
@@ -90,10 +91,11 @@ class Reach:
         Reach(fields_of).domain(model, domain).order(model, order).check(scopes)
     """
 
-    __slots__ = ("fields_of", "needs")
+    __slots__ = ("fields_of", "needs", "scope_map")
 
-    def __init__(self, fields_of: FieldsOf):
+    def __init__(self, fields_of: FieldsOf, scope_map: Mapping[str, Iterable[str]] | None = None):
         self.fields_of = fields_of
+        self.scope_map = scope_map  # what check() holds the call to when given no other
         self.needs: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------ core
@@ -114,9 +116,9 @@ class Reach:
                 return model, tuple(sorted(lacking))
         return None
 
-    def check(self, scope_map: Mapping[str, Iterable[str]] | None) -> Reach:
-        """Raise Forbidden when the call reaches past ``scope_map``."""
-        found = self.missing(scope_map)
+    def check(self, scope_map: Mapping[str, Iterable[str]] | None | object = _OWN) -> Reach:
+        """Raise Forbidden when the call reaches past ``scope_map`` (by default the Reach's own)."""
+        found = self.missing(self.scope_map if scope_map is _OWN else scope_map)
         if found:
             model, operations = found
             raise Forbidden(f"This API key's scopes do not allow {', '.join(operations)} on {model!r}.")

@@ -41,7 +41,7 @@ def _related_models(env, field):
     if not field.related or field.store or field.inherited:
         return ()
     models, model = [], env[field.model_name]
-    for name in field.related.split(".")[:-1] if isinstance(field.related, str) else field.related[:-1]:
+    for name in field.related.split(".")[:-1]:
         comodel = getattr(model._fields.get(name), "comodel_name", None)
         if not comodel:
             return tuple(models)
