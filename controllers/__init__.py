@@ -1,4 +1,2 @@
 from . import dispatcher
 from . import main
-from . import outage
-from . import dblist

@@ -11,9 +11,9 @@ from werkzeug.urls import url_encode
 from odoo import api, models
 from odoo.http import Response, request
 
+from ..infra import field_meta
+from ..infra.search_page import search_page
 from ..lib import errors, methods, query, scopes, serialize, settings, values, walls
-from ..models import field_meta
-from ..models.search_page import search_page
 
 MESSAGES = {
     "created": "Record created successfully.",

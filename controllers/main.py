@@ -15,6 +15,7 @@ decided before any work is done.
 from odoo import http
 from odoo.http import request
 
+from ..infra import throttle
 from ..lib import credentials, errors, ipnet, query, routes, scopes
 from . import cors, docs, handlers, tokens
 
@@ -65,7 +66,7 @@ def _authenticate(route, model_name):
         )
     dispatcher = request.dispatcher
     use = dispatcher.key_use  # a transaction Odoo retries counts the call once
-    info = use.info if use is not None else request.env["rest.api.key"].sudo()._find_key(found.key)
+    info = use.key if use is not None else request.env["rest.api.key"].sudo()._find_key(found.key)
     if info is None:
         raise errors.Unauthorized("Unknown, revoked or expired API key.")
     address = request.httprequest.remote_addr
@@ -89,7 +90,7 @@ def _authenticate(route, model_name):
         raise errors.Forbidden("This API key may not be used from this address.")
     if use is None:
         ahead = route.kind == "data" and route.operation == "read"  # a read can be refused after the fact
-        use = dispatcher.key_use = request.env["rest.api.key"].sudo()._count_use(info, ahead)
+        use = dispatcher.key_use = throttle.count(request.env, info, ahead)
     if not use.ahead:
         _throttle(use)
     user_id = info.user_id
@@ -140,7 +141,7 @@ def _throttle(use):
     if not decision.allowed:
         request.dispatcher.audit = None  # refused calls are not logged, however they were decided
         raise errors.TooManyRequests(
-            decision.retry_after, f"At most {decision.limit} requests per {use.info.rate_limit_period} s."
+            decision.retry_after, f"At most {decision.limit} requests per {use.key.rate_limit_period} s."
         )
 
 

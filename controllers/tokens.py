@@ -3,6 +3,7 @@
 from odoo.exceptions import AccessDenied
 from odoo.http import request
 
+from ..infra import throttle
 from ..lib import errors, serialize
 from ..models.rest_api_token import MAX_TOKEN_DAYS
 from . import handlers
@@ -77,7 +78,7 @@ def auth_login():
     if not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in (login, password)):
         raise errors.BadRequest('"login" and "password" must be non-empty strings.')
     env, address = request.env, request.httprequest.remote_addr
-    verdict = env["rest.api.token"]._login_verdict(address)
+    verdict = throttle.login_verdict(env, address)
     if not verdict.allowed:
         raise errors.TooManyRequests(
             verdict.retry_after, "Too many failed logins from this address; retry later."
@@ -86,7 +87,7 @@ def auth_login():
     try:
         uid = env["res.users"].sudo().authenticate(env.cr.dbname, credential, {"interactive": False})["uid"]
     except AccessDenied:
-        env["rest.api.token"]._login_failed(address)
+        throttle.login_failed(env, address)
         # answered, not raised: the failure must be counted, not rolled back
         return request.dispatcher.refusal(errors.Unauthorized("Wrong login or password."))
     return _tokens_answer(env["res.users"].sudo().browse(uid))

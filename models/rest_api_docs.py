@@ -21,8 +21,8 @@ from collections import OrderedDict
 from odoo import api, models, tools
 from odoo.modules.module import get_manifest
 
+from ..infra import field_meta
 from ..lib import openapi, postman
-from . import field_meta
 
 ACL_OPERATIONS = {"read": "read", "create": "create", "write": "write", "delete": "unlink"}
 DOCUMENTS_KEPT = 8

@@ -1,63 +1,10 @@
-import logging
-import time
 from dataclasses import dataclass
-
-import psycopg2.errors
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
 
-from ..lib import errors, ipnet, keys, limits, settings, states, throttle
-from . import side_store
-
-_logger = logging.getLogger(__name__)
-
-# Throttled keys (see lib.throttle): every call draws the next number of its
-# key's sequence, a non-transactional nextval() that writes no row and takes
-# no row lock, on the side connection, and ranks in its window by that number
-# minus the window's base. The database clock is used so that every server
-# counts the same windows; it is read first, and a number is drawn only if
-# the key's window of that moment is open, so that every number drawn in a
-# window is above its base. Otherwise the call opens the window (or finds it
-# opened by another call) and draws its number in THROTTLE_OPEN_SQL.
-THROTTLE_SQL = """
-SELECT CASE WHEN u.window_start >= floor(c.now / $2)::bigint * $2
-            THEN nextval(('rest_api_key_hits_' || $1)::regclass) END,
-       u.window_start, u.window_base, c.now
-  FROM (SELECT extract(epoch FROM clock_timestamp())::float8 AS now OFFSET 0) AS c
-  LEFT JOIN rest_api_key_usage AS u ON u.key_id = $1
-"""
-side_store.prepare("rest_api_throttle", ("int", "int"), THROTTLE_SQL)
-# Open window $2 unless it (or a later one) is open already, then draw this
-# call's number: both under the key's row lock, so that openers take turns
-# and the base, the last number drawn before the window opened, is read once
-# the lock is held. A window never moves back.
-THROTTLE_OPEN_SQL = """
-WITH opened AS (
-    INSERT INTO rest_api_key_usage AS u (key_id, window_start, window_base)
-    VALUES ($1, $2, COALESCE(pg_sequence_last_value(('rest_api_key_hits_' || $1)::regclass), 0))
-    ON CONFLICT (key_id) DO UPDATE SET
-        window_base = CASE WHEN u.window_start < EXCLUDED.window_start
-                           THEN COALESCE(pg_sequence_last_value(('rest_api_key_hits_' || $1)::regclass), 0)
-                           ELSE u.window_base END,
-        window_start = GREATEST(u.window_start, EXCLUDED.window_start)
-    RETURNING window_start, window_base
-)
-SELECT nextval(('rest_api_key_hits_' || $1)::regclass), window_start, window_base,
-       extract(epoch FROM clock_timestamp())::float8
-  FROM opened
-"""
-side_store.prepare("rest_api_throttle_open", ("int", "bigint"), THROTTLE_OPEN_SQL)
-
-
-def hits_sequence(key_id):
-    """The name of the sequence that numbers a key's calls (THROTTLE_SQL spells it too)."""
-    return f"rest_api_key_hits_{int(key_id)}"
-
-
-# per process: keys whose window this worker saw used up (counted before the work, see KeyUse)
-EXHAUSTED = throttle.Exhausted()
+from ..infra import throttle
+from ..lib import ipnet, keys, limits, settings, states
 
 
 class UnknownKey(Exception):
@@ -87,72 +34,6 @@ class KeyInfo:
     def scope_map(self):
         """None for an all-models key, else {model: frozenset(operations)}."""
         return None if self.scopes is None else dict(self.scopes)
-
-
-class KeyUse:
-    """A key found by its secret, and this call's throttle count.
-
-    The count is sent to PostgreSQL when the key is found. ``ahead`` means
-    its answer is read only when the verdict is needed (see ``verdict``), so
-    that the round trip runs alongside the call's own work; otherwise it is
-    read at once.
-    """
-
-    def __init__(self, info, env=None, counted=None, ahead=False):
-        self.info, self.env, self.ahead = info, env, ahead
-        self._counted = counted  # side_store.Pending of THROTTLE_SQL, None for a key without a limit
-        self._count = None
-        self._verdict = None
-
-    @property
-    def count(self):
-        """(window start, this call's rank in it, the database's epoch); waits for the count."""
-        if self._count is None:
-            self._count = (0, 0, 0.0) if self._counted is None else self._place()
-        return self._count
-
-    def _place(self):
-        info = self.info
-        try:
-            return self._rank(*self._counted.rows()[0])
-        except psycopg2.errors.UndefinedTable:  # a key made before its sequence, or one deleted just now
-            if not side_store.execute(self.env, "SELECT 1 FROM rest_api_key WHERE id = %s", [info.id]):
-                raise errors.Unauthorized("Unknown, revoked or expired API key.") from None
-            side_store.create_sequence(self.env, hits_sequence(info.id))
-            args = (info.id, info.rate_limit_period)
-            return self._rank(*side_store.execute_prepared(self.env, "rest_api_throttle", args)[0])
-
-    def _rank(self, number, start, base, now):
-        """(window start, rank, epoch) of a THROTTLE_SQL answer; opens the window if it drew no number."""
-        if number is None:  # the first call of its window, or one racing it
-            args = (self.info.id, throttle.window_start(now, self.info.rate_limit_period))
-            number, start, base, _opened_at = side_store.execute_prepared(
-                self.env, "rest_api_throttle_open", args
-            )[0]
-        return start, number - base, now
-
-    @property
-    def window_start(self):
-        return self.count[0]
-
-    @property
-    def hits(self):
-        return self.count[1]
-
-    @property
-    def now(self):
-        return self.count[2]
-
-    def verdict(self):
-        """The throttle's decision for this call, taken once (a retried transaction keeps it)."""
-        if self._verdict is None:
-            info = self.info
-            start, hits, now = self.count
-            self._verdict = throttle.decide(hits, info.rate_limit, info.rate_limit_period, now, start)
-            if info.rate_limit:
-                left = start + info.rate_limit_period - now
-                EXHAUSTED.note((self.env.cr.dbname, info.id), self._verdict, left, time.monotonic())
-        return self._verdict
 
 
 class RestApiKey(models.Model):
@@ -223,41 +104,15 @@ class RestApiKey(models.Model):
         self.env.cr.execute("""
             ALTER TABLE rest_api_key ADD COLUMN IF NOT EXISTS key_hash varchar;
             CREATE UNIQUE INDEX IF NOT EXISTS rest_api_key_key_hash_uniq ON rest_api_key (key_hash);
-            CREATE TABLE IF NOT EXISTS rest_api_key_usage (
-                key_id integer PRIMARY KEY,
-                use_count bigint NOT NULL DEFAULT 0,
-                last_used timestamp,
-                window_start bigint NOT NULL DEFAULT 0
-            );
-            ALTER TABLE rest_api_key_usage
-                ADD COLUMN IF NOT EXISTS window_base bigint NOT NULL DEFAULT 0,
-                DROP COLUMN IF EXISTS window_hits,
-                DROP COLUMN IF EXISTS prev_start,
-                DROP COLUMN IF EXISTS prev_base;
         """)
-        self.env.cr.execute(  # keys made before their sequences existed
-            "SELECT id FROM rest_api_key WHERE to_regclass('rest_api_key_hits_' || id) IS NULL"
-        )
-        self._create_hits_sequences([key_id for (key_id,) in self.env.cr.fetchall()])
-
-    def _create_hits_sequences(self, ids):
-        for key_id in ids:  # NO CYCLE, CACHE 1: numbers are unique and drawn in order
-            self.env.cr.execute(
-                SQL("CREATE SEQUENCE IF NOT EXISTS %s AS bigint", SQL.identifier(hits_sequence(key_id)))
-            )
+        throttle.create_tables(self.env.cr)
 
     @api.model
     def _default_rate_limit(self):
         return settings.read(self.env["ir.config_parameter"].sudo().get_param, "rest_api.default_rate_limit")
 
     def _compute_usage(self):
-        rows = {}
-        if self.ids:
-            self.env.cr.execute(
-                "SELECT key_id, use_count, last_used FROM rest_api_key_usage WHERE key_id IN %s",
-                [tuple(self.ids)],
-            )
-            rows = {key_id: (count, last) for key_id, count, last in self.env.cr.fetchall()}
+        rows = throttle.usage(self.env.cr, self.ids)
         for key in self:
             key.use_count, key.last_used = rows.get(key.id, (0, False))
 
@@ -321,19 +176,15 @@ class RestApiKey(models.Model):
         for vals in vals_list:
             self._check_owner_change(vals)
         records = super().create(vals_list)
-        self._create_hits_sequences(records.ids)
+        throttle.key_created(self.env.cr, records.ids)
         return records
 
     def write(self, vals):
         self._check_owner_change(vals)
         self._check_only_tightened(vals)
         result = super().write(vals)
-        if "rate_limit_period" in vals and self.ids:
-            # the next call opens a window of the new length (windows never move back, see THROTTLE_OPEN_SQL)
-            self.env.cr.execute(
-                "UPDATE rest_api_key_usage SET window_start = 0 WHERE key_id IN %s",
-                [tuple(self.ids)],
-            )
+        if "rate_limit_period" in vals:
+            throttle.period_changed(self.env.cr, self.ids)
         return result
 
     @api.model
@@ -428,19 +279,17 @@ class RestApiKey(models.Model):
         return action
 
     def unlink(self):
-        ids = tuple(self.ids)
+        ids = self.ids
         result = super().unlink()
-        if ids:
-            self.env.cr.execute("DELETE FROM rest_api_key_usage WHERE key_id IN %s", [ids])
-            names = SQL(", ").join(SQL.identifier(hits_sequence(key_id)) for key_id in ids)
-            self.env.cr.execute(SQL("DROP SEQUENCE IF EXISTS %s", names))
+        throttle.keys_deleted(self.env.cr, ids)
         return result
 
     # ------------------------------------------------------------ per call
     @api.model
     def _find_key(self, secret):
         """The usable key of ``secret`` (KeyInfo), or None: unknown, archived or
-        expired, and the caller cannot tell which. Nothing is counted yet."""
+        expired, and the caller cannot tell which. Nothing is counted here
+        (``infra.throttle.count`` does, once the call passed the key's refusals)."""
         if not keys.looks_like_key(secret):
             return None
         try:
@@ -448,29 +297,6 @@ class RestApiKey(models.Model):
         except UnknownKey:
             return None
         return info if info.usable(fields.Datetime.now()) else None
-
-    @api.model
-    def _count_use(self, info, ahead=False):
-        """Count this call against key ``info`` (its use count, and its rate limit if it has one).
-
-        Called only once the call passed the key's own refusals (archived
-        owner, address not allowed), which therefore never use up its limit.
-        ``ahead``: the count may be read later (KeyUse.ahead), unless this
-        worker saw the key's window used up: then the call is counted, and
-        refused, before any work is done for it.
-        """
-        side_store.note_use(self.env, info.id)
-        if not info.rate_limit:
-            return KeyUse(info, self.env)
-        ahead = ahead and ((self.env.cr.dbname, info.id), time.monotonic()) not in EXHAUSTED
-        counted = side_store.start_prepared(self.env, "rest_api_throttle", (info.id, info.rate_limit_period))
-        return KeyUse(info, self.env, counted, ahead)
-
-    @api.model
-    def _use_key(self, secret, ahead=False):
-        """_find_key, then _count_use: the key with this call counted, or None."""
-        info = self._find_key(secret)
-        return None if info is None else self._count_use(info, ahead)
 
     @tools.ormcache("key_hash")
     def _key_info(self, key_hash):

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 
+from ..infra import side_store
 from ..lib import settings
-from . import side_store
 
 # Written by raw SQL through side_store, batched once a second: a call that
 # fails and rolls back is logged all the same, and no call waits for its log.

@@ -6,7 +6,6 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
 from ..lib import errors, states, tokens
-from . import login_throttle
 
 _logger = logging.getLogger(__name__)
 
@@ -105,7 +104,6 @@ class RestApiToken(models.Model):
             """,
             [tokens.new_secret()],
         )
-        self.env.cr.execute(login_throttle.CREATE_SQL)
 
     # ------------------------------------------------------------ caches
     def write(self, vals):
@@ -278,14 +276,6 @@ class RestApiToken(models.Model):
         if self._fingerprint(self.user_id, self.jti) != state.fingerprint:
             return "Invalid, expired or revoked refresh token."
         return None
-
-    @api.model
-    def _login_verdict(self, address):
-        return login_throttle.check(self.env, address)
-
-    @api.model
-    def _login_failed(self, address):
-        login_throttle.record_failure(self.env, address)
 
     @api.autovacuum
     def _gc_expired_tokens(self):

@@ -7,3 +7,4 @@ from . import test_admin
 from . import test_ui
 from . import test_reliability
 from . import test_walls
+from . import test_patches

@@ -1,9 +1,57 @@
 import json
+import re
+import time
+from unittest.mock import patch
 
-from odoo.tests import HttpCase, new_test_user
+from psycopg2.extras import execute_values
+
+from odoo.tests import HttpCase, TransactionCase, new_test_user
+
+from ..infra import side_store, throttle
 
 
-class RestApiCase(HttpCase):
+class SameTransaction:
+    """``infra.side_store``'s backend under Odoo's tests: its statements run on
+    the calling request's own cursor instead of side connections, so that a
+    test sees what its calls counted and logged, and rolls it back. (The e2e
+    tests run the side connections themselves, against a live server.)"""
+
+    def execute(self, env, query, params, fetch=True):
+        env.cr.execute(query, params)
+        return env.cr.fetchall() if fetch else None
+
+    def start_prepared(self, env, name, args, wait=False):
+        _argtypes, sql = side_store.PREPARED[name]  # the same SQL, with psycopg2's placeholders
+        env.cr.execute(re.sub(r"\$(\d+)", r"%(p\1)s", sql), {f"p{i}": arg for i, arg in enumerate(args, 1)})
+        return side_store.Pending(rows=env.cr.fetchall())
+
+    def note_use(self, env, key_id):
+        env.cr.execute(side_store.FLUSH_USAGE_SQL, [[key_id], [1], [time.time()]])
+
+    def queue_log(self, env, values):
+        execute_values(env.cr, side_store.INSERT_LOGS_SQL, [values], template=side_store.LOG_TEMPLATE)
+
+
+class InTransaction:
+    """Mixed into every test class: side statements stay in the test transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.startClassPatcher(patch.object(side_store, "backend", SameTransaction()))
+
+
+def use_key(env, secret, ahead=False):
+    """What a call does with its key before any work: find it, count it (a ``throttle.Count``), or None."""
+    info = env["rest.api.key"].sudo()._find_key(secret)
+    return None if info is None else throttle.count(env, info, ahead)
+
+
+class RestApiTransactionCase(InTransaction, TransactionCase):
+    pass
+
+
+class RestApiCase(InTransaction, HttpCase):
     """Calls the API through Odoo's test HTTP server, inside the test transaction."""
 
     @classmethod

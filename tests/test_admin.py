@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..lib import keys
-from .common import RestApiCase
+from .common import InTransaction, RestApiCase, use_key
 
 REST_USER = "base.group_user,rest_api.group_rest_api_user"
 REST_MANAGER = "base.group_user,rest_api.group_rest_api_manager"
@@ -23,7 +23,7 @@ SETTINGS = {
 }
 
 
-class AdminCase(TransactionCase):
+class AdminCase(InTransaction, TransactionCase):
     """Two REST API users (alice, bob), a manager and a plain employee, each alice/bob with a key."""
 
     @classmethod
@@ -144,7 +144,7 @@ class TestWizards(AdminCase):
         secret = self.shown(key.action_generate_key())
         self.assertTrue(keys.looks_like_key(secret))
         self.assertEqual(key.state, "active")
-        self.assertEqual(self.env["rest.api.key"]._use_key(secret).info.id, key.id)
+        self.assertEqual(use_key(self.env, secret).key.id, key.id)
         self.assertNotIn(secret, str(key.read()))
         self.env.cr.execute("SELECT key_hash FROM rest_api_key WHERE id = %s", [key.id])
         self.assertEqual(self.env.cr.fetchone()[0], keys.hash_key(secret))
@@ -152,8 +152,8 @@ class TestWizards(AdminCase):
     def test_replacing_the_secret_stops_the_old_one(self):
         old = self.shown(self.alice_key.action_generate_key())
         new = self.shown(self.alice_key.with_user(self.alice).action_generate_key())
-        self.assertIsNone(self.env["rest.api.key"]._use_key(old))
-        self.assertEqual(self.env["rest.api.key"]._use_key(new).info.id, self.alice_key.id)
+        self.assertIsNone(use_key(self.env, old))
+        self.assertEqual(use_key(self.env, new).key.id, self.alice_key.id)
         with self.assertRaises(AccessError):
             self.alice_key.with_user(self.bob).action_generate_key()
 
@@ -243,7 +243,7 @@ class TestStatesAndSummaries(AdminCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSettings(TransactionCase):
+class TestSettings(InTransaction, TransactionCase):
     def test_every_setting_is_a_config_parameter(self):
         fields_by_param = {
             f.config_parameter: name
@@ -311,13 +311,13 @@ class TestRevocationFromTheScreens(RestApiCase):
     def test_archiving_a_key_stops_it_at_once(self):
         secret = self.make_key(self.alice)
         self.assertEqual(self.search_with(secret).status_code, 200)
-        key = self.env["rest.api.key"]._use_key(secret).info.id
+        key = use_key(self.env, secret).key.id
         self.env["rest.api.key"].with_user(self.alice).browse(key).action_archive()
         self.assertProblem(self.search_with(secret), 401)
 
     def test_revoking_a_token_stops_it_at_once(self):
         secret = self.make_key(self.alice)
-        key = self.env["rest.api.key"].browse(self.env["rest.api.key"]._use_key(secret).info.id)
+        key = self.env["rest.api.key"].browse(use_key(self.env, secret).key.id)
         wizard = (
             self.env["rest.api.token.wizard"]
             .with_user(self.alice)

@@ -1,13 +1,14 @@
 from odoo.exceptions import ValidationError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 
+from ..infra import side_store
+from ..infra.throttle import hits_sequence
 from ..lib import keys
-from ..models import side_store
-from ..models.rest_api_key import hits_sequence
+from .common import RestApiTransactionCase, use_key
 
 
 @tagged("post_install", "-at_install")
-class TestKeyModel(TransactionCase):
+class TestKeyModel(RestApiTransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -30,15 +31,15 @@ class TestKeyModel(TransactionCase):
         self.assertEqual(self.record.key_hint, self.result["key"][:13] + "…")
 
     def test_use_key_counts_uses(self):
-        self.assertEqual(self.Key._use_key(self.result["key"]).info.id, self.record.id)
-        self.Key._use_key(self.result["key"])
+        self.assertEqual(use_key(self.env, self.result["key"]).key.id, self.record.id)
+        use_key(self.env, self.result["key"])
         self.record.invalidate_recordset()
         self.assertEqual(self.record.use_count, 2)
         self.assertTrue(self.record.last_used)
 
     def test_throttled_key_counts_its_window_atomically(self):
         self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
-        hits = [self.Key._use_key(self.result["key"]).hits for _ in range(3)]
+        hits = [use_key(self.env, self.result["key"]).wait()[1] for _ in range(3)]
         self.assertEqual(hits, [1, 2, 3])
 
     def _window(self):
@@ -48,15 +49,14 @@ class TestKeyModel(TransactionCase):
         return self.env.cr.fetchone()
 
     def _use(self):
-        counted = self.Key._use_key(self.result["key"])
-        return counted.window_start, counted.hits
+        start, hits, _now = use_key(self.env, self.result["key"]).wait()
+        return start, hits
 
     def test_a_window_opens_once_and_never_moves_back(self):
         self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
-        first = self.Key._use_key(self.result["key"])
-        start = first.window_start
-        self.assertEqual(first.hits, 1)
-        self.assertLessEqual(start, first.now)
+        start, hits, now = use_key(self.env, self.result["key"]).wait()
+        self.assertEqual(hits, 1)
+        self.assertLessEqual(start, now)
         self.assertEqual(self._use(), (start, 2))
         base = self._window()[1]
 
@@ -82,24 +82,24 @@ class TestKeyModel(TransactionCase):
         self.assertEqual(self._window(), (start, base + 4))
 
         self.record.rate_limit_period = 60  # a new period: a new window, of the new length
-        counted = self.Key._use_key(self.result["key"])
-        self.assertEqual((counted.window_start % 60, counted.hits), (0, 1))
-        self.assertLessEqual(counted.window_start, counted.now)
+        start, hits, now = use_key(self.env, self.result["key"]).wait()
+        self.assertEqual((start % 60, hits), (0, 1))
+        self.assertLessEqual(start, now)
 
     def test_calls_racing_to_open_a_window_rank_one_after_the_other(self):
         """Both calls find no open window; the second to ask opens it: ranks 1 and 2 all the same."""
         self.record.write({"rate_limit": 1, "rate_limit_period": 3600})
-        first, second = self.Key._use_key(self.result["key"]), self.Key._use_key(self.result["key"])
-        self.assertEqual(second.hits, 1)
-        self.assertEqual(first.hits, 2)
-        self.assertEqual(first.window_start, second.window_start)
+        first, second = use_key(self.env, self.result["key"]), use_key(self.env, self.result["key"])
+        self.assertEqual(second.wait()[1], 1)
+        self.assertEqual(first.wait()[1], 2)
+        self.assertEqual(first.wait()[0], second.wait()[0])
         self.assertEqual([first.verdict().allowed, second.verdict().allowed], [False, True])
 
     def test_each_key_draws_from_its_own_sequence(self):
         other = self.Key.generate({"name": "other", "user_id": self.env.ref("base.user_admin").id})
         self.Key.browse(other["id"]).write({"rate_limit": 5, "rate_limit_period": 3600})
         self.record.write({"rate_limit": 5, "rate_limit_period": 3600})
-        uses = [self._use()[1] for _ in range(3)] + [self.Key._use_key(other["key"]).hits]
+        uses = [self._use()[1] for _ in range(3)] + [use_key(self.env, other["key"]).wait()[1]]
         self.assertEqual(uses, [1, 2, 3, 1])
         self.Key.browse(other["id"]).unlink()
         self.env.cr.execute("SELECT to_regclass(%s)", [hits_sequence(other["id"])])
@@ -107,11 +107,11 @@ class TestKeyModel(TransactionCase):
 
     def test_archived_or_expired_keys_are_not_found(self):
         key = self.result["key"]
-        self.assertIsNone(self.Key._use_key(key[:-1] + ("y" if key.endswith("x") else "x")))
+        self.assertIsNone(use_key(self.env, key[:-1] + ("y" if key.endswith("x") else "x")))
         self.record.expiration_date = "2001-01-01 00:00:00"
-        self.assertIsNone(self.Key._use_key(self.result["key"]))
+        self.assertIsNone(use_key(self.env, self.result["key"]))
         self.record.write({"expiration_date": False, "active": False})
-        self.assertIsNone(self.Key._use_key(self.result["key"]))
+        self.assertIsNone(use_key(self.env, self.result["key"]))
 
     def test_key_info_follows_changes(self):
         self.assertIsNone(self.Key._key_info(keys.hash_key(self.result["key"])).scopes)

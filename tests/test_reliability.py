@@ -9,13 +9,13 @@ import psycopg2
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from ..controllers import dblist
 from ..controllers.errors import to_api_error
-from .common import RestApiCase
+from ..infra import patches
+from .common import InTransaction, RestApiCase
 
 
 @tagged("post_install", "-at_install")
-class TestPostgresErrors(TransactionCase):
+class TestPostgresErrors(InTransaction, TransactionCase):
     def pg_error(self, sql):
         """The psycopg2 error ``sql`` raises, inside a savepoint."""
         with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.Error) as caught, self.env.cr.savepoint():
@@ -92,12 +92,12 @@ class TestDatabaseList(RestApiCase):
 
             return db_list
 
-        dblist._lists.clear()
-        with patch.object(dblist._db_list_for_api, "wrapped", listing([self.env.cr.dbname])):
+        patches._lists.clear()
+        with patch.object(patches._db_list_for_api, "wrapped", listing([self.env.cr.dbname])):
             for _ in range(3):
                 self.assertEqual(self.get("/api/res.country/search", params={"limit": 1}).status_code, 200)
         self.assertEqual(len(hosts), 1)
-        dblist._lists.clear()
-        with patch.object(dblist._db_list_for_api, "wrapped", listing([])):
+        patches._lists.clear()
+        with patch.object(patches._db_list_for_api, "wrapped", listing([])):
             self.get("/api/res.country/search")
-        self.assertFalse(dblist._lists)
+        self.assertFalse(patches._lists)

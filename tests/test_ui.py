@@ -8,6 +8,8 @@ from unittest.mock import patch
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
+from .common import InTransaction
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MARKER = "rest_api_screenshot:"
 SCREENSHOTS = ("settings", "key_form", "generate_key", "user_tab", "user_token")
@@ -34,7 +36,7 @@ def _save_screenshot(browser, name, folder):
 
 
 @tagged("post_install", "-at_install")
-class TestAdminTour(HttpCase):
+class TestAdminTour(InTransaction, HttpCase):
     def test_create_key_in_the_ui_and_use_it(self):
         folder = screenshots_dir()
         folder.mkdir(parents=True, exist_ok=True)

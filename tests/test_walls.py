@@ -10,6 +10,7 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from ..infra import throttle
 from .common import RestApiCase
 
 LETTERS = {"r": "perm_read", "c": "perm_create", "w": "perm_write", "d": "perm_delete", "x": "perm_execute"}
@@ -267,8 +268,7 @@ class TestWalls(RestApiCase):
         # Under the test cursor a refused request rolls its throttle statements back with
         # it, so the count below cannot show a call counted before its refusal: the
         # counting call itself is watched (the e2e test sees the real counts).
-        Key = type(self.env["rest.api.key"])
-        with patch.object(Key, "_count_use", autospec=True, side_effect=Key._count_use) as counted:
+        with patch.object(throttle, "count", wraps=throttle.count) as counted:
             for _i in range(4):
                 self.assertProblem(self.get("/api/res.partner/search", key=key, params={"limit": 1}), 403)
             self.limited.active = False

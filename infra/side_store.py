@@ -15,8 +15,9 @@ A statement can also be *started*: sent on an asynchronous connection
 request needs them (``Pending.rows``), so that its round trip overlaps the
 request's own work.
 
-Under Odoo's test runner the request's own cursor is used instead, so that
-tests see what a call wrote inside their transaction.
+Everything goes through ``backend`` (``SideConnections``), the module's one
+seam: Odoo's tests replace it to keep their statements in the test
+transaction.
 """
 
 import atexit
@@ -34,7 +35,6 @@ from psycopg2 import sql as pgsql
 from psycopg2.extras import execute_values
 
 from odoo import sql_db
-from odoo.modules import module
 
 from ..lib.errors import ServiceUnavailable
 
@@ -326,36 +326,62 @@ _writer = _Writer()
 atexit.register(_writer.flush)
 
 
+class SideConnections:
+    """Where the statements of this module run: the side connections above.
+
+    The one seam of this module: Odoo's tests put a backend in its place
+    that runs them on the test's own cursor (``tests/common.py``), so that
+    a test sees, and rolls back, what its calls counted and logged.
+    """
+
+    def execute(self, env, query, params, fetch=True):
+        return _pool.execute(env.cr.dbname, query, params, fetch)
+
+    def start_prepared(self, env, name, args, wait=False):
+        # a plain string (psycopg2 renders a Composed query anew on every call,
+        # tens of µs); integers are written in as they are, the rest is quoted
+        params = [arg for arg in args if type(arg) is not int]
+        values = ", ".join(str(arg) if type(arg) is int else "%s" for arg in args)
+        query = f"EXECUTE {name} ({values})"
+        if wait:
+            return Pending(rows=_pool.execute(env.cr.dbname, query, params or None))
+        return _pool.start(env.cr.dbname, query, params or None)
+
+    def note_use(self, env, key_id):
+        _writer.note_use(env.cr.dbname, key_id)
+
+    def queue_log(self, env, values):
+        _writer.queue_log(env.cr.dbname, values)
+
+
+backend = SideConnections()
+
+
 def note_use(env, key_id):
     """Count one use of a key (see _Writer)."""
-    if _testing():
-        env.cr.execute(FLUSH_USAGE_SQL, [[key_id], [1], [time.time()]])
-        return
-    _writer.note_use(env.cr.dbname, key_id)
+    backend.note_use(env, key_id)
+
+
+def queue_log(env, values):
+    """Write one call log line (see _Writer)."""
+    backend.queue_log(env, values)
+
+
+def execute(env, query, params, fetch=True):
+    """Run ``query`` outside the request transaction (see the module docstring)."""
+    return backend.execute(env, query, params, fetch)
 
 
 def execute_prepared(env, name, args):
     """Run a statement declared with prepare(); the rows it returns."""
-    return start_prepared(env, name, args, wait=True).rows()
+    return backend.start_prepared(env, name, args, wait=True).rows()
 
 
-def start_prepared(env, name, args, wait=False):
-    """Send a statement declared with prepare(), without waiting for it
-    unless ``wait``; its rows are read from the Pending it returns (which
-    raises the statement's error, if any)."""
-    argtypes, sql = PREPARED[name]
-    if _testing():  # the test cursor did not prepare it: same SQL, psycopg2 placeholders
-        named = re.sub(r"\$(\d+)", r"%(p\1)s", sql)
-        env.cr.execute(named, {f"p{i}": arg for i, arg in enumerate(args, 1)})
-        return Pending(rows=env.cr.fetchall())
-    # a plain string (psycopg2 renders a Composed query anew on every call,
-    # tens of µs); integers are written in as they are, the rest is quoted
-    params = [arg for arg in args if type(arg) is not int]
-    values = ", ".join(str(arg) if type(arg) is int else "%s" for arg in args)
-    query = f"EXECUTE {name} ({values})"
-    if wait:
-        return Pending(rows=_pool.execute(env.cr.dbname, query, params or None))
-    return _pool.start(env.cr.dbname, query, params or None)
+def start_prepared(env, name, args):
+    """Send a statement declared with prepare() without waiting for it; its
+    rows are read from the Pending it returns (which raises the statement's
+    error, if any)."""
+    return backend.start_prepared(env, name, args)
 
 
 def create_sequence(env, name):
@@ -363,24 +389,3 @@ def create_sequence(env, name):
     statement = pgsql.SQL("CREATE SEQUENCE IF NOT EXISTS {} AS bigint").format(pgsql.Identifier(name))
     with contextlib.suppress(psycopg2.errors.UniqueViolation):  # another process created it just now
         execute(env, statement, None, fetch=False)
-
-
-def queue_log(env, values):
-    """Write one call log line (see _Writer)."""
-    if _testing():
-        execute_values(env.cr, INSERT_LOGS_SQL, [values], template=LOG_TEMPLATE)
-        return
-    _writer.queue_log(env.cr.dbname, values)
-
-
-def _testing():
-    """Under Odoo's test runner: tests only see what their own transaction wrote."""
-    return bool(module.current_test)
-
-
-def execute(env, query, params, fetch=True):
-    """Run ``query`` outside the request transaction (see the module docstring)."""
-    if _testing():
-        env.cr.execute(query, params)
-        return env.cr.fetchall() if fetch else None
-    return _pool.execute(env.cr.dbname, query, params, fetch)
