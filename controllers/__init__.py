@@ -1,2 +1,4 @@
 from . import dispatcher
 from . import main
+from . import docs
+from . import route_table

@@ -1,49 +1,49 @@
 """CORS (API.md section 6): origins from ``rest_api.cors_origins``, none by default."""
 
-from odoo.http import Response, request
+from odoo.http import Response
 
 from ..lib import routes
-from . import handlers
 
 ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id"
 EXPOSED_HEADERS = "X-Request-Id, X-Total-Count, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 MAX_AGE = "600"
 
 
-def _origins():
-    value = handlers.setting("rest_api.cors_origins")
+def _origins(call):
+    value = call.setting("rest_api.cors_origins")
     return {o.strip().rstrip("/") for o in value.replace(" ", ",").split(",") if o.strip()}
 
 
-def _allowed_origin():
-    origin = request.httprequest.headers.get("Origin")
+def _allowed_origin(call):
+    origin = call.httprequest.headers.get("Origin")
     if not origin:
         return None
-    allowed = _origins()
+    allowed = _origins(call)
     if "*" in allowed:
         return "*"
     return origin if origin.rstrip("/") in allowed else None
 
 
-def add_headers():
+def add_headers(call):
     """Headers of an actual (non-preflight) answer for an allowed origin."""
-    origin = _allowed_origin()
-    headers = request.dispatcher.headers
-    if request.httprequest.headers.get("Origin"):
+    origin = _allowed_origin(call)
+    headers = call.headers
+    if call.httprequest.headers.get("Origin"):
         headers["Vary"] = "Origin"
     if origin:
         headers["Access-Control-Allow-Origin"] = origin
         headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
 
 
-def preflight(path):
+def preflight(call, table):
     """Answer OPTIONS without credentials: 204, with CORS headers only for an allowed origin."""
-    methods = routes.allowed_methods(path)
+    path = call.httprequest.path
+    methods = routes.allowed_methods(path, table)
     if not methods:
-        routes.resolve("OPTIONS", path)  # raises the 404
+        routes.resolve("OPTIONS", path, table)  # raises the 404
     methods = sorted(set(methods) | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set()))
     response = Response(status=204, headers={"Allow": ", ".join(methods)})
-    if _allowed_origin():
+    if _allowed_origin(call):
         response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
         response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = MAX_AGE

@@ -9,12 +9,12 @@ headers here.
 """
 
 import logging
-import secrets
 import time
 
 from odoo import http
 
 from ..lib import errors, serialize
+from .call import Call
 from .errors import to_api_error
 
 _logger = logging.getLogger(__name__)
@@ -25,13 +25,11 @@ class RestApiDispatcher(http.Dispatcher):
 
     def __init__(self, request):
         super().__init__(request)
-        self.request_id = secrets.token_hex(8)
-        self.started = time.perf_counter()
-        self.headers = {}  # added to every answer of this request
-        self.audit = None  # set once a logging key is known: the call log line to write
-        self.body = None  # the raw body, read once (a retried transaction needs it again)
-        self.key_use = None  # the key and its throttle count, once per request (not per retry)
-        self.checked_call = None  # execute_kw: (method, args, kwargs), from the scope check to the handler
+        self.call = Call(request.httprequest)  # the one state of this request (controllers/call.py)
+
+    @property
+    def request_id(self):
+        return self.call.request_id
 
     @classmethod
     def is_compatible_with(cls, request):
@@ -71,18 +69,20 @@ class RestApiDispatcher(http.Dispatcher):
         )
 
     def _finish(self, response):
+        call = self.call
         headers = response.headers
-        headers["X-Request-Id"] = self.request_id
-        for name, value in self.headers.items():
+        headers["X-Request-Id"] = call.request_id
+        for name, value in call.headers.items():
             headers[name] = value
-        if self.audit is not None:
+        if call.audit is not None:
             self._write_audit(response.status_code)
 
     def _write_audit(self, status):
         from odoo.http import request
 
-        audit, self.audit = self.audit, None
-        audit.update(status=status, duration=round((time.perf_counter() - self.started) * 1000, 2))
+        call = self.call
+        audit, call.audit = call.audit, None
+        audit.update(status=status, duration=round((time.perf_counter() - call.started) * 1000, 2))
         try:
             request.env["rest.api.log"]._insert(audit)
         except Exception:  # the log must never turn an answer into an error

@@ -21,7 +21,6 @@ from odoo import http
 from odoo.http import Response, request
 
 from ..lib import errors, routes
-from . import handlers
 
 ASSET_ROUTE = "/rest_api/swagger-ui"
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
@@ -32,9 +31,9 @@ _assets = {}  # name -> (plain bytes, gzipped bytes), read once per process
 _assets_lock = threading.Lock()
 
 
-def requested_models():
+def requested_models(call):
     """``?models=a,b`` as a set of names (None when absent); 400 for a malformed name."""
-    text = request.httprequest.args.get("models")
+    text = call.args.get("models")
     if text is None:
         return None
     names = {name.strip() for name in text.split(",") if name.strip()}
@@ -43,43 +42,40 @@ def requested_models():
     return names
 
 
-def docs_public():
-    # absent means off (lib/settings.py); the module's data sets it to True at install
-    return handlers.setting("rest_api.docs_public")
-
-
-def _document(kind, caller):
+def _document(kind, call):
+    """Who is asking (``call.key`` and its scopes, a session's user, or
+    ``call.anonymous``) decides what the document describes."""
     return request.env["rest.api.docs"]._document(
         kind,
-        scope_map=caller.scope_map,
-        requested=requested_models(),
-        anonymous=caller.anonymous,
-        max_page_size=handlers.setting("rest_api.max_page_size"),
-        base_url=request.httprequest.host_url.rstrip("/"),
+        scope_map=call.scope_map,
+        requested=requested_models(call),
+        anonymous=call.anonymous,
+        max_page_size=call.setting("rest_api.max_page_size"),
+        base_url=call.httprequest.host_url.rstrip("/"),
     )
 
 
-def openapi(caller):
-    return Response(_document("openapi", caller), content_type=JSON_TYPE, headers=_no_store(caller))
+def openapi(call):
+    return Response(_document("openapi", call), content_type=JSON_TYPE, headers=_no_store(call))
 
 
-def postman(caller):
+def postman(call):
     headers = {
         "Content-Disposition": 'attachment; filename="rest_api.postman_collection.json"',
-        **_no_store(caller),
+        **_no_store(call),
     }
-    return Response(_document("postman", caller), content_type=JSON_TYPE, headers=headers)
+    return Response(_document("postman", call), content_type=JSON_TYPE, headers=headers)
 
 
-def _no_store(caller):
+def _no_store(call):
     # a document naming what a key or user reaches must not sit in shared caches
-    return {"Cache-Control": "no-cache" if caller.anonymous else "private, no-store"}
+    return {"Cache-Control": "no-cache" if call.anonymous else "private, no-store"}
 
 
-def swagger_ui_page(caller):
-    models = request.httprequest.args.get("models")
+def swagger_ui_page(call):
+    models = call.args.get("models")
     spec_url = "/api/openapi.json" + (
-        "?" + url_encode({"models": models}) if models and requested_models() else ""
+        "?" + url_encode({"models": models}) if models and requested_models(call) else ""
     )
     page = PAGE.format(
         assets=ASSET_ROUTE,
@@ -94,8 +90,6 @@ def swagger_ui_page(caller):
     }
     return Response(page, content_type="text/html; charset=utf-8", headers=headers)
 
-
-HANDLERS = {"openapi": openapi, "postman": postman, "swagger_ui": swagger_ui_page}
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -1,7 +1,8 @@
 """Handlers of the data routes (API.md section 4): parse -> call the ORM -> serialise.
 
-Each handler gets the model (already in the caller's environment) and the
-path parameters, and returns an ``odoo.http.Response``.
+Each handler gets the ``Call`` (``call.model`` is the path's model, already
+in the caller's environment; ``call.params`` the path's parameters) and
+returns an ``odoo.http.Response``.
 """
 
 import inspect
@@ -9,11 +10,10 @@ import inspect
 from werkzeug.urls import url_encode
 
 from odoo import api, models
-from odoo.http import Response, request
+from odoo.http import Response
 
-from ..infra import field_meta
 from ..infra.search_page import search_page
-from ..lib import errors, methods, query, scopes, serialize, settings, values, walls
+from ..lib import errors, methods, query, scopes, serialize, values, walls
 
 MESSAGES = {
     "created": "Record created successfully.",
@@ -38,91 +38,28 @@ def json_response(payload, status=200, headers=None):
                     content_type="application/json; charset=utf-8")  # fmt: skip
 
 
-def _arg(name):
-    return request.httprequest.args.get(name)
-
-
-def setting(name):
-    """The value of a setting (lib/settings.py owns its name, default and parsing)."""
-    return settings.read(request.env["ir.config_parameter"].sudo().get_param, name)
-
-
-def _input_stream(httprequest):
-    # Odoo's HTTPRequest wraps werkzeug's and hides ``stream``; get_data()
-    # would read a chunked body without any bound.
-    return httprequest._HTTPRequest__wrapped.stream
-
-
-def _check_framing(headers):
-    """RFC 9112 section 6.3: a body framed two ways, or by a coding we do not
-    know, is refused rather than guessed at (request smuggling)."""
-    coding = headers.get("Transfer-Encoding")
-    if coding is not None and (coding.strip().lower() != "chunked" or "Content-Length" in headers):
-        raise errors.BadRequest(
-            "The request body is framed ambiguously (Transfer-Encoding and Content-Length)."
-        )
-
-
-def _read_at_most(stream, limit, piece=1 << 20):
-    """The body, or None once it is over ``limit`` bytes: read piece by piece,
-    so that a body of unknown length (chunked) that is refused never needed
-    a buffer of the whole limit at once."""
-    pieces, size = [], 0
-    while size <= limit:
-        data = stream.read(min(piece, limit + 1 - size))
-        if not data:
-            return b"".join(pieces)
-        pieces.append(data)
-        size += len(data)
-    return None
-
-
-def _body():
-    """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
-    dispatcher = request.dispatcher
-    if dispatcher.body is None:
-        limit = setting("rest_api.max_body_size")
-        httprequest = request.httprequest
-        _check_framing(httprequest.headers)
-        if (httprequest.content_length or 0) > limit:
-            raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
-        try:
-            dispatcher.body = _read_at_most(_input_stream(httprequest), limit)
-        except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk
-            raise errors.BadRequest("The request body is malformed (chunked transfer coding).") from exc
-        if dispatcher.body is None:
-            raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
-    return query.parse_json_body(dispatcher.body)
-
-
-def fields_of(env):
-    """The caller's readable fields, computed once per request."""
-    dispatcher = request.dispatcher
-    if getattr(dispatcher, "fields_of", None) is None or dispatcher.fields_env is not env:
-        dispatcher.fields_of, dispatcher.fields_env = field_meta.fields_of(env), env
-    return dispatcher.fields_of
-
-
-def _default_fields(model):
+def _default_fields(call):
     """Every field the caller can read except binaries (ask for those by name)."""
-    return [name for name, info in fields_of(model.env)(model._name).items() if info.type != "binary"]
+    return [name for name, info in call.fields_of()(call.model._name).items() if info.type != "binary"]
 
 
-def _fields(model):
-    return query.parse_fields(_arg("fields"), model._name, fields_of(model.env)) or _default_fields(model)
+def _fields(call):
+    return query.parse_fields(call.args.get("fields"), call.model._name, call.fields_of()) or _default_fields(
+        call
+    )
 
 
-def _domain(model):
-    return query.parse_domain(_arg("domain"), model._name, fields_of(model.env))
+def _domain(call):
+    return query.parse_domain(call.args.get("domain"), call.model._name, call.fields_of())
 
 
-def _wall(model):
+def _wall(call):
     """This call's reach (API.md section 8): fill it with what goes to the ORM, then ``.check()``.
 
     None for an all-models key, which no wall limits: the handler skips the walk.
     """
-    scope_map = request.rest_api_key.scope_map
-    return None if scope_map is None else walls.Reach(fields_of(model.env), scope_map)
+    scope_map = call.scope_map
+    return None if scope_map is None else walls.Reach(call.fields_of(), scope_map)
 
 
 def _existing(model, record_id):
@@ -138,45 +75,47 @@ def _invalid_query(exc):
 
 
 # ---------------------------------------------------------------- routes
-def search(model):
-    domain, names = _domain(model), _fields(model)
-    limit = query.parse_limit(_arg("limit"), maximum=setting("rest_api.max_page_size"))
-    offset = query.parse_offset(_arg("offset"))
-    order = query.parse_order(_arg("order"), model._name, fields_of(model.env))
-    if wall := _wall(model):
+def search(call):
+    model = call.model
+    domain, names = _domain(call), _fields(call)
+    limit = query.parse_limit(call.args.get("limit"), maximum=call.setting("rest_api.max_page_size"))
+    offset = query.parse_offset(call.args.get("offset"))
+    order = query.parse_order(call.args.get("order"), model._name, call.fields_of())
+    if wall := _wall(call):
         wall.domain(model._name, domain).order(model._name, order).check()
     try:
         rows, total = search_page(model, domain, names, offset, limit, order)
     except ValueError as exc:
         raise _invalid_query(exc) from exc
     headers = {"X-Total-Count": str(total)}
-    if links := _page_links(offset, limit, total):
+    if links := _page_links(call, offset, limit, total):
         headers["Link"] = links
     return json_response(rows, headers=headers)
 
 
-def _page_links(offset, limit, total):
+def _page_links(call, offset, limit, total):
     """RFC 8288 links to the next and previous pages, relative to this server."""
-    args = request.httprequest.args.copy()
+    args = call.args.copy()
     args["limit"] = str(limit)
     links = []
+    path = call.httprequest.path
     if offset + limit < total:
         args["offset"] = str(offset + limit)
-        links.append(f'<{request.httprequest.path}?{url_encode(args)}>; rel="next"')
+        links.append(f'<{path}?{url_encode(args)}>; rel="next"')
     if offset > 0:
         args["offset"] = str(max(0, offset - limit))
-        links.append(f'<{request.httprequest.path}?{url_encode(args)}>; rel="prev"')
+        links.append(f'<{path}?{url_encode(args)}>; rel="prev"')
     return ", ".join(links)
 
 
-def schema(model):
-    model.check_access("read")
-    return json_response(model.fields_get(attributes=SCHEMA_ATTRIBUTES))
+def schema(call):
+    call.model.check_access("read")
+    return json_response(call.model.fields_get(attributes=SCHEMA_ATTRIBUTES))
 
 
-def record_count(model):
-    domain = _domain(model)
-    if wall := _wall(model):
+def record_count(call):
+    model, domain = call.model, _domain(call)
+    if wall := _wall(call):
         wall.domain(model._name, domain).check()
     try:
         count = model.search_count(domain)
@@ -185,21 +124,22 @@ def record_count(model):
     return json_response({"model": model._name, "domain": domain, "record_count": count})
 
 
-def read(model, id):  # noqa: A002 - the path parameter's name
-    names = _fields(model)
+def read(call):
+    model, record_id = call.model, call.params["id"]
+    names = _fields(call)
     # read() leaves out a record that does not exist (no exists() query
     # first), unless it reads no column at all: ?fields=id
-    record = model.browse(id) if set(names) - {"id"} else _existing(model, id)
+    record = model.browse(record_id) if set(names) - {"id"} else _existing(model, record_id)
     rows = record.read(names)
     if not rows:
-        raise errors.NotFound(f"No {model._name} record with id {id}.")
+        raise errors.NotFound(f"No {model._name} record with id {record_id}.")
     return json_response(rows[0])
 
 
-def create(model):
-    body = _body()
-    vals_list = values.coerce_many(body, model._name, fields_of(model.env))
-    if wall := _wall(model):
+def create(call):
+    model, body = call.model, call.json()
+    vals_list = values.coerce_many(body, model._name, call.fields_of())
+    if wall := _wall(call):
         wall.values_list(model._name, vals_list, "create").check()
     records = model.create(vals_list)
     if isinstance(body, list):
@@ -213,25 +153,27 @@ def create(model):
     return json_response(payload, status=201, headers={"Location": location})
 
 
-def update(model, id):  # noqa: A002
-    vals = values.coerce_values(_body(), model._name, fields_of(model.env))
-    if wall := _wall(model):
+def update(call):
+    model, record_id = call.model, call.params["id"]
+    vals = values.coerce_values(call.json(), model._name, call.fields_of())
+    if wall := _wall(call):
         wall.values(model._name, vals, "write").check()
     # exists() first: Odoo's write() and unlink() of a missing record raise
     # nothing for a user that no record rule limits
-    _existing(model, id).write(vals)
-    return json_response({"id": id, "message": MESSAGES["updated"]})
+    _existing(model, record_id).write(vals)
+    return json_response({"id": record_id, "message": MESSAGES["updated"]})
 
 
-def delete(model, id):  # noqa: A002
-    _existing(model, id).unlink()
-    return json_response({"id": id, "message": MESSAGES["deleted"]})
+def delete(call):
+    record_id = call.params["id"]
+    _existing(call.model, record_id).unlink()
+    return json_response({"id": record_id, "message": MESSAGES["deleted"]})
 
 
 # ---------------------------------------------------------------- execute_kw
-def _call(model):
+def _parse_call(call):
     """(method, args, kwargs) of an execute_kw body, checked for shape and privacy."""
-    body = _body()
+    model, body = call.model, call.json()
     if not isinstance(body, dict) or not isinstance(body.get("method"), str):
         raise errors.BadRequest('The body must be {"method": "...", "args": [...], "kwargs": {...}}.')
     method, args, kwargs = body["method"], body.get("args", []), body.get("kwargs", {})
@@ -244,13 +186,13 @@ def _call(model):
     return method, args, kwargs
 
 
-def execute_kw_operations(model):
+def execute_kw_operations(call):
     """The scope operations this execute_kw call needs (its method decides).
 
     The checked call is kept for the handler, so the body is parsed once.
     """
-    request.dispatcher.checked_call = _call(model)
-    return scopes.operations_for_method(request.dispatcher.checked_call[0])
+    call.checked = _parse_call(call)
+    return scopes.operations_for_method(call.checked[0])
 
 
 def _check_arguments(model, method, args, kwargs, maximum):
@@ -297,15 +239,16 @@ def _capped(args, kwargs, names, positional, limit_name, maximum):
     return args, dict(kwargs, **{limit_name: maximum})
 
 
-def execute_kw(model):
+def execute_kw(call):
+    model = call.model
     # taken, not just read: a retried transaction parses afresh (a method may change its arguments)
-    checked, request.dispatcher.checked_call = request.dispatcher.checked_call, None
-    method, args, kwargs = checked or _call(model)
-    maximum = setting("rest_api.max_page_size")
+    checked, call.checked = call.checked, None
+    method, args, kwargs = checked or _parse_call(call)
+    maximum = call.setting("rest_api.max_page_size")
     names, positional, arguments = _check_arguments(model, method, args, kwargs, maximum)
     entry = methods.method(method)
     context = query.check_context(kwargs.get("context") or {})
-    if wall := _wall(model):
+    if wall := _wall(call):
         if entry.walk:
             entry.walk(wall, model._name, arguments)
         wall.check()
@@ -320,16 +263,3 @@ def execute_kw(model):
         # the ORM refusing a malformed argument (unknown field, bad domain or order)
         raise errors.BadRequest(f"Odoo refused the arguments of {method!r}: {str(exc)[:300]}") from exc
     return json_response(result)
-
-
-HANDLERS = {
-    "search": search,
-    "schema": schema,
-    "record_count": record_count,
-    "read": read,
-    "create": create,
-    "update": update,
-    "patch": update,
-    "delete": delete,
-    "execute_kw": execute_kw,
-}

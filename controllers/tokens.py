@@ -11,8 +11,8 @@ from . import handlers
 GENERATED = "JWT Token generated successfully."
 
 
-def _object_body():
-    body = handlers._body()
+def _object_body(call):
+    body = call.json()
     if not isinstance(body, dict):
         raise errors.BadRequest("The body must be a JSON object.")
     return body
@@ -29,16 +29,16 @@ def _user_info(user):
     return {"user_id": user.id, "user_name": user.name, "user_login": user.login}
 
 
-def generate_token(model=None):
+def generate_token(call):
     """A login token for the key's user, or for another user when that user is a
     REST API manager holding every group of that user. Never with a login token:
     a token must not mint a longer-lived one outside its login's chain."""
-    if getattr(request, "rest_api_token", None):
+    if call.token is not None:
         raise errors.Forbidden(
             "generate_token needs the API key alone: a login token cannot issue tokens "
             "(use /api/auth/refresh)."
         )
-    body = _object_body()
+    body = _object_body(call)
     user_id = _positive_int(body, "user_id", 2**31 - 1)
     days = _positive_int(body, "expiration_days", MAX_TOKEN_DAYS, default=1)
     if not request.env["rest.api.token"]._may_issue_for(request.env["res.users"].browse(user_id)):
@@ -49,35 +49,34 @@ def generate_token(model=None):
     user = request.env["res.users"].sudo().browse(user_id).exists()
     if not user or not user.active:
         raise errors.NotFound(f"No active user with id {user_id}.")
-    token, expiry, _record = request.env["rest.api.token"]._issue_access(
-        user, request.rest_api_key.id, days * 86400
-    )
+    token, expiry, _record = request.env["rest.api.token"]._issue_access(user, call.key.id, days * 86400)
     return handlers.json_response({
         "login_token": token, "message": GENERATED, "token_type": "JWT", "expires_in_days": days,
         "expiration_date": serialize.iso_datetime(expiry), "user_info": _user_info(user),
     })  # fmt: skip
 
 
-def _tokens_answer(user, chain=None):
+def _tokens_answer(call, user, chain=None):
     Token = request.env["rest.api.token"]
-    seconds = handlers.setting("rest_api.access_token_ttl")
-    access, _expiry, record = Token._issue_access(user, request.rest_api_key.id, seconds, chain)
-    refresh = Token._issue_refresh(user, request.rest_api_key.id, handlers.setting("rest_api.refresh_token_ttl"),
-                                   record.chain)  # fmt: skip
+    seconds = call.setting("rest_api.access_token_ttl")
+    access, _expiry, record = Token._issue_access(user, call.key.id, seconds, chain)
+    refresh = Token._issue_refresh(
+        user, call.key.id, call.setting("rest_api.refresh_token_ttl"), record.chain
+    )
     return handlers.json_response({
         "access_token": access, "token_type": "Bearer", "expires_in": seconds, "refresh_token": refresh,
         "user_info": _user_info(user),
     })  # fmt: skip
 
 
-def auth_login():
+def auth_login(call):
     """Odoo's own credential check (an Odoo API key is accepted as password),
     with failed attempts throttled per client address."""
-    body = _object_body()
+    body = _object_body(call)
     login, password = body.get("login"), body.get("password")
     if not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in (login, password)):
         raise errors.BadRequest('"login" and "password" must be non-empty strings.')
-    env, address = request.env, request.httprequest.remote_addr
+    env, address = request.env, call.httprequest.remote_addr
     verdict = throttle.login_verdict(env, address)
     if not verdict.allowed:
         raise errors.TooManyRequests(
@@ -90,38 +89,27 @@ def auth_login():
         throttle.login_failed(env, address)
         # answered, not raised: the failure must be counted, not rolled back
         return request.dispatcher.refusal(errors.Unauthorized("Wrong login or password."))
-    return _tokens_answer(env["res.users"].sudo().browse(uid))
+    return _tokens_answer(call, env["res.users"].sudo().browse(uid))
 
 
-def auth_refresh():
-    record = request.env["rest.api.token"]._use_refresh(
-        _object_body().get("refresh_token"), request.rest_api_key.id
-    )
+def auth_refresh(call):
+    record = request.env["rest.api.token"]._use_refresh(_object_body(call).get("refresh_token"), call.key.id)
     problem = record._refresh_problem()
     if problem:
         # answered, not raised: revoking a reused token's chain must be kept
         return request.dispatcher.refusal(errors.Unauthorized(problem))
     record.write({"spent": True, "revoked": True})
-    return _tokens_answer(record.user_id, record.chain)
+    return _tokens_answer(call, record.user_id, record.chain)
 
 
-def auth_logout():
-    body = handlers._body() if request.httprequest.content_length else {}
+def auth_logout(call):
+    body = call.json() if call.httprequest.content_length else {}
     Token = request.env["rest.api.token"]
-    if getattr(request, "rest_api_token", None):
-        chain = request.rest_api_token.chain
+    if call.token is not None:
+        chain = call.token.chain
     elif isinstance(body, dict) and body.get("refresh_token"):
-        chain = Token._use_refresh(body["refresh_token"], request.rest_api_key.id).chain
+        chain = Token._use_refresh(body["refresh_token"], call.key.id).chain
     else:
         raise errors.BadRequest('Send the login token in a header, or {"refresh_token": ...}.')
     Token._revoke_chain(chain)
     return handlers.json_response({"message": "Logged out: the token and its chain are revoked."})
-
-
-HANDLERS = {
-    "generate_token": generate_token,
-    "model_generate_token": generate_token,
-    "auth_login": auth_login,
-    "auth_refresh": auth_refresh,
-    "auth_logout": auth_logout,
-}

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of the API (API.md section 5).
 
-Built with apispec from the route table (lib.routes) and, per model, from
+Built with apispec from the route table (each ``Route.openapi`` is an
+``Operation``) and, per model, from
 Odoo's own field metadata (lib.fieldinfo): each field becomes a marshmallow
 field, which apispec's converter turns into JSON Schema. Three schemas per
 model: ``<model>`` (a record as read), ``<model>-create`` and
@@ -13,7 +14,7 @@ Everything here is deterministic: the same input gives the same document.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from apispec import APISpec
@@ -23,7 +24,7 @@ from marshmallow import validate
 
 from .errors import PROBLEM_CONTENT_TYPE
 from .fieldinfo import FieldInfo
-from .routes import MAX_ID, MODEL_RE, ROUTES, Route
+from .routes import MAX_ID, MODEL_RE, Route
 from .tokens import MAX_TOKEN_DAYS
 
 OPENAPI_VERSION = "3.1.0"
@@ -94,59 +95,30 @@ class ModelDoc:
     rec_name: str | None = None
 
 
+Schema = dict | Callable[[str | None], dict]  # a JSON Schema, or one per model (None: any model)
+
+
 @dataclass(frozen=True)
 class Operation:
-    """How one route is documented: parameters, body and answers."""
+    """How one route is documented (``Route.openapi``).
+
+    ``body`` and ``answer`` are JSON Schemas, or functions of the model name
+    for routes documented per model (``Route.per_model``): they get None for
+    the generic entry. ``answer_name`` names the shared success answer
+    (``<answer_name>-<status>``, or ``<model>-<answer_name>`` when the answer
+    is a function). ``example``: the request body's example.
+    """
 
     parameters: tuple[str, ...] = ()
-    body: str | None = None  # request body kind
-    answer: str = "message"  # success answer kind
+    body: Schema | None = None
+    example: object = None
+    body_required: bool = True
+    answer: Schema = field(default_factory=lambda: MESSAGE)
+    answer_name: str = "message"
     status: int = 200
     errors: tuple[int, ...] = (400, 401, 403, 429)
     description: str = ""
-    headers: tuple[str, ...] = field(default_factory=tuple)
-
-
-OPERATIONS = {
-    "generate_token": Operation(
-        body="generate_token", answer="generate_token", errors=(400, 401, 403, 404, 413, 429)
-    ),
-    "model_generate_token": Operation(
-        body="generate_token", answer="generate_token", errors=(400, 401, 403, 404, 413, 429)
-    ),
-    "auth_login": Operation(body="login", answer="login", errors=(400, 401, 413, 429)),
-    "auth_refresh": Operation(body="refresh", answer="login", errors=(400, 401, 413, 429)),
-    "auth_logout": Operation(body="logout", answer="logout", errors=(400, 401, 413, 429)),
-    "search": Operation(
-        parameters=("domain", "fields", "limit", "offset", "order", "context"),
-        answer="records",
-        errors=(400, 401, 403, 404, 429),
-        headers=("X-Total-Count", "Link"),
-        description="Records matching `domain`, one page at a time (`Link` names the next and previous pages).",
-    ),
-    "schema": Operation(parameters=("context",), answer="schema", errors=(400, 401, 403, 404, 429)),
-    "record_count": Operation(
-        parameters=("domain", "context"), answer="count", errors=(400, 401, 403, 404, 429)
-    ),
-    "create": Operation(
-        body="create",
-        answer="created",
-        status=201,
-        errors=(400, 401, 403, 404, 409, 413, 422, 429),
-        headers=("Location",),
-    ),
-    "execute_kw": Operation(
-        body="execute_kw",
-        answer="any",
-        errors=(400, 401, 403, 404, 409, 413, 422, 429),
-        description="Calls a public model method; the method decides the scope it needs "
-        "(read, create, write, delete or execute). Recordsets come back as lists of ids.",
-    ),
-    "read": Operation(parameters=("fields", "context"), answer="record", errors=(400, 401, 403, 404, 429)),
-    "update": Operation(body="update", errors=(400, 401, 403, 404, 409, 413, 422, 429)),
-    "patch": Operation(body="update", errors=(400, 401, 403, 404, 409, 413, 422, 429)),
-    "delete": Operation(errors=(401, 403, 404, 409, 422, 429)),
-}
+    headers: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- model schemas
@@ -323,6 +295,10 @@ def _header_refs(names: Iterable[str]) -> dict:
 
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+TAGS = {
+    "authentication": "Login tokens.",
+    "records": "Any model the key may reach, named in the path.",
+}
 
 
 def _error_responses() -> dict:
@@ -440,109 +416,102 @@ TEXT = {"type": "string", "minLength": 1}
 INTEGER = {"type": "integer"}
 
 
-def _body_schema(kind: str, model: str | None) -> tuple[dict, dict | None]:
-    """(schema, example) of a request body."""
-    if kind == "create":
-        if model:
-            # One record here (an array of them is accepted too, as the generic route says): the
-            # alternative would nest every field schema one level deeper for no gain in precision.
-            return _ref(f"{model}-create"), None
-        one = {"type": "object"}
-        return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 1000}]}, None
-    if kind == "update":
-        return (_ref(f"{model}-update") if model else {"type": "object"}), None
-    if kind == "execute_kw":
-        schema = _object(
-            {"method": STRING, "args": {"type": "array"}, "kwargs": {"type": "object"}}, ["method"]
-        )
-        return schema, {
-            "method": "search_read",
-            "args": [[]],
-            "kwargs": {"fields": ["id", "display_name"], "limit": 5},
-        }
-    if kind == "generate_token":
-        schema = _object(
-            {
-                "user_id": {**INTEGER, "minimum": 1, "maximum": MAX_ID},
-                "expiration_days": {**INTEGER, "minimum": 1, "maximum": MAX_TOKEN_DAYS},
-            },
-            ["user_id"],
-        )
-        return schema, {"user_id": 2, "expiration_days": 10}
-    if kind == "login":
-        return _object({"login": TEXT, "password": TEXT}, ["login", "password"]), {
-            "login": "demo",
-            "password": "demo",
-        }
-    if kind == "refresh":
-        return _object({"refresh_token": TEXT}, ["refresh_token"]), {"refresh_token": "odoorefresh_..."}
-    return _object({"refresh_token": TEXT}), None  # logout
+# The bodies and answers of the routes of controllers/route_table.py (schemas, or per-model functions)
+def records(model: str | None) -> dict:
+    return {"type": "array", "items": record(model)}
 
 
-def _answer_schema(kind: str, model: str | None) -> dict:
-    record = _ref(model) if model else {"type": "object", "properties": {"id": INTEGER}, "required": ["id"]}
-    message = {"message": STRING}
-    return {
-        "records": {"type": "array", "items": record},
-        "record": record,
-        "schema": {
-            "type": "object",
-            "additionalProperties": {"type": "object", "properties": {"type": STRING}},
-        },
-        "count": _object(
-            {"model": STRING, "domain": {"type": "array"}, "record_count": INTEGER},
-            ["model", "domain", "record_count"],
-        ),
-        "created": {
-            "anyOf": [
-                _object({"id": INTEGER, **message}, ["id", "message"]),
-                _object({"ids": {"type": "array", "items": INTEGER}, **message}, ["ids", "message"]),
-            ]
-        },
-        "message": _object({"id": INTEGER, **message}, ["id", "message"]),
-        "any": {},
-        "generate_token": _object(
-            {
-                "login_token": STRING,
-                "message": STRING,
-                "token_type": STRING,
-                "expires_in_days": {"type": "number"},
-                "expiration_date": {"type": "string", "format": "date-time"},
-                "user_info": USER_INFO,
-            },
-            ["login_token", "token_type", "expiration_date", "user_info"],
-        ),
-        "login": _object(
-            {
-                "access_token": STRING,
-                "token_type": STRING,
-                "expires_in": INTEGER,
-                "refresh_token": STRING,
-                "user_info": USER_INFO,
-            },
-            ["access_token", "token_type", "expires_in", "refresh_token"],
-        ),
-        "logout": _object(message, ["message"]),
-    }[kind]
+def record(model: str | None) -> dict:
+    return _ref(model) if model else {"type": "object", "properties": {"id": INTEGER}, "required": ["id"]}
+
+
+def create_body(model: str | None) -> dict:
+    if model:
+        # One record here (an array of them is accepted too, as the generic route says): the
+        # alternative would nest every field schema one level deeper for no gain in precision.
+        return _ref(f"{model}-create")
+    one = {"type": "object"}
+    return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 1000}]}
+
+
+def update_body(model: str | None) -> dict:
+    return _ref(f"{model}-update") if model else {"type": "object"}
+
+
+MESSAGE = _object({"id": INTEGER, "message": STRING}, ["id", "message"])
+SCHEMA_ANSWER = {"type": "object", "additionalProperties": {"type": "object", "properties": {"type": STRING}}}
+COUNT = _object(
+    {"model": STRING, "domain": {"type": "array"}, "record_count": INTEGER},
+    ["model", "domain", "record_count"],
+)
+CREATED = {
+    "anyOf": [
+        _object({"id": INTEGER, "message": STRING}, ["id", "message"]),
+        _object({"ids": {"type": "array", "items": INTEGER}, "message": STRING}, ["ids", "message"]),
+    ]
+}
+ANY: dict = {}
+EXECUTE_KW_BODY = _object(
+    {"method": STRING, "args": {"type": "array"}, "kwargs": {"type": "object"}}, ["method"]
+)
+GENERATE_TOKEN_BODY = _object(
+    {
+        "user_id": {**INTEGER, "minimum": 1, "maximum": MAX_ID},
+        "expiration_days": {**INTEGER, "minimum": 1, "maximum": MAX_TOKEN_DAYS},
+    },
+    ["user_id"],
+)
+GENERATED_TOKEN = _object(
+    {
+        "login_token": STRING,
+        "message": STRING,
+        "token_type": STRING,
+        "expires_in_days": {"type": "number"},
+        "expiration_date": {"type": "string", "format": "date-time"},
+        "user_info": USER_INFO,
+    },
+    ["login_token", "token_type", "expiration_date", "user_info"],
+)
+LOGIN_BODY = _object({"login": TEXT, "password": TEXT}, ["login", "password"])
+REFRESH_BODY = _object({"refresh_token": TEXT}, ["refresh_token"])
+LOGOUT_BODY = _object({"refresh_token": TEXT})
+LOGGED_IN = _object(
+    {
+        "access_token": STRING,
+        "token_type": STRING,
+        "expires_in": INTEGER,
+        "refresh_token": STRING,
+        "user_info": USER_INFO,
+    },
+    ["access_token", "token_type", "expires_in", "refresh_token"],
+)
+LOGGED_OUT = _object({"message": STRING}, ["message"])
 
 
 # ---------------------------------------------------------------- paths
+def _schema(schema: Schema, model: str | None) -> dict:
+    return schema(model) if callable(schema) else schema
+
+
 def _success_name(spec: Operation, model: str | None) -> str:
-    per_model = spec.answer in ("records", "record") and model
-    return f"{model}-{spec.answer}" if per_model else f"{spec.answer}-{spec.status}"
+    return (
+        f"{model}-{spec.answer_name}"
+        if callable(spec.answer) and model
+        else f"{spec.answer_name}-{spec.status}"
+    )
 
 
 def _success_response(spec: Operation, model: str | None) -> dict:
     return {
         "description": "Success.",
         "headers": _header_refs(["X-Request-Id", *RATE_HEADERS, *spec.headers]),
-        "content": {JSON: {"schema": _answer_schema(spec.answer, model)}},
+        "content": {JSON: {"schema": _schema(spec.answer, model)}},
     }
 
 
-def _operation(route: Route, model: str | None, tag: str, successes: dict) -> dict:
+def _operation(route: Route, model: str | None, tag: str, successes: dict, order: int = 0) -> dict:
     """The operation object; its success answer is added to ``successes`` (shared components)."""
-    spec = OPERATIONS[route.name]
+    spec = route.openapi
     summary = f"{route.summary} ({model})" if model else route.summary
     op = {
         "operationId": f"{route.name}_{model}" if model else route.name,
@@ -553,12 +522,11 @@ def _operation(route: Route, model: str | None, tag: str, successes: dict) -> di
         op["description"] = spec.description
     if spec.parameters:
         op["parameters"] = list(spec.parameters)  # apispec: a component name is a reference
-    if spec.body:
-        schema, example = _body_schema(spec.body, model)
-        media = {"schema": schema}
-        if example is not None:
-            media["example"] = example
-        op["requestBody"] = {"required": spec.body not in ("logout",), "content": {JSON: media}}
+    if spec.body is not None:
+        media = {"schema": _schema(spec.body, model)}
+        if spec.example is not None:
+            media["example"] = spec.example
+        op["requestBody"] = {"required": spec.body_required, "content": {JSON: media}}
     success = _success_name(spec, model)
     if success not in successes:
         successes[success] = _success_response(spec, model)
@@ -567,11 +535,13 @@ def _operation(route: Route, model: str | None, tag: str, successes: dict) -> di
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
     responses["default"] = {"$ref": "#/components/responses/Error"}
     op["responses"] = responses
+    if route.postman is not None and (model or not route.has_model):
+        op["x-postman"] = dict(route.postman.extension(), order=order)
     return op
 
 
 def _concrete(route: Route, model: str) -> str:
-    return route.path.replace("{model}", model)
+    return route.full_path.replace("{model}", model)
 
 
 def _visible(route: Route, model: ModelDoc) -> bool:
@@ -589,7 +559,7 @@ def _spec(title: str, version: str, openapi_description: str, server_url: str) -
     )
 
 
-def model_fragment(model: ModelDoc) -> dict:
+def model_fragment(model: ModelDoc, routes: Sequence[Route]) -> dict:
     """What one model adds to the document: its schemas, answers, tag and paths.
 
     Built with apispec on its own, so a caller can cache it per model and
@@ -600,7 +570,9 @@ def model_fragment(model: ModelDoc) -> dict:
     for name, schema in model_schemas(model).items():
         spec.components.schema(name, schema)
     successes: dict[str, dict] = {}
-    _add_paths(spec, [r for r in ROUTES if r.kind == "data"], model, model.name, successes)
+    _add_paths(
+        spec, [r for r in routes if r.openapi is not None and r.per_model], model, model.name, successes
+    )
     for name, response in successes.items():
         if name.startswith(f"{model.name}-"):
             spec.components.response(name, response)
@@ -614,6 +586,7 @@ def model_fragment(model: ModelDoc) -> dict:
 
 
 def build(
+    routes: Sequence[Route],
     models: Sequence[ModelDoc] = (),
     *,
     title: str = "Odoo REST API",
@@ -622,7 +595,8 @@ def build(
     server_url: str = "/",
     fragments: Mapping[str, Mapping[str, dict]] | None = None,
 ) -> dict:
-    """The OpenAPI document: the generic routes, then one tag per model.
+    """The OpenAPI document of ``routes``: every documented route once, then
+    the ``records`` routes again under one tag per model.
 
     ``fragments`` maps a model name to its ``model_fragment`` (the caller may
     cache them); missing ones are computed here.
@@ -637,17 +611,20 @@ def build(
         spec.components.parameter(name, param["in"], param)
     for name, response in _error_responses().items():
         spec.components.response(name, response)
-    spec.tag({"name": "authentication", "description": "Login tokens."})
-    spec.tag({"name": "records", "description": "Any model the key may reach, named in the path."})
+    documented = [r for r in routes if r.openapi is not None]
+    for name in dict.fromkeys(tag for r in documented for tag in r.tags[:1]):
+        spec.tag({"name": name, "description": TAGS.get(name, name)})
     successes: dict[str, dict] = {}
-    _add_paths(spec, [r for r in ROUTES if r.kind == "token"], None, "authentication", successes)
-    _add_paths(spec, [r for r in ROUTES if r.kind == "data"], None, "records", successes)
+    for tag in dict.fromkeys(r.tags[0] if r.tags else "other" for r in documented):
+        _add_paths(
+            spec, [r for r in documented if (r.tags[0] if r.tags else "other") == tag], None, tag, successes
+        )
     for name, response in successes.items():
         spec.components.response(name, response)
     doc = spec.to_dict()
     components = doc["components"]
     for model in sorted(models, key=lambda m: m.name):
-        fragment = (fragments or {}).get(model.name) or model_fragment(model)
+        fragment = (fragments or {}).get(model.name) or model_fragment(model, routes)
         components["schemas"].update(fragment["schemas"])
         components["responses"].update(fragment["responses"])
         doc["tags"].append(fragment["tag"])
@@ -659,12 +636,14 @@ def _add_paths(
     spec: APISpec, routes: Sequence[Route], model: ModelDoc | None, tag: str, successes: dict
 ) -> None:
     by_path: dict[str, dict] = {}
-    for route in routes:
-        path = _concrete(route, model.name) if model else route.path
-        operation = _operation(route, model.name if model else None, tag, successes)
-        if model and not _visible(route, model):
+    for order, route in enumerate(routes):
+        path = _concrete(route, model.name) if model else route.full_path
+        visible = model is None or _visible(route, model)
+        operation = _operation(route, model.name if model else None, tag, successes, order)
+        if not visible:
             # still listed: the path answers this method (OPTIONS says so), with a 403
             operation["description"] = f"Not within this caller's access ({route.operation}): answers 403."
+            operation.pop("x-postman", None)
         by_path.setdefault(path, {})[route.method.lower()] = operation
     for path, operations in by_path.items():
         parameters = []

@@ -1,10 +1,16 @@
-"""The Postman Collection v2.1 of the API (API.md section 5).
+"""The Postman Collection v2.1 of the API (API.md section 5), made from the OpenAPI document.
 
-Built from the same route table and model descriptions as the OpenAPI
-document (lib.openapi.ModelDoc): a folder for authentication, then a folder
-per model with only the routes the caller may use on it. The API key is set
-once, at collection level; ``{{token}}`` is a disabled header on every data
-request (enable it to act as a logged-in user).
+Every operation of the document that carries an ``x-postman`` extension
+becomes a request: the routes' ``Example`` (``Route.postman``) puts it
+there, on the operations a caller may use (per model) and on the routes
+that name no model. The request's method, path, body (the operation's
+example, or the model's ``-create``/``-update`` schema example), expected
+status and name all come from the document; the extension adds only what
+OpenAPI cannot say: the query to send, which remembered record id fills
+``{id}``, and what the test script remembers for later requests. Folders
+follow the operations' tags: authentication first, then one per model. The
+API key is set once, at collection level; ``{{token}}`` is a disabled
+header on every data request (enable it to act as a logged-in user).
 
 Each request carries a test script, so ``newman run`` checks the answers:
 a search remembers the first id it finds for the read request; a create
@@ -15,47 +21,56 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-
-from .openapi import ModelDoc, model_schemas
-from .routes import ROUTES, Route
+from dataclasses import dataclass
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
-EXPECTED = {"create": 201}
-# A method every model has that only needs the read scope.
-EXECUTE_KW_EXAMPLE = {"method": "search_count", "args": [[]], "kwargs": {}}
-TOKEN_EXAMPLES = {
-    "generate_token": {"user_id": "{{userId}}", "expiration_days": 1},
-    "auth_login": {"login": "{{login}}", "password": "{{password}}"},
-    "auth_refresh": {"refresh_token": "{{refreshToken}}"},
-    "auth_logout": {"refresh_token": "{{refreshToken}}"},
-}
-TOKEN_SCRIPTS = {
-    "generate_token": ['pm.collectionVariables.set("token", pm.response.json().login_token);'],
-    "auth_login": [
-        "const body = pm.response.json();",
-        'pm.collectionVariables.set("token", body.access_token);',
-        'pm.collectionVariables.set("refreshToken", body.refresh_token);',
-    ],
-    "auth_refresh": [
-        "const body = pm.response.json();",
-        'pm.collectionVariables.set("token", body.access_token);',
-        'pm.collectionVariables.set("refreshToken", body.refresh_token);',
-    ],
-}
-# Token routes, in the order a session uses them; logout comes last.
-TOKEN_ORDER = ("generate_token", "auth_login", "auth_refresh", "auth_logout")
-# Data routes, in the order that lets each request use what an earlier one found.
-DATA_ORDER = ("search", "schema", "record_count", "read", "create", "update", "patch", "execute_kw", "delete")
+METHODS = ("get", "put", "post", "delete", "patch", "head")
+# what the test scripts remember, per model (the model's name with dots as underscores)
+RECORD_VARIABLES = {"found": "id", "created": "created_id"}
 
 
-def _variable_name(model: str, what: str) -> str:
-    return f"{model.replace('.', '_')}_{what}"
+@dataclass(frozen=True)
+class Example:
+    """How the collection calls a route (``Route.postman``).
+
+    - ``query``: the query string sent;
+    - ``body``: the body sent; None sends the OpenAPI operation's example;
+    - ``record``: ``found`` or ``created``: the remembered id that fills
+      ``{id}`` (the request is skipped while it is unset);
+    - ``then``: lines of the test script after the status check; ``{found}``
+      and ``{created}`` name the model's variables for those ids;
+    - ``token_header``: a disabled ``token`` header to act as a logged-in user.
+    """
+
+    query: tuple[tuple[str, str], ...] = ()
+    body: object = None
+    record: str | None = None
+    then: tuple[str, ...] = ()
+    token_header: bool = True
+
+    def extension(self) -> dict:
+        """The ``x-postman`` value the OpenAPI operation carries."""
+        out: dict = {}
+        if self.query:
+            out["query"] = dict(self.query)
+        if self.body is not None:
+            out["body"] = self.body
+        if self.record:
+            out["record"] = self.record
+        if self.then:
+            out["then"] = list(self.then)
+        if self.token_header:
+            out["token_header"] = True
+        return out
 
 
-def _url(route: Route, model: str | None, record_var: str | None, query: dict | None = None) -> dict:
-    segments = ["api", *route.segments]
-    if model:
-        segments = [model if s == "{model}" else s for s in segments]
+def _variables(tag: str) -> dict:
+    base = tag.replace(".", "_")
+    return {role: f"{base}_{suffix}" for role, suffix in RECORD_VARIABLES.items()}
+
+
+def _url(path: str, record_var: str | None, query: Mapping[str, str] | None) -> dict:
+    segments = path.strip("/").split("/")
     segments = [f"{{{{{record_var}}}}}" if s == "{id}" else s for s in segments]
     url = {"raw": "{{baseUrl}}/" + "/".join(segments), "host": ["{{baseUrl}}"], "path": segments}
     if query:
@@ -68,99 +83,84 @@ def _script(kind: str, lines: Sequence[str]) -> dict:
     return {"listen": kind, "script": {"type": "text/javascript", "exec": list(lines)}}
 
 
-def _status_test(status: int) -> list[str]:
-    return [f'pm.test("answers {status}", function () {{ pm.response.to.have.status({status}); }});']
+def _status(op: Mapping) -> int:
+    return min(int(code) for code in op["responses"] if code.isdigit() and code.startswith("2"))
 
 
-def _skip_unless(variable: str) -> dict:
-    return _script(
-        "prerequest", [f'if (!pm.collectionVariables.get("{variable}")) {{ pm.execution.skipRequest(); }}']
-    )
+def _example_body(doc: Mapping, op: Mapping, extension: Mapping) -> object | None:
+    if "body" in extension:
+        return extension["body"]
+    media = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if media is None:
+        return None
+    if "example" in media:
+        return media["example"]
+    ref = media.get("schema", {}).get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        return doc["components"]["schemas"][ref.rsplit("/", 1)[1]].get("example")
+    return None
 
 
-def _request(name: str, route: Route, url: dict, body: object | None, headers: list, events: list) -> dict:
-    request = {"method": route.method, "header": headers, "url": url, "description": route.summary}
+def _request(doc: Mapping, path: str, method: str, op: Mapping) -> dict:
+    extension = op["x-postman"]
+    variables = _variables(op["tags"][0])
+    status = _status(op)
+    tests = [f'pm.test("answers {status}", function () {{ pm.response.to.have.status({status}); }});']
+    for line in extension.get("then", ()):
+        for role, variable in variables.items():
+            line = line.replace(f"{{{role}}}", variable)
+        tests.append(line)
+    events = []
+    record_var = variables[extension["record"]] if extension.get("record") else None
+    if record_var:
+        events.append(
+            _script(
+                "prerequest",
+                [f'if (!pm.collectionVariables.get("{record_var}")) {{ pm.execution.skipRequest(); }}'],
+            )
+        )
+    events.append(_script("test", tests))
+    headers = []
+    if extension.get("token_header"):
+        headers.append(
+            {
+                "key": "token",
+                "value": "{{token}}",
+                "disabled": True,
+                "description": "Enable to act as the token's user.",
+            }
+        )
+    request = {
+        "method": method.upper(),
+        "header": headers,
+        "url": _url(path, record_var, extension.get("query")),
+        "description": op.get("summary", ""),
+    }
+    body = _example_body(doc, op, extension)
     if body is not None:
         # "{{userId}}" stands for a number: Postman substitutes variables in the raw text
         raw = json.dumps(body, indent=2).replace('"{{userId}}"', "{{userId}}")
         request["body"] = {"mode": "raw", "raw": raw, "options": {"raw": {"language": "json"}}}
         request["header"] = [*headers, {"key": "Content-Type", "value": "application/json"}]
-    return {"name": name, "event": events, "request": request}
+    return {"name": f"{op.get('summary', '')} ({method.upper()})", "event": events, "request": request}
 
 
-def _token_item(route: Route) -> dict:
-    status = 200
-    events = [_script("test", _status_test(status) + TOKEN_SCRIPTS.get(route.name, []))]
-    return _request(route.summary, route, _url(route, None, None), TOKEN_EXAMPLES[route.name], [], events)
+def build(doc: Mapping, *, base_url: str, title: str = "Odoo REST API", user_id: int | None = None) -> dict:
+    """The collection of an OpenAPI document (``lib.openapi.build``): a folder per tag.
 
-
-def _model_item(route: Route, model: ModelDoc, create_example: dict, update_example: dict) -> dict:
-    found, created = _variable_name(model.name, "id"), _variable_name(model.name, "created_id")
-    token_header = [
-        {
-            "key": "token",
-            "value": "{{token}}",
-            "disabled": True,
-            "description": "Enable to act as the token's user.",
-        }
-    ]
-    status = EXPECTED.get(route.name, 200)
-    tests = _status_test(status)
-    events, query, body, record_var = [], None, None, None
-    if route.name == "search":
-        query = {"limit": "5"}
-        tests += [
-            "const rows = pm.response.json();",
-            f'if (rows.length) {{ pm.collectionVariables.set("{found}", rows[0].id); }}',
-        ]
-    elif route.name == "read":
-        record_var = found
-        events.append(_skip_unless(found))
-    elif route.name == "create":
-        body = create_example
-        tests += [f'pm.collectionVariables.set("{created}", pm.response.json().id);']
-    elif route.name in ("update", "patch", "delete"):
-        record_var, body = created, (update_example if route.name != "delete" else None)
-        events.append(_skip_unless(created))
-    elif route.name == "execute_kw":
-        body = EXECUTE_KW_EXAMPLE
-    events.append(_script("test", tests))
-    name = f"{route.summary} ({route.method} {route.name})"
-    return _request(name, route, _url(route, model.name, record_var, query), body, token_header, events)
-
-
-def _model_folder(model: ModelDoc, schemas: Mapping[str, dict] | None) -> dict:
-    schemas = schemas or model_schemas(model)
-    create_example = schemas[f"{model.name}-create"]["example"]
-    update_example = schemas[f"{model.name}-update"]["example"]
-    routes = {r.name: r for r in ROUTES if r.kind == "data"}
-    items = [
-        _model_item(routes[name], model, create_example, update_example)
-        for name in DATA_ORDER
-        if routes[name].operation is None or routes[name].operation in model.operations
-    ]
-    return {"name": model.name, "description": model.description or model.name, "item": items}
-
-
-def build(
-    models: Sequence[ModelDoc],
-    *,
-    base_url: str,
-    title: str = "Odoo REST API",
-    fragments: Mapping[str, Mapping[str, dict]] | None = None,
-    user_id: int | None = None,
-) -> dict:
-    """The collection: authentication, then one folder per model (sorted by name).
-
-    ``fragments`` are the models' ``model_schemas``, when the caller has them;
-    ``user_id`` the default user to issue a login token for.
+    Requests keep the order of the route table (the document lists the
+    operations of each path in that order; ``x-postman.order`` says it
+    across paths). ``user_id``: the default user to issue a login token for.
     """
-    routes = {r.name: r for r in ROUTES if r.kind == "token"}
-    auth_folder = {
-        "name": "Authentication",
-        "description": "Login tokens. Set login and password for auth/login.",
-        "item": [_token_item(routes[name]) for name in TOKEN_ORDER],
-    }
+    folders: dict[str, list] = {}
+    for path, operations in doc["paths"].items():
+        for method in METHODS:
+            op = operations.get(method)
+            if op and "x-postman" in op:
+                item = _request(doc, path, method, op)
+                folders.setdefault(op["tags"][0], []).append((op["x-postman"].get("order", 0), item))
+    descriptions = {tag["name"]: tag.get("description", "") for tag in doc.get("tags", [])}
+    ordered = sorted(folders, key=lambda tag: (tag != "authentication", tag))
     return {
         "info": {
             "name": title,
@@ -186,7 +186,11 @@ def build(
             {"key": "password", "value": "", "type": "string"},
         ],
         "item": [
-            auth_folder,
-            *(_model_folder(m, (fragments or {}).get(m.name)) for m in sorted(models, key=lambda m: m.name)),
+            {
+                "name": tag,
+                "description": descriptions.get(tag, tag),
+                "item": [item for _order, item in sorted(folders[tag], key=lambda pair: pair[0])],
+            }
+            for tag in ordered
         ],
     }

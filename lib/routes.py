@@ -1,13 +1,18 @@
-"""The route table: the single source of truth for routing, scope checks and
-the generated documents (OpenAPI, Postman).
+"""Routes: what one entry of the route table says, and how a request finds its entry.
 
-Adding a route is one ``Route`` entry here plus its handler.
+The table itself is ``controllers/route_table.py`` (``rest.api.pipeline``'s
+``_routes()``); each ``Route`` there carries everything about its route:
+the handler, the auth policy, the scope it needs, how the OpenAPI document
+describes it and the Postman collection's example of it. Routing, scope
+checks and both documents are derived from the table alone.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import MethodNotAllowed, NotFound
 
@@ -21,30 +26,48 @@ MAX_ID = 2**31 - 1
 class Route:
     """One operation of the API.
 
-    ``segments`` follow ``/api/``; ``{model}`` and ``{id}`` are parameters.
-    ``operation`` is the scope a key needs on the model (read, create,
-    write, delete); None when the operation depends on the call
-    (execute_kw) or when the route names no model.
-    ``auth`` is ``key`` (an API key is required) or ``public``.
-    ``kind`` is ``data`` (works on a model), ``token`` or ``docs``.
+    - ``path`` follows ``/api/``; ``{model}`` and ``{id}`` are parameters.
+    - ``handler(call)`` answers the call (an ``odoo.http.Response``).
+    - ``auth`` names the pipeline's policy, method ``_auth_<auth>``: ``user``
+      (an API key, and a login token when the key asks for one), ``key``
+      (an API key; the token is optional: the login routes) or ``docs``.
+    - ``operation``: the scope a key needs on the path's model (read,
+      create, write, delete); ``operations(call)`` instead when the call
+      decides (execute_kw). Neither: no model is checked.
+    - ``tags``: the OpenAPI tag; ``records`` routes are also documented
+      once per model the caller reaches.
+    - ``openapi``: a ``lib.openapi.Operation`` (None: not documented);
+      ``postman``: a ``lib.postman.Example`` (None: not in the collection).
     """
 
     name: str
     method: str
-    segments: tuple[str, ...]
+    path: str
+    handler: Callable | None = None
+    auth: str = "user"
     operation: str | None = None
-    auth: str = "key"
+    operations: Callable | None = None
     summary: str = ""
-    tags: tuple[str, ...] = field(default_factory=tuple)
-    kind: str = "data"
+    tags: tuple[str, ...] = ()
+    openapi: Any = None
+    postman: Any = None
+    segments: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "segments", tuple(self.path.split("/")))
 
     @property
-    def path(self) -> str:
-        return f"{API_PREFIX}/" + "/".join(self.segments)
+    def full_path(self) -> str:
+        return f"{API_PREFIX}/{self.path}"
 
     @property
     def has_model(self) -> bool:
         return "{model}" in self.segments
+
+    @property
+    def per_model(self) -> bool:
+        """Documented once per model the caller reaches, besides the generic entry."""
+        return self.has_model and "records" in self.tags
 
     def match(self, parts: list[str]) -> dict | None:
         """The path parameters when ``parts`` fit this route's segments."""
@@ -65,31 +88,6 @@ class Route:
         return params
 
 
-def _r(name, method, path, operation=None, auth="key", summary="", tags=(), kind="data"):
-    return Route(name, method, tuple(path.split("/")), operation, auth, summary, tuple(tags), kind)
-
-
-ROUTES: tuple[Route, ...] = (
-    _r("generate_token", "POST", "generate_token", summary="Issue a login token", kind="token"),
-    _r("model_generate_token", "POST", "{model}/generate_token", summary="Issue a login token", kind="token"),
-    _r("auth_login", "POST", "auth/login", summary="Log a user in", kind="token"),
-    _r("auth_refresh", "POST", "auth/refresh", summary="Exchange a refresh token", kind="token"),
-    _r("auth_logout", "POST", "auth/logout", summary="Revoke a login", kind="token"),
-    _r("search", "GET", "{model}/search", "read", summary="Search records"),
-    _r("schema", "GET", "{model}/schema", "read", summary="Field metadata"),
-    _r("record_count", "GET", "{model}/record_count", "read", summary="Count records"),
-    _r("create", "POST", "{model}/create", "create", summary="Create one or more records"),
-    _r("execute_kw", "POST", "{model}/execute_kw", summary="Call a public model method"),
-    _r("read", "GET", "{model}/{id}", "read", summary="Read one record"),
-    _r("update", "PUT", "{model}/{id}", "write", summary="Update one record"),
-    _r("patch", "PATCH", "{model}/{id}", "write", summary="Update one record"),
-    _r("delete", "DELETE", "{model}/{id}", "delete", summary="Delete one record"),
-    _r("openapi", "GET", "openapi.json", auth="public", summary="OpenAPI document", kind="docs"),
-    _r("postman", "GET", "postman.json", auth="public", summary="Postman collection", kind="docs"),
-    _r("swagger_ui", "GET", "docs", auth="public", summary="Swagger UI", kind="docs"),
-)
-
-
 def split_path(path: str) -> list[str] | None:
     """``/api/a/b`` -> ``["a", "b"]``; None for a path outside ``/api/``."""
     if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
@@ -98,20 +96,24 @@ def split_path(path: str) -> list[str] | None:
     return rest.split("/") if rest else []
 
 
-def resolve(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> tuple[Route, dict]:
+def _matches(parts: list[str], routes: Sequence[Route]) -> list[tuple[Route, dict]]:
+    """The routes that fit ``parts``: literal ones win over parameterised ones
+    (``/api/auth/login`` is not model ``auth``)."""
+    matches = [(route, params) for route in routes if (params := route.match(parts)) is not None]
+    return [(r, p) for r, p in matches if not p] or matches
+
+
+def resolve(method: str, path: str, routes: Sequence[Route]) -> tuple[Route, dict]:
     """The route and path parameters for a request.
 
-    Literal routes win over parameterised ones (``/api/auth/login`` is not
-    model ``auth``). HEAD is served by the GET route. Raises NotFound when
-    no route has this path and MethodNotAllowed (with the allowed methods)
-    when some route has it but not for this method.
+    HEAD is served by the GET route. Raises NotFound when no route has this
+    path and MethodNotAllowed (with the allowed methods) when some route has
+    it but not for this method.
     """
     parts = split_path(path)
     if parts is None:
         raise NotFound("No such route.")
-    matches = [(route, params) for route in routes if (params := route.match(parts)) is not None]
-    literal = [(r, p) for r, p in matches if not p]
-    matches = literal or matches
+    matches = _matches(parts, routes)
     if not matches:
         raise NotFound(f"No route {path[:120]!r}.")
     wanted = "GET" if method == "HEAD" else method
@@ -124,9 +126,6 @@ def resolve(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> tuple
     raise MethodNotAllowed(sorted(allowed | {"OPTIONS"}))
 
 
-def allowed_methods(path: str, routes: tuple[Route, ...] = ROUTES) -> list[str]:
+def allowed_methods(path: str, routes: Sequence[Route]) -> list[str]:
     """Methods served at ``path`` (for CORS preflight answers)."""
-    parts = split_path(path) or []
-    matches = [(r, p) for r in routes if (p := r.match(parts)) is not None]
-    literal = [(r, p) for r, p in matches if not p]
-    return sorted({route.method for route, _ in (literal or matches)})
+    return sorted({route.method for route, _ in _matches(split_path(path) or [], routes)})

@@ -102,7 +102,7 @@ class RestApiDocs(models.AbstractModel):
             )
         return docs
 
-    def _fragments(self, docs):
+    def _fragments(self, docs, routes):
         """Each model's OpenAPI fragment, from the per-registry cache when the model's
         fields, the caller's readable fields and operations are the same."""
         registry = self.env.registry
@@ -113,10 +113,17 @@ class RestApiDocs(models.AbstractModel):
         out = {}
         for doc in docs:
             model_fields = self.env[doc.name]._fields  # a new dict when Odoo sets the model up again
-            key = (doc.name, tuple(sorted(doc.fields)), doc.operations, doc.description, doc.rec_name)
+            key = (
+                id(routes),
+                doc.name,
+                tuple(sorted(doc.fields)),
+                doc.operations,
+                doc.description,
+                doc.rec_name,
+            )
             found = cache.get(key)
             if found is None or found[0] is not model_fields:
-                found = (model_fields, openapi.model_fragment(doc))
+                found = (model_fields, openapi.model_fragment(doc, routes))
                 cache[key] = found
             out[doc.name] = found[1]
         return out
@@ -150,13 +157,16 @@ class RestApiDocs(models.AbstractModel):
                 cache.documents.move_to_end(key)
                 return found
         docs = self._model_docs(reachable)
-        if kind == "openapi":
-            document = openapi.build(
-                docs, max_page_size=max_page_size, fragments=self._fragments(docs), version=VERSION
-            )
-        else:
-            schemas = {name: fragment["schemas"] for name, fragment in self._fragments(docs).items()}
-            document = postman.build(docs, base_url=base_url, fragments=schemas, user_id=user_id)
+        routes = self.env["rest.api.pipeline"]._routes()
+        document = openapi.build(
+            routes,
+            docs,
+            max_page_size=max_page_size,
+            fragments=self._fragments(docs, routes),
+            version=VERSION,
+        )
+        if kind == "postman":
+            document = postman.build(document, base_url=base_url, user_id=user_id)
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         with cache.lock:
             cache.documents[key] = body

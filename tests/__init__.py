@@ -8,3 +8,4 @@ from . import test_ui
 from . import test_reliability
 from . import test_walls
 from . import test_patches
+from . import test_extending

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 import time
@@ -45,6 +46,19 @@ def use_key(env, secret, ahead=False):
     """What a call does with its key before any work: find it, count it (a ``throttle.Count``), or None."""
     info = env["rest.api.key"].sudo()._find_key(secret)
     return None if info is None else throttle.count(env, info, ahead)
+
+
+def with_handlers(env, handlers):
+    """A patcher giving the routes named in ``handlers`` (name -> function of the
+    route's own handler) another handler: the supported way, through ``_routes()``."""
+    Pipeline = type(env["rest.api.pipeline"])
+    table = tuple(
+        dataclasses.replace(route, handler=handlers[route.name](route.handler))
+        if route.name in handlers
+        else route
+        for route in Pipeline._routes(env["rest.api.pipeline"])
+    )
+    return patch.object(Pipeline, "_routes", lambda self: table)
 
 
 class RestApiTransactionCase(InTransaction, TransactionCase):

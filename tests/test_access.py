@@ -2,10 +2,9 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
-from ..controllers import handlers
 from ..infra import side_store
 from ..infra.throttle import hits_sequence
-from .common import RestApiCase, use_key
+from .common import RestApiCase, use_key, with_handlers
 
 
 @tagged("post_install", "-at_install")
@@ -144,17 +143,16 @@ class TestThrottleTiming(RestApiCase):
         self.runs = []
 
         def counting(name):
-            original = handlers.HANDLERS[name]
+            def wrap(original):
+                def handler(call):
+                    self.runs.append(name)
+                    return original(call)
 
-            def handler(model, **params):
-                self.runs.append(name)
-                return original(model, **params)
+                return handler
 
-            return handler
+            return wrap
 
-        patcher = patch.dict(
-            handlers.HANDLERS, {name: counting(name) for name in ("search", "read", "create")}
-        )
+        patcher = with_handlers(self.env, {name: counting(name) for name in ("search", "read", "create")})
         patcher.start()
         self.addCleanup(patcher.stop)
 
@@ -188,13 +186,15 @@ class TestThrottleTiming(RestApiCase):
     def test_a_refused_read_rolls_back_what_it_did(self):
         secret, key_id = self._key(1)
         self._others_used(key_id, 1)
-        original = handlers.HANDLERS["search"]
 
-        def writing_search(model, **params):
-            model.env["res.partner"].sudo().create({"name": "written by a refused read"})
-            return original(model, **params)
+        def writing(original):
+            def writing_search(call):
+                call.model.env["res.partner"].sudo().create({"name": "written by a refused read"})
+                return original(call)
 
-        with patch.dict(handlers.HANDLERS, {"search": writing_search}):
+            return writing_search
+
+        with with_handlers(self.env, {"search": writing}):
             self.assertProblem(self.get("/api/res.country/search", key=secret), 429)
         self.assertFalse(self.env["res.partner"].search([("name", "=", "written by a refused read")]))
 

@@ -1,9 +1,6 @@
-from unittest.mock import patch
-
 from odoo.tests import tagged
 
-from ..controllers import handlers
-from .common import RestApiCase
+from .common import RestApiCase, with_handlers
 
 
 @tagged("post_install", "-at_install")
@@ -155,11 +152,11 @@ class TestDataRoutes(RestApiCase):
         self.assertIn("GET", response.headers["Allow"])
 
     def test_unexpected_error_is_500_with_the_request_id_logged(self):
-        def boom(model):
+        def boom(call):
             raise RuntimeError("private detail")
 
         with (
-            patch.dict(handlers.HANDLERS, {"record_count": boom}),
+            with_handlers(self.env, {"record_count": lambda original: boom}),
             self.assertLogs("odoo.addons.rest_api.controllers.dispatcher", "ERROR") as logged,
         ):
             response = self.get("/api/res.partner/record_count")

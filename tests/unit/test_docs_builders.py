@@ -3,10 +3,13 @@
 import json
 
 import pytest
+from conftest import load_route_table
 from openapi_spec_validator import validate
 
 from lib import openapi, postman, routes
 from lib.fieldinfo import FieldInfo
+
+TABLE = load_route_table()
 
 ITEM = openapi.ModelDoc(
     name="x.item",
@@ -34,12 +37,12 @@ ITEM = openapi.ModelDoc(
 
 @pytest.fixture(scope="module")
 def generic():
-    return openapi.build()
+    return openapi.build(TABLE)
 
 
 @pytest.fixture(scope="module")
 def with_item():
-    return openapi.build([ITEM], max_page_size=500)
+    return openapi.build(TABLE, [ITEM], max_page_size=500)
 
 
 def test_generic_document_is_valid_openapi_31(generic):
@@ -49,9 +52,9 @@ def test_generic_document_is_valid_openapi_31(generic):
 
 def test_every_data_and_token_route_is_documented(generic):
     documented = {(path, method.upper()) for path, item in generic["paths"].items() for method in item}
-    for route in routes.ROUTES:
-        if route.kind != "docs":
-            assert (route.path, route.method) in documented, route.name
+    for route in TABLE:
+        if route.auth != "docs":
+            assert (route.full_path, route.method) in documented, route.name
 
 
 def test_docs_routes_are_not_operations(generic):
@@ -94,7 +97,7 @@ def test_limit_maximum_follows_the_setting(with_item):
 
 def test_model_document_is_valid_and_deterministic(with_item):
     validate(with_item)
-    assert json.dumps(with_item) == json.dumps(openapi.build([ITEM], max_page_size=500))
+    assert json.dumps(with_item) == json.dumps(openapi.build(TABLE, [ITEM], max_page_size=500))
 
 
 def test_read_schema_follows_odoo_field_types(with_item):
@@ -160,7 +163,8 @@ def test_generic_paths_come_before_model_paths(with_item):
 # ------------------------------------------------------------------ Postman
 @pytest.fixture(scope="module")
 def collection():
-    return postman.build([ITEM], base_url="http://odoo.example:8069", user_id=7)
+    doc = openapi.build(TABLE, [ITEM], max_page_size=500)
+    return postman.build(doc, base_url="http://odoo.example:8069", user_id=7)
 
 
 def test_collection_is_v21_with_variables_and_collection_auth(collection):
@@ -173,7 +177,7 @@ def test_collection_is_v21_with_variables_and_collection_auth(collection):
 
 def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     folders = {folder["name"]: folder for folder in collection["item"]}
-    assert list(folders) == ["Authentication", "x.item"]
+    assert list(folders) == ["authentication", "x.item"]
     methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
     assert methods == ["GET", "GET", "GET", "GET", "POST", "POST"]  # read and create scopes only
     urls = [item["request"]["url"]["raw"] for item in folders["x.item"]["item"]]
@@ -197,7 +201,7 @@ def test_generate_token_body_uses_the_user_variable_as_a_number(collection):
 
 
 def test_cached_fragments_give_the_same_document(with_item):
-    fragments = {"x.item": openapi.model_fragment(ITEM)}
-    rebuilt = openapi.build([ITEM], max_page_size=500, fragments=fragments)
+    fragments = {"x.item": openapi.model_fragment(ITEM, TABLE)}
+    rebuilt = openapi.build(TABLE, [ITEM], max_page_size=500, fragments=fragments)
     assert json.dumps(rebuilt) == json.dumps(with_item)
     assert set(fragments["x.item"]["responses"]) == {"x.item-record", "x.item-records"}

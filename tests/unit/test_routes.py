@@ -1,6 +1,9 @@
 import pytest
+from conftest import load_route_table
 
 from lib import errors, routes
+
+TABLE = load_route_table()
 
 
 @pytest.mark.parametrize(
@@ -19,7 +22,7 @@ from lib import errors, routes
     ],
 )
 def test_resolve(method, path, name, params):
-    route, found = routes.resolve(method, path)
+    route, found = routes.resolve(method, path, TABLE)
     assert (route.name, found) == (name, params)
 
 
@@ -41,7 +44,7 @@ def test_resolve(method, path, name, params):
 )
 def test_unknown_paths_are_404(path):
     with pytest.raises(errors.NotFound):
-        routes.resolve("GET", path)
+        routes.resolve("GET", path, TABLE)
 
 
 @pytest.mark.parametrize(
@@ -54,15 +57,28 @@ def test_unknown_paths_are_404(path):
 )
 def test_wrong_method_is_405_with_allow(method, path, allowed):
     with pytest.raises(errors.MethodNotAllowed) as caught:
-        routes.resolve(method, path)
+        routes.resolve(method, path, TABLE)
     assert set(caught.value.headers["Allow"].split(", ")) == allowed
 
 
 def test_every_route_has_a_unique_method_and_path():
-    seen = {(r.method, r.segments) for r in routes.ROUTES}
-    assert len(seen) == len(routes.ROUTES)
+    seen = {(r.method, r.segments) for r in TABLE}
+    assert len(seen) == len(TABLE)
+    assert len({r.name for r in TABLE}) == len(TABLE)
+
+
+def test_every_route_names_its_handler_and_a_known_auth_policy():
+    for route in TABLE:
+        assert callable(route.handler), route.name
+        assert route.auth in ("user", "key", "docs"), route.name
+        assert not (route.operation and route.operations), route.name
+
+
+def test_literal_routes_win_over_model_routes():
+    route, params = routes.resolve("POST", "/api/auth/login", TABLE)
+    assert (route.name, params) == ("auth_login", {})
 
 
 def test_allowed_methods_for_preflight():
-    assert routes.allowed_methods("/api/res.partner/7") == ["DELETE", "GET", "PATCH", "PUT"]
-    assert routes.allowed_methods("/api/nothing/here/at/all") == []
+    assert routes.allowed_methods("/api/res.partner/7", TABLE) == ["DELETE", "GET", "PATCH", "PUT"]
+    assert routes.allowed_methods("/api/nothing/here/at/all", TABLE) == []

@@ -1,0 +1,127 @@
+"""``Call``: everything one API call carries through the pipeline.
+
+One ``Call`` is made per HTTP request, with the request's dispatcher, and is
+handed to every stage of ``rest.api.pipeline`` and to the route's handler:
+nothing a stage or a handler needs lives anywhere else. Odoo may run the
+transaction of a request again (a serialisation failure); ``attempt()``
+then resets what each attempt works out afresh, and keeps what belongs to
+the request (its id, its body, its count against the key's rate limit).
+"""
+
+import secrets
+import time
+
+from odoo.http import request
+
+from ..infra import field_meta
+from ..lib import errors, query, settings
+
+
+class Call:
+    """One API call. Stages fill it in, in this order:
+
+    - ``route``, ``params``: the route table's entry and the path's parameters;
+    - ``credentials``: what the client sent (``lib.credentials.Found``);
+    - ``key``: the API key (``KeyInfo``), None for an anonymous document;
+    - ``count``: the call counted against its key (``infra.throttle.Count``);
+    - ``token``, ``user_id``: the login token's state (or None) and the user the call runs as;
+    - ``model``: the path's model, a recordset in the caller's environment;
+    - ``headers``: added to the answer, whatever it is; ``audit``: the call log line to write.
+    """
+
+    def __init__(self, httprequest):
+        self.httprequest = httprequest
+        self.request_id = secrets.token_hex(8)
+        self.started = time.perf_counter()
+        self.headers = {}
+        self.audit = None
+        self.body = None  # the raw body, read once (a retried transaction needs it again)
+        self.count = None  # counted once per request, not per attempt
+        self.attempt()
+
+    def attempt(self):
+        """Forget what an attempt of the transaction worked out."""
+        self.route, self.params = None, {}
+        self.credentials = self.key = self.token = self.user_id = self.model = None
+        self.token_required = False
+        self.anonymous = False
+        self.checked = None  # execute_kw: (method, args, kwargs), from the scope stage to the handler
+        self._settings = {}
+        self._fields_of = self._fields_env = None
+
+    # ------------------------------------------------------------ reading the request
+    @property
+    def env(self):
+        return request.env
+
+    @property
+    def args(self):
+        """The query string's arguments."""
+        return self.httprequest.args
+
+    def setting(self, name):
+        """A setting's value (``lib.settings`` owns its name, default and parsing), read once per call."""
+        if name not in self._settings:
+            self._settings[name] = settings.read(request.env["ir.config_parameter"].sudo().get_param, name)
+        return self._settings[name]
+
+    @property
+    def scope_map(self):
+        """The key's scopes (None: every model, or no key)."""
+        return self.key.scope_map if self.key is not None else None
+
+    def fields_of(self, env=None):
+        """The caller's readable fields (``infra.field_meta``), worked out once per environment."""
+        env = env or self.env
+        if self._fields_of is None or self._fields_env is not env:
+            self._fields_of, self._fields_env = field_meta.fields_of(env), env
+        return self._fields_of
+
+    def json(self):
+        """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
+        if self.body is None:
+            self.body = _read_body(self.httprequest, self.setting("rest_api.max_body_size"))
+        return query.parse_json_body(self.body)
+
+
+def _input_stream(httprequest):
+    # Odoo's HTTPRequest wraps werkzeug's and hides ``stream``; get_data()
+    # would read a chunked body without any bound.
+    return httprequest._HTTPRequest__wrapped.stream
+
+
+def _check_framing(headers):
+    """RFC 9112 section 6.3: a body framed two ways, or by a coding we do not
+    know, is refused rather than guessed at (request smuggling)."""
+    coding = headers.get("Transfer-Encoding")
+    if coding is not None and (coding.strip().lower() != "chunked" or "Content-Length" in headers):
+        raise errors.BadRequest(
+            "The request body is framed ambiguously (Transfer-Encoding and Content-Length)."
+        )
+
+
+def _read_at_most(stream, limit, piece=1 << 20):
+    """The body, or None once it is over ``limit`` bytes: read piece by piece,
+    so that a body of unknown length (chunked) that is refused never needed
+    a buffer of the whole limit at once."""
+    pieces, size = [], 0
+    while size <= limit:
+        data = stream.read(min(piece, limit + 1 - size))
+        if not data:
+            return b"".join(pieces)
+        pieces.append(data)
+        size += len(data)
+    return None
+
+
+def _read_body(httprequest, limit):
+    _check_framing(httprequest.headers)
+    if (httprequest.content_length or 0) > limit:
+        raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
+    try:
+        body = _read_at_most(_input_stream(httprequest), limit)
+    except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk
+        raise errors.BadRequest("The request body is malformed (chunked transfer coding).") from exc
+    if body is None:
+        raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
+    return body

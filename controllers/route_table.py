@@ -1,0 +1,164 @@
+"""The route table: every route of the API, each in one entry.
+
+An entry says everything about its route: the method and path, the
+handler, the auth policy, the scope it needs, its OpenAPI operation and its
+Postman example (see ``lib.routes.Route``). Routing, the scope check, the
+OpenAPI document and, from that, the Postman collection are derived from
+this table alone; ``rest.api.pipeline._routes()`` returns it, and another
+addon extends it there. The order is the order of the Postman collection.
+"""
+
+from ..lib.openapi import (
+    ANY,
+    COUNT,
+    CREATED,
+    EXECUTE_KW_BODY,
+    GENERATE_TOKEN_BODY,
+    GENERATED_TOKEN,
+    LOGGED_IN,
+    LOGGED_OUT,
+    LOGIN_BODY,
+    LOGOUT_BODY,
+    REFRESH_BODY,
+    SCHEMA_ANSWER,
+    Operation,
+    create_body,
+    record,
+    records,
+    update_body,
+)
+from ..lib.postman import Example
+from ..lib.routes import Route
+from . import docs, handlers, tokens
+
+AUTH = ("authentication",)
+RECORDS = ("records",)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
+READ_ERRORS = (400, 401, 403, 404, 429)
+TOKEN_ERRORS = (400, 401, 413, 429)
+REMEMBER_TOKENS = (
+    "const body = pm.response.json();",
+    'pm.collectionVariables.set("token", body.access_token);',
+    'pm.collectionVariables.set("refreshToken", body.refresh_token);',
+)
+GENERATE_TOKEN = Operation(
+    body=GENERATE_TOKEN_BODY,
+    example={"user_id": 2, "expiration_days": 10},
+    answer=GENERATED_TOKEN,
+    answer_name="generate_token",
+    errors=(400, 401, 403, 404, 413, 429),
+)
+UPDATE = Operation(body=update_body, errors=WRITE_ERRORS)
+UPDATE_EXAMPLE = Example(record="created")
+
+ROUTES = (
+    # ------------------------------------------------------------ login tokens (API.md section 2)
+    Route(
+        "generate_token", "POST", "generate_token", tokens.generate_token,
+        summary="Issue a login token", tags=AUTH, openapi=GENERATE_TOKEN,
+        postman=Example(
+            body={"user_id": "{{userId}}", "expiration_days": 1}, token_header=False,
+            then=('pm.collectionVariables.set("token", pm.response.json().login_token);',),
+        ),
+    ),
+    Route(
+        "model_generate_token", "POST", "{model}/generate_token", tokens.generate_token,
+        summary="Issue a login token", tags=AUTH, openapi=GENERATE_TOKEN,
+    ),
+    Route(
+        "auth_login", "POST", "auth/login", tokens.auth_login, auth="key",
+        summary="Log a user in", tags=AUTH,
+        openapi=Operation(body=LOGIN_BODY, example={"login": "demo", "password": "demo"}, answer=LOGGED_IN,
+                          answer_name="login", errors=TOKEN_ERRORS),
+        postman=Example(body={"login": "{{login}}", "password": "{{password}}"}, token_header=False,
+                        then=REMEMBER_TOKENS),
+    ),
+    Route(
+        "auth_refresh", "POST", "auth/refresh", tokens.auth_refresh, auth="key",
+        summary="Exchange a refresh token", tags=AUTH,
+        openapi=Operation(body=REFRESH_BODY, example={"refresh_token": "odoorefresh_..."}, answer=LOGGED_IN,
+                          answer_name="login", errors=TOKEN_ERRORS),
+        postman=Example(body={"refresh_token": "{{refreshToken}}"}, token_header=False, then=REMEMBER_TOKENS),
+    ),
+    Route(
+        "auth_logout", "POST", "auth/logout", tokens.auth_logout, auth="key",
+        summary="Revoke a login", tags=AUTH,
+        openapi=Operation(body=LOGOUT_BODY, body_required=False, answer=LOGGED_OUT, answer_name="logout",
+                          errors=TOKEN_ERRORS),
+        postman=Example(body={"refresh_token": "{{refreshToken}}"}, token_header=False),
+    ),
+    # ------------------------------------------------------------ records (API.md section 4)
+    Route(
+        "search", "GET", "{model}/search", handlers.search, operation="read",
+        summary="Search records", tags=RECORDS,
+        openapi=Operation(
+            parameters=("domain", "fields", "limit", "offset", "order", "context"),
+            answer=records, answer_name="records", errors=READ_ERRORS, headers=("X-Total-Count", "Link"),
+            description="Records matching `domain`, one page at a time "
+            "(`Link` names the next and previous pages).",
+        ),
+        postman=Example(query=(("limit", "5"),), then=(
+            "const rows = pm.response.json();",
+            'if (rows.length) { pm.collectionVariables.set("{found}", rows[0].id); }',
+        )),
+    ),
+    Route(
+        "schema", "GET", "{model}/schema", handlers.schema, operation="read",
+        summary="Field metadata", tags=RECORDS,
+        openapi=Operation(parameters=("context",), answer=SCHEMA_ANSWER, answer_name="schema", errors=READ_ERRORS),
+        postman=Example(),
+    ),
+    Route(
+        "record_count", "GET", "{model}/record_count", handlers.record_count, operation="read",
+        summary="Count records", tags=RECORDS,
+        openapi=Operation(parameters=("domain", "context"), answer=COUNT, answer_name="count",
+                          errors=READ_ERRORS),
+        postman=Example(),
+    ),
+    Route(
+        "read", "GET", "{model}/{id}", handlers.read, operation="read",
+        summary="Read one record", tags=RECORDS,
+        openapi=Operation(parameters=("fields", "context"), answer=record, answer_name="record",
+                          errors=READ_ERRORS),
+        postman=Example(record="found"),
+    ),
+    Route(
+        "create", "POST", "{model}/create", handlers.create, operation="create",
+        summary="Create one or more records", tags=RECORDS,
+        openapi=Operation(body=create_body, answer=CREATED, answer_name="created", status=201,
+                          errors=WRITE_ERRORS, headers=("Location",)),
+        postman=Example(then=('pm.collectionVariables.set("{created}", pm.response.json().id);',)),
+    ),
+    Route(
+        "update", "PUT", "{model}/{id}", handlers.update, operation="write",
+        summary="Update one record", tags=RECORDS, openapi=UPDATE, postman=UPDATE_EXAMPLE,
+    ),
+    Route(
+        "patch", "PATCH", "{model}/{id}", handlers.update, operation="write",
+        summary="Update one record", tags=RECORDS, openapi=UPDATE, postman=UPDATE_EXAMPLE,
+    ),
+    Route(
+        "execute_kw", "POST", "{model}/execute_kw", handlers.execute_kw,
+        operations=handlers.execute_kw_operations,
+        summary="Call a public model method", tags=RECORDS,
+        openapi=Operation(
+            body=EXECUTE_KW_BODY,
+            example={"method": "search_read", "args": [[]], "kwargs": {"fields": ["id", "display_name"], "limit": 5}},
+            answer=ANY, answer_name="any", errors=WRITE_ERRORS,
+            description="Calls a public model method; the method decides the scope it needs "
+            "(read, create, write, delete or execute). Recordsets come back as lists of ids.",
+        ),
+        # a method every model has that only needs the read scope
+        postman=Example(body={"method": "search_count", "args": [[]], "kwargs": {}}),
+    ),
+    Route(
+        "delete", "DELETE", "{model}/{id}", handlers.delete, operation="delete",
+        summary="Delete one record", tags=RECORDS,
+        openapi=Operation(errors=(401, 403, 404, 409, 422, 429)),
+        postman=Example(record="created"),
+    ),
+    # ------------------------------------------------------------ documentation (API.md section 5)
+    Route("openapi", "GET", "openapi.json", docs.openapi, auth="docs", summary="OpenAPI document"),
+    Route("postman", "GET", "postman.json", docs.postman, auth="docs", summary="Postman collection"),
+    Route("swagger_ui", "GET", "docs", docs.swagger_ui_page, auth="docs", summary="Swagger UI"),
+)  # fmt: skip

@@ -1,0 +1,212 @@
+"""``rest.api.pipeline``: the stages every API call goes through, as methods to override.
+
+``_serve(call)`` runs them in order, each on the one ``Call`` of the request
+(``controllers/call.py``)::
+
+    route      which entry of _routes() the method and path name
+    authenticate   who calls: the route's auth policy, _auth_<policy>()
+    throttle   count the call against its key; refuse it (429) over the limit
+    identify   the user the call runs as: a login token's, the key's owner, a session's
+    scope      the path's model, and the key's scopes for this route on it
+    run        the route's handler
+    answer     the response, with the late throttle verdict of a counted-ahead read
+
+Each stage raises ``lib.errors`` to refuse the call; the dispatcher turns
+that into problem+json. Another addon extends the API the supported way:
+``_inherit = "rest.api.pipeline"`` and override ``_routes`` (add a route),
+add an ``_auth_<name>`` method (an auth policy routes can name), or wrap a
+stage with ``super()``.
+"""
+
+from odoo import api, models
+from odoo.http import request
+
+from ..controllers import route_table
+from ..infra import throttle
+from ..lib import credentials, errors, ipnet, query, routes, scopes
+
+
+class RestApiPipeline(models.AbstractModel):
+    _name = "rest.api.pipeline"
+    _description = "REST API: the stages of a call"
+
+    @api.model
+    def _routes(self):
+        """The route table: a tuple of ``lib.routes.Route``. Extend it with
+        ``return super()._routes() + (Route(...),)``."""
+        return route_table.ROUTES
+
+    @api.model
+    def _serve(self, call):
+        """Run the stages on ``call``; the response, or an exception from lib.errors."""
+        call.route, call.params = routes.resolve(
+            call.httprequest.method, call.httprequest.path, self._routes()
+        )
+        try:
+            self._authenticate(call)
+            self._throttle(call)
+            self._identify(call)
+            self._scope(call)
+            response = self._run(call)
+        except errors.TooManyRequests:
+            raise
+        except Exception:
+            self._late_verdict(call)  # a call over its limit gets 429, whatever else failed
+            raise
+        return self._answer(call, response)
+
+    # ------------------------------------------------------------ authenticate
+    @api.model
+    def _authenticate(self, call):
+        """Who calls: the route's auth policy, method ``_auth_<route.auth>``."""
+        policy = getattr(self, f"_auth_{call.route.auth}", None)
+        if policy is None:
+            raise errors.ApiError(
+                f"Route {call.route.name!r} names an unknown auth policy {call.route.auth!r}."
+            )
+        policy(call)
+
+    @api.model
+    def _auth_key(self, call):
+        """An API key; a login token is optional even when the key asks for one (the login routes)."""
+        call.credentials = call.credentials or credentials.extract(call.httprequest.headers, call.args)
+        if not call.credentials.key:
+            raise errors.Unauthorized(
+                "An API key is required (header api-key, X-API-Key or Authorization: Bearer)."
+            )
+        counted = call.count  # a transaction Odoo retries finds its key once
+        key = (
+            counted.key
+            if counted is not None
+            else self.env["rest.api.key"].sudo()._find_key(call.credentials.key)
+        )
+        if key is None:
+            raise errors.Unauthorized("Unknown, revoked or expired API key.")
+        address = call.httprequest.remote_addr
+        if key.log_requests:
+            call.audit = {
+                "key_id": key.id, "user_id": key.user_id, "method": call.httprequest.method,
+                "path": call.httprequest.path[:2000], "model": call.params.get("model"), "status": None,
+                "duration": None, "address": address, "request_id": call.request_id,
+            }  # fmt: skip
+        # refused before they are counted: a call of an archived owner, or from an
+        # address the key does not allow, never uses up the key's rate limit
+        if not key.owner_active:
+            raise errors.Unauthorized("The owner of this API key is archived.")
+        if not ipnet.address_allowed(address, key.networks):
+            raise errors.Forbidden("This API key may not be used from this address.")
+        call.key = key
+
+    @api.model
+    def _auth_user(self, call):
+        """An API key, and a user's login token when the key asks for one (every data route)."""
+        self._auth_key(call)
+        call.token_required = call.key.require_user_token
+
+    @api.model
+    def _auth_docs(self, call):
+        """A key when one is sent (checked like any call), else the Odoo session
+        Odoo already validated, else nobody if ``rest_api.docs_public``."""
+        call.credentials = credentials.extract(call.httprequest.headers, call.args)
+        if call.credentials.key or call.credentials.token:
+            return self._auth_user(call)
+        if request.session.uid:
+            call.user_id = request.session.uid
+        elif not call.setting("rest_api.docs_public"):
+            raise errors.Unauthorized("The API documentation needs an API key or an Odoo login.")
+        else:
+            call.anonymous = True
+        return None
+
+    # ------------------------------------------------------------ throttle
+    @api.model
+    def _throttle(self, call):
+        """Count the call against its key, once per request (``infra.throttle``).
+
+        A read is counted ahead: its verdict is read once the handler is done
+        (``_late_verdict``), so that the count's round trip to PostgreSQL runs
+        alongside the handler's queries; a call over the limit is then refused
+        with 429 all the same, and its transaction rolls back. Other calls,
+        and keys a worker saw use up their window, are decided here, before
+        any work is done.
+        """
+        if call.key is None:
+            return
+        if call.count is None:
+            call.count = throttle.count(self.env, call.key, ahead=call.route.operation == "read")
+        if not call.count.ahead:
+            self._verdict(call)
+
+    @api.model
+    def _late_verdict(self, call):
+        if call.count is not None and call.count.ahead:
+            self._verdict(call)
+
+    @api.model
+    def _verdict(self, call):
+        """Refuse a call over its key's limit (waiting for its count if it was sent ahead)."""
+        decision = call.count.verdict()
+        call.headers.update(decision.headers)
+        if not decision.allowed:
+            call.audit = None  # refused calls are not logged, however they were decided
+            raise errors.TooManyRequests(
+                decision.retry_after, f"At most {decision.limit} requests per {call.key.rate_limit_period} s."
+            )
+
+    # ------------------------------------------------------------ identify
+    @api.model
+    def _identify(self, call):
+        """The user the call runs as: a login token's, else the key's owner (or the session's)."""
+        if call.key is None:
+            if call.user_id:
+                request.update_env(user=call.user_id)
+            return
+        user_id = call.key.user_id
+        if call.credentials.token:
+            call.token = self.env["rest.api.token"].sudo()._verify_access(call.credentials.token, call.key.id)
+            user_id = call.token.user_id
+        elif call.token_required:
+            raise errors.Unauthorized(
+                "This API key needs a user's login token (header token or Login-Token)."
+            )
+        call.user_id = user_id
+        request.update_env(user=user_id)
+        if call.audit is not None:
+            call.audit["user_id"] = user_id
+
+    # ------------------------------------------------------------ scope
+    @api.model
+    def _scope(self, call):
+        """The path's model in the caller's environment, and the key's scopes on it."""
+        route = call.route
+        if not route.has_model or not (route.operation or route.operations):
+            return  # no model, or one the handler reads itself (generate_token)
+        call.model = self._model(call, call.params["model"])
+        if route.operation:
+            operations = frozenset({route.operation})
+        else:
+            operations = route.operations(call)  # the call decides (execute_kw)
+        if not scopes.allows(call.scope_map, call.model._name, operations):
+            ops = ", ".join(sorted(operations))
+            raise errors.Forbidden(f"This API key's scopes do not allow {ops} on {call.model._name!r}.")
+
+    @api.model
+    def _model(self, call, name):
+        env = request.env
+        if name not in env.registry or env.registry[name]._abstract:
+            raise errors.NotFound(f"No model {name!r}.")
+        context = dict(env.user.context_get())
+        if call.httprequest.method in ("GET", "HEAD"):
+            context.update(query.parse_context(call.args.get("context")))
+        request.update_env(context=context)
+        return request.env[name]
+
+    # ------------------------------------------------------------ run, answer
+    @api.model
+    def _run(self, call):
+        return call.route.handler(call)
+
+    @api.model
+    def _answer(self, call, response):
+        self._late_verdict(call)
+        return response
