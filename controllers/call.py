@@ -14,7 +14,7 @@ import time
 from odoo.http import request
 
 from ..infra import field_meta
-from ..lib import errors, query, settings
+from ..lib import errors, query
 
 
 class Call:
@@ -46,7 +46,7 @@ class Call:
         self.token_required = False
         self.anonymous = False
         self.checked = None  # execute_kw: (method, args, kwargs), from the scope stage to the handler
-        self._settings = {}
+        self._settings = None
         self._fields_of = self._fields_env = None
 
     # ------------------------------------------------------------ reading the request
@@ -60,9 +60,9 @@ class Call:
         return self.httprequest.args
 
     def setting(self, name):
-        """A setting's value (``lib.settings`` owns its name, default and parsing), read once per call."""
-        if name not in self._settings:
-            self._settings[name] = settings.read(request.env["ir.config_parameter"].sudo().get_param, name)
+        """A setting's value (``lib.settings`` owns its name, default and parsing)."""
+        if self._settings is None:
+            self._settings = request.env["rest.api.pipeline"]._settings()
         return self._settings[name]
 
     @property

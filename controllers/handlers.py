@@ -6,6 +6,7 @@ returns an ``odoo.http.Response``.
 """
 
 import inspect
+from urllib.parse import urlencode
 
 from werkzeug.urls import url_encode
 
@@ -94,17 +95,17 @@ def search(call):
 
 
 def _page_links(call, offset, limit, total):
-    """RFC 8288 links to the next and previous pages, relative to this server."""
-    args = call.args.copy()
-    args["limit"] = str(limit)
+    """RFC 8288 links to the next and previous pages, relative to this server:
+    the request's own query string, with its ``limit`` and ``offset``."""
+    if offset + limit >= total and offset <= 0:
+        return ""
+    kept = [(k, v) for k, v in call.args.items(multi=True) if k not in ("limit", "offset")]
+    base = f"{call.httprequest.path}?{urlencode([*kept, ('limit', limit)])}&offset="
     links = []
-    path = call.httprequest.path
     if offset + limit < total:
-        args["offset"] = str(offset + limit)
-        links.append(f'<{path}?{url_encode(args)}>; rel="next"')
+        links.append(f'<{base}{offset + limit}>; rel="next"')
     if offset > 0:
-        args["offset"] = str(max(0, offset - limit))
-        links.append(f'<{path}?{url_encode(args)}>; rel="prev"')
+        links.append(f'<{base}{max(0, offset - limit)}>; rel="prev"')
     return ", ".join(links)
 
 

@@ -1,6 +1,7 @@
 """Odoo and PostgreSQL plumbing that is not a model: side connections, the
 throttle service, field metadata, the search page, and Odoo's patches."""
 
+from . import worker_cache
 from . import side_store
 from . import throttle
 from . import field_meta

@@ -6,7 +6,10 @@ against the model's current ``_fields``. What a *caller* may see (field groups) 
 per call.
 """
 
+import types
+
 from ..lib.fieldinfo import FieldInfo
+from . import worker_cache
 
 CACHE_ATTRIBUTE = "_rest_api_field_infos"
 
@@ -65,6 +68,26 @@ def _model_infos(env, model_name):
     return model_fields, cached[1]
 
 
+def _readable(env, model_name, model_fields, infos):
+    """{name: FieldInfo} of the fields ``env``'s user can read (field groups), kept
+    per worker and per user until Odoo clears its caches (a change of groups does)."""
+    key = (model_name, None if env.is_superuser() else env.uid)
+    readable = worker_cache.memo(env.registry, "rest_api.readable_fields")
+    cached = readable.get(key)
+    if cached is None or cached[0] is not model_fields:
+        cached = readable[key] = (
+            model_fields,
+            types.MappingProxyType(
+                {
+                    name: info
+                    for name, info in infos.items()
+                    if name in model_fields and model_fields[name].is_accessible(env)
+                }
+            ),
+        )
+    return cached[1]
+
+
 def fields_of(env):
     """A ``FieldsOf`` for lib/: model name -> {name: FieldInfo} of the fields ``env.user`` can read.
 
@@ -77,11 +100,7 @@ def fields_of(env):
             if model_name not in env.registry:
                 raise KeyError(model_name)
             model_fields, infos = _model_infos(env, model_name)
-            seen[model_name] = {
-                name: info
-                for name, info in infos.items()
-                if name in model_fields and model_fields[name].is_accessible(env)
-            }
+            seen[model_name] = _readable(env, model_name, model_fields, infos)
         return seen[model_name]
 
     return get

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import zoneinfo
+from collections.abc import Mapping
 
 from .errors import BadRequest
 from .fieldinfo import FieldInfo, FieldsOf
@@ -218,9 +219,9 @@ def _load(text: str, what: str, allow_dict: bool = False) -> object:
         raise BadRequest(f"Malformed {what}: too large or nested too deeply.") from None
 
 
-def _fields(model: str, fields_of: FieldsOf) -> dict[str, FieldInfo]:
+def _fields(model: str, fields_of: FieldsOf) -> Mapping[str, FieldInfo]:
     try:
-        return dict(fields_of(model))
+        return fields_of(model)
     except KeyError:
         raise BadRequest(f"Unknown model {_show(model)}.") from None
 

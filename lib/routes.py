@@ -96,10 +96,27 @@ def split_path(path: str) -> list[str] | None:
     return rest.split("/") if rest else []
 
 
+_INDEXES: dict[int, tuple] = {}  # id(table) -> (table, {number of segments: routes})
+
+
+def _by_length(routes: Sequence[Route]) -> dict[int, list[Route]]:
+    """The table's routes by their number of segments, worked out once per table."""
+    found = _INDEXES.get(id(routes))
+    if found is None or found[0] is not routes:
+        index: dict[int, list[Route]] = {}
+        for route in routes:
+            index.setdefault(len(route.segments), []).append(route)
+        if len(_INDEXES) >= 64:  # tables are module constants; a few at most
+            _INDEXES.clear()
+        found = _INDEXES[id(routes)] = (routes, index)
+    return found[1]
+
+
 def _matches(parts: list[str], routes: Sequence[Route]) -> list[tuple[Route, dict]]:
     """The routes that fit ``parts``: literal ones win over parameterised ones
     (``/api/auth/login`` is not model ``auth``)."""
-    matches = [(route, params) for route in routes if (params := route.match(parts)) is not None]
+    candidates = _by_length(routes).get(len(parts), ())
+    matches = [(route, params) for route in candidates if (params := route.match(parts)) is not None]
     return [(r, p) for r, p in matches if not p] or matches
 
 

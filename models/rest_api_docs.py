@@ -1,41 +1,40 @@
 """The documents of /api/openapi.json and /api/postman.json, for one caller.
 
-What a caller reaches is worked out on every call (cheap: ACL checks are
-cached by Odoo); the documents themselves are cached per worker:
+What a caller reaches and the documents themselves are cached per worker:
 
 - each model's OpenAPI fragment (schemas, answers, paths), keyed by the
   fields the caller can read and the operations it may use, and dropped when
   Odoo sets the model up again (a field added);
-- the last few whole documents, keyed by what went into them. These hang on a
-  *generation*: an ``ormcache``d token that Odoo drops whenever the registry
-  cache is cleared (models, access rights, groups, record rules, keys and
-  scopes all clear it) in every worker, so a change anywhere is seen on the
-  next call, and rebuilding merges cached fragments.
+- the last few whole documents, keyed by what went into them, and what each
+  caller reaches. These live in an ``infra.worker_cache`` memo, which Odoo
+  drops whenever the registry cache is cleared (models, access rights,
+  groups, record rules, keys and scopes all clear it) in every worker, so a
+  change anywhere is seen on the next call, and rebuilding merges cached
+  fragments.
 """
 
 import json
-import secrets
 import threading
 from collections import OrderedDict
 
-from odoo import api, models, tools
+from odoo import api, models
 from odoo.modules.module import get_manifest
 
-from ..infra import field_meta
+from ..infra import field_meta, worker_cache
 from ..lib import openapi, postman
 
 ACL_OPERATIONS = {"read": "read", "create": "create", "write": "write", "delete": "unlink"}
 DOCUMENTS_KEPT = 8
-CACHE_ATTRIBUTE = "_rest_api_docs_cache"
+REACHABLE_KEPT = 256
 FRAGMENTS_ATTRIBUTE = "_rest_api_docs_fragments"
 VERSION = get_manifest(__name__.split(".")[2]).get("version") or "1.0.0"  # odoo.addons.<module>.models
 
 
 class _DocsCache:
-    """Per-registry cache of whole documents, for one generation."""
+    """A worker's whole documents, and what callers reach (until Odoo clears its caches)."""
 
-    def __init__(self, generation):
-        self.generation = generation
+    def __init__(self):
+        self.reachable = {}  # (uid, scope map, requested models) -> [(model, operations)]
         self.documents = OrderedDict()  # key -> bytes, least recently used first
         self.lock = threading.Lock()
 
@@ -44,18 +43,11 @@ class RestApiDocs(models.AbstractModel):
     _name = "rest.api.docs"
     _description = "REST API documentation builder"
 
-    @api.model
-    @tools.ormcache()
-    def _generation(self):
-        """A token that changes whenever Odoo clears the registry cache."""
-        return secrets.token_hex(8)
-
     def _cache(self):
-        generation = self._generation()
-        cache = getattr(self.env.registry, CACHE_ATTRIBUTE, None)
-        if cache is None or cache.generation != generation:
-            cache = _DocsCache(generation)
-            setattr(self.env.registry, CACHE_ATTRIBUTE, cache)
+        """This worker's documents, dropped whenever Odoo clears its caches (``infra.worker_cache``)."""
+        memo = worker_cache.memo(self.env.registry, "rest_api.docs")
+        if (cache := memo.get("documents")) is None:
+            cache = memo.setdefault("documents", _DocsCache())
         return cache
 
     # ------------------------------------------------------------ reach
@@ -84,6 +76,22 @@ class RestApiDocs(models.AbstractModel):
             if operations:
                 reachable.append((name, frozenset(operations)))
         return reachable
+
+    def _reachable_cached(self, cache, scope_map, requested):
+        """``_reachable``, kept per user: access rights, groups, keys and scopes
+        all clear Odoo's caches when they change, and this cache with them."""
+        key = (
+            self.env.uid,
+            self.env.su,
+            None if scope_map is None else tuple(sorted(scope_map.items())),
+            None if requested is None else tuple(sorted(requested)),
+        )
+        found = cache.reachable.get(key)
+        if found is None:
+            found = cache.reachable[key] = self._reachable(scope_map, requested)
+            if len(cache.reachable) > REACHABLE_KEPT:
+                cache.reachable.pop(next(iter(cache.reachable)))
+        return found
 
     # ------------------------------------------------------------ models
     def _model_docs(self, reachable):
@@ -140,7 +148,7 @@ class RestApiDocs(models.AbstractModel):
         scopes; None: every model) and ``requested`` (``?models=``).
         """
         cache = self._cache()
-        reachable = [] if anonymous else self._reachable(scope_map, requested)
+        reachable = [] if anonymous else self._reachable_cached(cache, scope_map, requested)
         groups = () if anonymous else tuple(self.env.user._get_group_ids())  # field groups hide fields
         user_id = None if anonymous else self.env.uid
         key = (

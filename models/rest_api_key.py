@@ -1,14 +1,14 @@
 from dataclasses import dataclass
 
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..infra import throttle
+from ..infra import throttle, worker_cache
 from ..lib import ipnet, keys, limits, settings, states
 
 
 class UnknownKey(Exception):
-    """No key has this digest (raised, so that ormcache never stores misses)."""
+    """No key has this digest (raised, so that misses are never kept)."""
 
 
 @dataclass(frozen=True)
@@ -292,15 +292,19 @@ class RestApiKey(models.Model):
         (``infra.throttle.count`` does, once the call passed the key's refusals)."""
         if not keys.looks_like_key(secret):
             return None
-        try:
-            info = self._key_info(keys.hash_key(secret))
-        except UnknownKey:
-            return None
+        key_hash = keys.hash_key(secret)
+        known = worker_cache.memo(self.env.registry, "rest.api.key")
+        info = known.get(key_hash)
+        if info is None:
+            try:
+                info = known[key_hash] = self._key_info(key_hash)
+            except UnknownKey:
+                return None
         return info if info.usable(fields.Datetime.now()) else None
 
-    @tools.ormcache("key_hash")
     def _key_info(self, key_hash):
-        """Everything a call needs about a key; cleared on any change of keys, scopes or users."""
+        """Everything a call needs about a key; ``_find_key`` keeps it per worker
+        until any change of keys, scopes or users (``infra.worker_cache``)."""
         self.env.cr.execute("SELECT id FROM rest_api_key WHERE key_hash = %s", [key_hash])
         row = self.env.cr.fetchone()
         if not row:

@@ -22,8 +22,8 @@ from odoo import api, models
 from odoo.http import request
 
 from ..controllers import route_table
-from ..infra import throttle
-from ..lib import credentials, errors, ipnet, query, routes, scopes
+from ..infra import throttle, worker_cache
+from ..lib import credentials, errors, ipnet, query, routes, scopes, settings
 
 
 class RestApiPipeline(models.AbstractModel):
@@ -35,6 +35,16 @@ class RestApiPipeline(models.AbstractModel):
         """The route table: a tuple of ``lib.routes.Route``. Extend it with
         ``return super()._routes() + (Route(...),)``."""
         return route_table.ROUTES
+
+    @api.model
+    def _settings(self):
+        """Every setting of ``lib.settings``, parsed: read once per worker, until
+        Odoo clears its caches (any change of a system parameter does)."""
+        memo = worker_cache.memo(self.env.registry, "rest_api.settings")
+        if not memo:
+            get_param = self.env["ir.config_parameter"].sudo().get_param
+            memo.update({name: settings.read(get_param, name) for name in settings.SETTINGS})
+        return memo
 
     @api.model
     def _serve(self, call):
@@ -60,7 +70,7 @@ class RestApiPipeline(models.AbstractModel):
     def _authenticate(self, call):
         """Who calls: the route's auth policy, method ``_auth_<route.auth>``."""
         policy = getattr(self, f"_auth_{call.route.auth}", None)
-        if policy is None:
+        if not callable(policy):
             raise errors.ApiError(
                 f"Route {call.route.name!r} names an unknown auth policy {call.route.auth!r}."
             )
@@ -195,7 +205,10 @@ class RestApiPipeline(models.AbstractModel):
         env = request.env
         if name not in env.registry or env.registry[name]._abstract:
             raise errors.NotFound(f"No model {name!r}.")
-        context = dict(env.user.context_get())
+        contexts = worker_cache.memo(env.registry, "rest_api.user_contexts")
+        if (context := contexts.get(env.uid)) is None:
+            context = contexts[env.uid] = dict(env.user.context_get())
+        context = dict(context)
         if call.httprequest.method in ("GET", "HEAD"):
             context.update(query.parse_context(call.args.get("context")))
         request.update_env(context=context)

@@ -114,7 +114,7 @@ class TestKeyModel(RestApiTransactionCase):
         self.assertIsNone(use_key(self.env, self.result["key"]))
 
     def test_key_info_follows_changes(self):
-        self.assertIsNone(self.Key._key_info(keys.hash_key(self.result["key"])).scopes)
+        self.assertIsNone(self.Key._find_key(self.result["key"]).scopes)
         self.record.write(
             {
                 "all_models": False,
@@ -123,14 +123,14 @@ class TestKeyModel(RestApiTransactionCase):
                 ],
             }
         )
-        info = self.Key._key_info(keys.hash_key(self.result["key"]))
+        info = self.Key._find_key(self.result["key"])
         self.assertEqual(info.scope_map, {"res.partner": frozenset({"read", "write"})})
 
     def test_allowed_ips_are_validated(self):
         with self.assertRaises(ValidationError):
             self.record.allowed_ips = "10.0.0.0/33"
         self.record.allowed_ips = "10.0.0.0/8 192.168.1.1"
-        self.assertEqual(len(self.Key._key_info(keys.hash_key(self.result["key"])).networks), 2)
+        self.assertEqual(len(self.Key._find_key(self.result["key"]).networks), 2)
 
     def test_log_cleanup_respects_retention(self):
         Log = self.env["rest.api.log"]

@@ -12,7 +12,7 @@ import psycopg2
 from odoo import http
 from odoo.tests import tagged
 
-from ..infra import patches
+from ..infra import patches, worker_cache
 from ..infra.search_page import search_page
 from .common import RestApiTransactionCase
 
@@ -49,6 +49,15 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
         source = inspect.getsource(http.Application.__call__)
         self.assertIn("request._serve_nodb()", source)
         self.assertIn("except RegistryError", source)
+
+    def test_a_clear_of_odoo_s_caches_drops_the_worker_memos(self):
+        memo = worker_cache.memo(self.env.registry, "rest_api.test")
+        memo["x"] = 1
+        self.assertIs(worker_cache.memo(self.env.registry, "rest_api.test"), memo)
+        self.env.registry.clear_cache()
+        self.assertEqual(worker_cache.memo(self.env.registry, "rest_api.test"), {})
+        self.env["ir.config_parameter"].set_param("rest_api.max_page_size", 7)  # a system parameter clears it
+        self.assertEqual(self.env["rest.api.pipeline"]._settings()["rest_api.max_page_size"], 7)
 
     def test_search_page_answers_what_search_read_and_search_count_answer(self):
         Country = self.env["res.country"]

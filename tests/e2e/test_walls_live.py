@@ -72,7 +72,11 @@ def test_nested_commands_need_create_and_delete_on_their_model(admin, make_key):
 
 
 def test_a_record_with_its_lines_needs_create_on_both(admin, make_key):
-    code = uniq("Z")[-2:].upper()
+    code = next(  # a code no country has yet (codes are unique)
+        c
+        for c in (uniq("Z")[-2:].upper() for _ in range(100))
+        if not admin("res.country", "search", [("code", "=", c)])
+    )
     body = {"name": uniq("Wallsland"), "code": code, "state_ids": [[0, 0, {"name": "North", "code": "N"}]]}
     only_country, _id = scoped(admin, make_key, **{"res.country": "c"})
     assert_problem(call("POST", "/api/res.country/create", only_country, json=body), 403)
