@@ -69,12 +69,12 @@ class RestApiPipeline(models.AbstractModel):
     @api.model
     def _authenticate(self, call):
         """Who calls: the route's auth policy, method ``_auth_<route.auth>``."""
-        policy = getattr(self, f"_auth_{call.route.auth}", None)
-        if not callable(policy):
+        method = f"_auth_{call.route.auth}"
+        if not callable(getattr(type(self), method, None)):
             raise errors.ApiError(
                 f"Route {call.route.name!r} names an unknown auth policy {call.route.auth!r}."
             )
-        policy(call)
+        getattr(self, method)(call)
 
     @api.model
     def _auth_key(self, call):
