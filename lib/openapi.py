@@ -295,9 +295,10 @@ def _header_refs(names: Iterable[str]) -> dict:
 
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+# tag -> (description, display name: x-displayName, which Postman folders and Redoc show)
 TAGS = {
-    "authentication": "Login tokens.",
-    "records": "Any model the key may reach, named in the path.",
+    "authentication": ("Login tokens.", "Authentication"),
+    "records": ("Any model the key may reach, named in the path.", "Records"),
 }
 
 
@@ -613,7 +614,8 @@ def build(
         spec.components.response(name, response)
     documented = [r for r in routes if r.openapi is not None]
     for name in dict.fromkeys(tag for r in documented for tag in r.tags[:1]):
-        spec.tag({"name": name, "description": TAGS.get(name, name)})
+        description, display = TAGS.get(name, (name, name))
+        spec.tag({"name": name, "description": description, "x-displayName": display})
     successes: dict[str, dict] = {}
     for tag in dict.fromkeys(r.tags[0] if r.tags else "other" for r in documented):
         _add_paths(

@@ -8,7 +8,8 @@ example, or the model's ``-create``/``-update`` schema example), expected
 status and name all come from the document; the extension adds only what
 OpenAPI cannot say: the query to send, which remembered record id fills
 ``{id}``, and what the test script remembers for later requests. Folders
-follow the operations' tags: authentication first, then one per model. The
+follow the operations' tags (named by their ``x-displayName``, if any):
+authentication first, then one per model. The
 API key is set once, at collection level; ``{{token}}`` is a disabled
 header on every data request (enable it to act as a logged-in user).
 
@@ -159,7 +160,7 @@ def build(doc: Mapping, *, base_url: str, title: str = "Odoo REST API", user_id:
             if op and "x-postman" in op:
                 item = _request(doc, path, method, op)
                 folders.setdefault(op["tags"][0], []).append((op["x-postman"].get("order", 0), item))
-    descriptions = {tag["name"]: tag.get("description", "") for tag in doc.get("tags", [])}
+    tags = {tag["name"]: tag for tag in doc.get("tags", [])}
     ordered = sorted(folders, key=lambda tag: (tag != "authentication", tag))
     return {
         "info": {
@@ -187,8 +188,8 @@ def build(doc: Mapping, *, base_url: str, title: str = "Odoo REST API", user_id:
         ],
         "item": [
             {
-                "name": tag,
-                "description": descriptions.get(tag, tag),
+                "name": tags.get(tag, {}).get("x-displayName", tag),
+                "description": tags.get(tag, {}).get("description", tag),
                 "item": [item for _order, item in sorted(folders[tag], key=lambda pair: pair[0])],
             }
             for tag in ordered

@@ -81,7 +81,7 @@ class TestDocs(RestApiCase):
         response = self.get("/api/postman.json", key=self.partner_key)
         self.assertEqual(response.status_code, 200)
         collection = response.json()
-        self.assertEqual([folder["name"] for folder in collection["item"]], ["authentication", "res.partner"])
+        self.assertEqual([folder["name"] for folder in collection["item"]], ["Authentication", "res.partner"])
         variables = {v["key"]: v["value"] for v in collection["variable"]}
         self.assertEqual(variables["userId"], str(self.admin.id))
         self.assertEqual(response.headers["Cache-Control"], "private, no-store")

@@ -58,7 +58,7 @@ class TestExtending(RestApiCase):
         operation = self.get("/api/openapi.json").json()["paths"]["/api/whoami"]["get"]
         self.assertEqual(operation["summary"], "Who am I")
         folders = {f["name"]: f for f in self.get("/api/postman.json").json()["item"]}
-        urls = [item["request"]["url"]["raw"] for item in folders["authentication"]["item"]]
+        urls = [item["request"]["url"]["raw"] for item in folders["Authentication"]["item"]]
         self.assertIn("{{baseUrl}}/api/whoami", urls)
 
     def test_an_added_route_runs_every_stage(self):

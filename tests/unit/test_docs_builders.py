@@ -177,7 +177,7 @@ def test_collection_is_v21_with_variables_and_collection_auth(collection):
 
 def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     folders = {folder["name"]: folder for folder in collection["item"]}
-    assert list(folders) == ["authentication", "x.item"]
+    assert list(folders) == ["Authentication", "x.item"]
     methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
     assert methods == ["GET", "GET", "GET", "GET", "POST", "POST"]  # read and create scopes only
     urls = [item["request"]["url"]["raw"] for item in folders["x.item"]["item"]]
