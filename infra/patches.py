@@ -33,7 +33,13 @@ UNREACHABLE = (http.RegistryError, psycopg2.OperationalError, psycopg2.Interface
 
 def unavailable_response(request_id):
     """The answer to a call that found the database unreachable."""
-    error = errors.ServiceUnavailable("The database is not reachable; retry later.")
+    return problem_response(
+        errors.ServiceUnavailable("The database is not reachable; retry later."), request_id
+    )
+
+
+def problem_response(error, request_id):
+    """A problem+json answer made outside the API's dispatcher."""
     return http.Response(
         serialize.dumps(error.problem(request_id)),
         status=error.status,

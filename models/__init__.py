@@ -9,3 +9,4 @@ from . import rest_api_token_wizard
 from . import res_users
 from . import res_config_settings
 from . import rest_api_pipeline
+from . import ir_http

@@ -147,6 +147,9 @@ class TestDataRoutes(RestApiCase):
         self.assertProblem(self.get("/api/no.such.model/search"), 404)
         self.assertProblem(self.get("/api/res.partner/search/more"), 404)
         self.assertProblem(self.get("/api/nothing"), 404)
+        self.assertProblem(
+            self.call("PUT", "/api/%C2%BF/b%0Ac", headers={"If-Match": "*"}), 404
+        )  # Odoo's router
         response = self.call("DELETE", "/api/res.partner/search")
         self.assertProblem(response, 405)
         self.assertIn("GET", response.headers["Allow"])
