@@ -4,8 +4,11 @@ from odoo.http import Response
 
 from ..lib import routes
 
-ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id"
-EXPOSED_HEADERS = "X-Request-Id, X-Total-Count, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
+ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id, if-match, if-none-match, prefer"
+EXPOSED_HEADERS = (
+    "X-Request-Id, X-Total-Count, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, "
+    "RateLimit-Reset, ETag, Preference-Applied"
+)
 MAX_AGE = "600"
 
 

@@ -12,9 +12,10 @@ from werkzeug.urls import url_encode
 
 from odoo import api, models
 from odoo.http import Response
+from odoo.tools import SQL
 
 from ..infra.search_page import search_page
-from ..lib import errors, methods, query, scopes, serialize, values, walls
+from ..lib import errors, etags, methods, query, scopes, serialize, values, walls
 
 MESSAGES = {
     "created": "Record created successfully.",
@@ -68,6 +69,61 @@ def _existing(model, record_id):
     if not record.exists():
         raise errors.NotFound(f"No {model._name} record with id {record_id}.")
     return record
+
+
+def _versioned(model):
+    """Whether the model's records have versions (``write_date``, set on every write)."""
+    return model._log_access and "write_date" in model._fields
+
+
+def _locked_version(model, record_id):
+    """The record's current ETag, its row locked until the transaction ends (None:
+    no such record). Of two writers holding the same ETag, the second waits here,
+    then fails to serialise and is run again by Odoo: it sees the new version."""
+    if _versioned(model):
+        model.env.cr.execute(
+            SQL(
+                "SELECT write_date FROM %s WHERE id = %s FOR NO KEY UPDATE",
+                SQL.identifier(model._table),
+                record_id,
+            )
+        )
+        row = model.env.cr.fetchone()
+        return None if row is None else etags.etag(record_id, row[0])
+    model.env.cr.execute(SQL("SELECT 1 FROM %s WHERE id = %s", SQL.identifier(model._table), record_id))
+    return '"unversioned"' if model.env.cr.fetchone() else None
+
+
+def _check_if_match(call, model, record_id):
+    """``If-Match`` (API.md section 9): 412 unless the record still has one of the given versions."""
+    tags = etags.parse(call.httprequest.headers.get("If-Match"))
+    if tags is not None and not etags.match(tags, _locked_version(model, record_id)):
+        raise errors.PreconditionFailed(
+            f"{model._name} record {record_id} does not have the version of If-Match "
+            "(it was written since, or does not exist): read it again."
+        )
+
+
+def _prefers_representation(call):
+    """``Prefer: return=representation`` (RFC 7240), among other preferences."""
+    value = call.httprequest.headers.get("Prefer")
+    if not value:
+        return False
+    return any(part.split(";")[0].strip().lower() == "return=representation" for part in value.split(","))
+
+
+def _representation(call, records):
+    """The records as ``GET`` returns them (``fields`` applies), with their versions."""
+    names = _fields(call)
+    fetch = list(dict.fromkeys([*names, "write_date"])) if _versioned(records) else names
+    rows = records.read(fetch)
+    versions = {}
+    for row in rows:
+        if _versioned(records):
+            versions[row["id"]] = etags.etag(row["id"], records.browse(row["id"]).write_date)
+            if "write_date" not in names:
+                del row["write_date"]
+    return rows, versions
 
 
 def _invalid_query(exc):
@@ -127,14 +183,21 @@ def record_count(call):
 
 def read(call):
     model, record_id = call.model, call.params["id"]
-    names = _fields(call)
+    if_none_match = etags.parse(call.httprequest.headers.get("If-None-Match"))
     # read() leaves out a record that does not exist (no exists() query
-    # first), unless it reads no column at all: ?fields=id
-    record = model.browse(record_id) if set(names) - {"id"} else _existing(model, record_id)
-    rows = record.read(names)
+    # first); the version comes in the same query (write_date)
+    record = (
+        model.browse(record_id)
+        if _versioned(model) or set(_fields(call)) - {"id"}
+        else _existing(model, record_id)
+    )
+    rows, versions = _representation(call, record)
     if not rows:
         raise errors.NotFound(f"No {model._name} record with id {record_id}.")
-    return json_response(rows[0])
+    headers = {"ETag": versions[record_id]} if versions else {}
+    if versions and etags.none_match(if_none_match, versions[record_id]):
+        return Response(status=304, headers=headers)
+    return json_response(rows[0], headers=headers)
 
 
 def create(call):
@@ -151,7 +214,14 @@ def create(call):
     else:
         location = f"/api/{model._name}/{records.id}"
         payload = {"id": records.id, "message": MESSAGES["created"]}
-    return json_response(payload, status=201, headers={"Location": location})
+    headers = {"Location": location}
+    if _prefers_representation(call):
+        rows, versions = _representation(call, records)
+        payload = rows if isinstance(body, list) else rows[0]
+        headers["Preference-Applied"] = "return=representation"
+        if versions and not isinstance(body, list):
+            headers["ETag"] = versions[records.id]
+    return json_response(payload, status=201, headers=headers)
 
 
 def update(call):
@@ -159,15 +229,24 @@ def update(call):
     vals = values.coerce_values(call.json(), model._name, call.fields_of())
     if wall := _wall(call):
         wall.values(model._name, vals, "write").check()
+    _check_if_match(call, model, record_id)
     # exists() first: Odoo's write() and unlink() of a missing record raise
     # nothing for a user that no record rule limits
-    _existing(model, record_id).write(vals)
+    record = _existing(model, record_id)
+    record.write(vals)
+    if _prefers_representation(call):
+        rows, versions = _representation(call, record)
+        headers = {"Preference-Applied": "return=representation"}
+        if versions:
+            headers["ETag"] = versions[record_id]
+        return json_response(rows[0], headers=headers)
     return json_response({"id": record_id, "message": MESSAGES["updated"]})
 
 
 def delete(call):
-    record_id = call.params["id"]
-    _existing(call.model, record_id).unlink()
+    model, record_id = call.model, call.params["id"]
+    _check_if_match(call, model, record_id)
+    _existing(model, record_id).unlink()
     return json_response({"id": record_id, "message": MESSAGES["deleted"]})
 
 

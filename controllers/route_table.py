@@ -11,7 +11,6 @@ addon extends it there. The order is the order of the Postman collection.
 from ..lib.openapi import (
     ANY,
     COUNT,
-    CREATED,
     EXECUTE_KW_BODY,
     GENERATE_TOKEN_BODY,
     GENERATED_TOKEN,
@@ -23,9 +22,11 @@ from ..lib.openapi import (
     SCHEMA_ANSWER,
     Operation,
     create_body,
+    created,
     record,
     records,
     update_body,
+    updated,
 )
 from ..lib.postman import Example
 from ..lib.routes import Route
@@ -48,7 +49,15 @@ GENERATE_TOKEN = Operation(
     answer_name="generate_token",
     errors=(400, 401, 403, 404, 413, 429),
 )
-UPDATE = Operation(body=update_body, errors=WRITE_ERRORS)
+UPDATE = Operation(
+    parameters=("If-Match", "Prefer", "fields"),
+    body=update_body,
+    answer=updated,
+    answer_name="updated",
+    errors=(*WRITE_ERRORS, 412),
+    headers=("ETag", "Preference-Applied"),
+    description="With `Prefer: return=representation` the answer is the record as `GET` returns it.",
+)
 UPDATE_EXAMPLE = Example(record="created")
 
 ROUTES = (
@@ -118,15 +127,17 @@ ROUTES = (
     Route(
         "read", "GET", "{model}/{id}", handlers.read, operation="read",
         summary="Read one record", tags=RECORDS,
-        openapi=Operation(parameters=("fields", "context"), answer=record, answer_name="record",
-                          errors=READ_ERRORS),
+        openapi=Operation(parameters=("fields", "context", "If-None-Match"), answer=record, answer_name="record",
+                          errors=(*READ_ERRORS, 304), headers=("ETag",)),
         postman=Example(record="found"),
     ),
     Route(
         "create", "POST", "{model}/create", handlers.create, operation="create",
         summary="Create one or more records", tags=RECORDS,
-        openapi=Operation(body=create_body, answer=CREATED, answer_name="created", status=201,
-                          errors=WRITE_ERRORS, headers=("Location",)),
+        openapi=Operation(parameters=("Prefer", "fields"), body=create_body, answer=created, answer_name="created",
+                          status=201, errors=WRITE_ERRORS, headers=("Location", "ETag", "Preference-Applied"),
+                          description="With `Prefer: return=representation` the answer is the record (or records) "
+                          "as `GET` returns it."),
         postman=Example(then=('pm.collectionVariables.set("{created}", pm.response.json().id);',)),
     ),
     Route(
@@ -154,7 +165,7 @@ ROUTES = (
     Route(
         "delete", "DELETE", "{model}/{id}", handlers.delete, operation="delete",
         summary="Delete one record", tags=RECORDS,
-        openapi=Operation(errors=(401, 403, 404, 409, 422, 429)),
+        openapi=Operation(parameters=("If-Match",), errors=(401, 403, 404, 409, 412, 422, 429)),
         postman=Example(record="created"),
     ),
     # ------------------------------------------------------------ documentation (API.md section 5)

@@ -70,6 +70,11 @@ class Conflict(ApiError):
     title = "Conflict"
 
 
+class PreconditionFailed(ApiError):
+    status = 412
+    title = "Precondition Failed"
+
+
 class PayloadTooLarge(ApiError):
     status = 413
     title = "Content Too Large"

@@ -73,7 +73,9 @@ ERRORS = {
     401: ("Unauthorized", "A missing, unknown, revoked or expired key or token."),
     403: ("Forbidden", "Outside the key's scopes, an address not allowed, or Odoo's access rules."),
     404: ("NotFound", "An unknown model, or a record that does not exist."),
+    304: ("NotModified", "If-None-Match named the record's current version: no body."),
     409: ("Conflict", "A concurrent update of the same rows; retry the call."),
+    412: ("PreconditionFailed", "If-Match named a version the record no longer has (or it does not exist)."),
     413: ("PayloadTooLarge", "The request body is over the configured limit."),
     422: ("UnprocessableEntity", "Odoo refused the values (ValidationError or UserError)."),
     429: ("TooManyRequests", "Throttled: wait for Retry-After seconds."),
@@ -287,6 +289,15 @@ def _headers() -> dict:
         "RateLimit-Remaining": {"description": "Calls left in this window.", **integer},
         "RateLimit-Reset": {"description": "Seconds until the window ends.", **integer},
         "WWW-Authenticate": {"description": "The credentials expected.", "schema": {"type": "string"}},
+        "ETag": {
+            "description": "The record's version: send it back in If-Match to write only that version, "
+            "or in If-None-Match to read only a newer one.",
+            "schema": {"type": "string"},
+        },
+        "Preference-Applied": {
+            "description": "return=representation: the body is the record.",
+            "schema": {"type": "string"},
+        },
     }
 
 
@@ -305,6 +316,9 @@ TAGS = {
 def _error_responses() -> dict:
     out = {}
     for status, (name, description) in ERRORS.items():
+        if status < 400:  # not an error: no problem+json body
+            out[name] = {"description": description, "headers": _header_refs(["X-Request-Id", "ETag"])}
+            continue
         headers = ["X-Request-Id", *RATE_HEADERS]
         headers += {401: ["WWW-Authenticate"], 429: ["Retry-After"]}.get(status, [])
         out[name] = {
@@ -364,6 +378,28 @@ def _parameters(max_page_size: int) -> dict:
         "order": query(
             "order", {"type": "string"}, "Sort order: field names, each optionally asc or desc.", "id desc"
         ),
+        "If-None-Match": {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "An ETag of this record: 304 and no body while it is still the current version.",
+            "schema": {"type": "string"},
+        },
+        "If-Match": {
+            "name": "If-Match",
+            "in": "header",
+            "required": False,
+            "description": "An ETag of this record (or *): write only if the record still has that version, else 412.",
+            "schema": {"type": "string"},
+        },
+        "Prefer": {
+            "name": "Prefer",
+            "in": "header",
+            "required": False,
+            "description": "return=representation: answer with the record as GET returns it (fields applies). "
+            "Other preferences are ignored (RFC 7240).",
+            "schema": {"type": "string"},
+        },
         "context": query(
             "context",
             {"type": "string"},
@@ -433,6 +469,16 @@ def create_body(model: str | None) -> dict:
         return _ref(f"{model}-create")
     one = {"type": "object"}
     return {"anyOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 1000}]}
+
+
+def created(model: str | None) -> dict:
+    """A create's answer: the new id (or ids), or with Prefer: return=representation the record (or records)."""
+    return {"anyOf": [*CREATED["anyOf"], record(model), records(model)]}
+
+
+def updated(model: str | None) -> dict:
+    """An update's answer: its id, or with Prefer: return=representation the record."""
+    return {"anyOf": [MESSAGE, record(model)]}
 
 
 def update_body(model: str | None) -> dict:
