@@ -78,20 +78,24 @@ def _versioned(model):
 
 def _locked_version(model, record_id):
     """The record's current ETag, its row locked until the transaction ends (None:
-    no such record). Of two writers holding the same ETag, the second waits here,
-    then fails to serialise and is run again by Odoo: it sees the new version."""
-    if _versioned(model):
-        model.env.cr.execute(
-            SQL(
-                "SELECT write_date FROM %s WHERE id = %s FOR NO KEY UPDATE",
-                SQL.identifier(model._table),
-                record_id,
-            )
+    no such record; "" for a record of a model without versions, which only
+    ``If-Match: *`` matches). Of two writers holding the same ETag, the second
+    waits here, then fails to serialise and is run again by Odoo: it sees the
+    new version."""
+    versioned = _versioned(model)
+    column = SQL.identifier("write_date" if versioned else "id")
+    model.env.cr.execute(
+        SQL(
+            "SELECT %s FROM %s WHERE id = %s FOR NO KEY UPDATE",
+            column,
+            SQL.identifier(model._table),
+            record_id,
         )
-        row = model.env.cr.fetchone()
-        return None if row is None else etags.etag(record_id, row[0])
-    model.env.cr.execute(SQL("SELECT 1 FROM %s WHERE id = %s", SQL.identifier(model._table), record_id))
-    return '"unversioned"' if model.env.cr.fetchone() else None
+    )
+    row = model.env.cr.fetchone()
+    if row is None:
+        return None
+    return etags.etag(record_id, row[0]) if versioned else ""
 
 
 def _check_if_match(call, model, record_id):
@@ -112,17 +116,18 @@ def _prefers_representation(call):
     return any(part.split(";")[0].strip().lower() == "return=representation" for part in value.split(","))
 
 
-def _representation(call, records):
-    """The records as ``GET`` returns them (``fields`` applies), with their versions."""
-    names = _fields(call)
-    fetch = list(dict.fromkeys([*names, "write_date"])) if _versioned(records) else names
-    rows = records.read(fetch)
+def _representation(call, records, names=None):
+    """The records as ``GET`` returns them (``fields`` applies), with their versions
+    (``write_date`` is read in the same query)."""
+    names = names or _fields(call)
+    if not _versioned(records):
+        return records.read(names), {}
+    rows = records.read(list(dict.fromkeys([*names, "write_date"])))
     versions = {}
     for row in rows:
-        if _versioned(records):
-            versions[row["id"]] = etags.etag(row["id"], records.browse(row["id"]).write_date)
-            if "write_date" not in names:
-                del row["write_date"]
+        versions[row["id"]] = etags.etag(row["id"], records.browse(row["id"]).write_date)
+        if "write_date" not in names:
+            del row["write_date"]
     return rows, versions
 
 
@@ -186,12 +191,11 @@ def read(call):
     if_none_match = etags.parse(call.httprequest.headers.get("If-None-Match"))
     # read() leaves out a record that does not exist (no exists() query
     # first); the version comes in the same query (write_date)
+    names = _fields(call)
     record = (
-        model.browse(record_id)
-        if _versioned(model) or set(_fields(call)) - {"id"}
-        else _existing(model, record_id)
+        model.browse(record_id) if _versioned(model) or set(names) - {"id"} else _existing(model, record_id)
     )
-    rows, versions = _representation(call, record)
+    rows, versions = _representation(call, record, names)
     if not rows:
         raise errors.NotFound(f"No {model._name} record with id {record_id}.")
     headers = {"ETag": versions[record_id]} if versions else {}

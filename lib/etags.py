@@ -61,7 +61,8 @@ def match(tags: list[str] | None, current: str | None) -> bool:
     """``If-Match`` (strong comparison): True when the write may go on.
 
     ``current`` is None for a record that does not exist: only ``*`` asks
-    for that, and it fails then. A weak tag never matches.
+    for that, and it fails then; "" for a record without versions, which
+    only ``*`` matches (no parsed tag is empty). A weak tag never matches.
     """
     if tags is None:
         return True

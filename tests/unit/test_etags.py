@@ -49,3 +49,7 @@ def test_if_match_compares_strongly_and_star_needs_the_record():
     assert not etags.match(["W/" + current], current)
     assert not etags.match(['"other"'], current)
     assert not etags.match(["*"], None) and not etags.match([current], None)
+
+
+def test_a_record_without_versions_matches_only_star():
+    assert etags.match(["*"], "") and not etags.match(['"unversioned"'], "") and not etags.match(['""'], "")
