@@ -13,7 +13,8 @@ import time
 
 from odoo import http
 
-from ..lib import errors, serialize
+from ..infra.patches import problem_response
+from ..lib import errors
 from .call import Call
 from .errors import to_api_error
 
@@ -61,12 +62,7 @@ class RestApiDispatcher(http.Dispatcher):
         return response
 
     def _problem(self, error):
-        return http.Response(
-            serialize.dumps(error.problem(self.request_id)),
-            status=error.status,
-            headers=error.headers,
-            content_type=errors.PROBLEM_CONTENT_TYPE,
-        )
+        return problem_response(error, self.request_id)
 
     def _finish(self, response):
         call = self.call

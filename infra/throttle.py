@@ -33,7 +33,7 @@ import psycopg2.errors
 
 from odoo.tools import SQL
 
-from ..lib import errors, settings, throttle
+from ..lib import errors, throttle
 from . import side_store
 
 TABLES_SQL = """
@@ -172,10 +172,8 @@ def count(env, key, ahead=False):
 
 # ---------------------------------------------------------------- failed logins
 def _login_settings(env):
-    get = env["ir.config_parameter"].sudo().get_param
-    return settings.read(get, "rest_api.login_max_failures"), settings.read(
-        get, "rest_api.login_failure_window"
-    )
+    values = env["rest.api.pipeline"]._settings()
+    return values["rest_api.login_max_failures"], values["rest_api.login_failure_window"]
 
 
 def login_verdict(env, address):

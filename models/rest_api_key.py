@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..infra import throttle, worker_cache
-from ..lib import ipnet, keys, limits, settings, states
+from ..lib import ipnet, keys, limits, states
 
 
 class UnknownKey(Exception):
@@ -109,7 +109,7 @@ class RestApiKey(models.Model):
 
     @api.model
     def _default_rate_limit(self):
-        return settings.read(self.env["ir.config_parameter"].sudo().get_param, "rest_api.default_rate_limit")
+        return self.env["rest.api.pipeline"]._settings()["rest_api.default_rate_limit"]
 
     def _compute_usage(self):
         rows = throttle.usage(self.env.cr, self.ids)

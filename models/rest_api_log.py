@@ -1,7 +1,6 @@
 from odoo import api, fields, models
 
 from ..infra import side_store
-from ..lib import settings
 
 # Written by raw SQL through side_store, batched once a second: a call that
 # fails and rolls back is logged all the same, and no call waits for its log.
@@ -30,7 +29,7 @@ class RestApiLog(models.Model):
     @api.model
     def _gc_old_logs(self):
         """Delete the logs older than ``rest_api.log_retention_days`` (default 30)."""
-        days = settings.read(self.env["ir.config_parameter"].sudo().get_param, "rest_api.log_retention_days")
+        days = self.env["rest.api.pipeline"]._settings()["rest_api.log_retention_days"]
         self.env.cr.execute(
             "DELETE FROM rest_api_log WHERE create_date < (now() AT TIME ZONE 'UTC') - make_interval(days => %s)",
             [days],
