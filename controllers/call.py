@@ -46,6 +46,7 @@ class Call:
         self.token_required = False
         self.anonymous = False
         self.checked = None  # execute_kw: (method, args, kwargs), from the scope stage to the handler
+        self.claim = None  # the Idempotency-Key this attempt claimed (models/rest_api_idempotency.py)
         self._settings = None
         self._fields_of = self._fields_env = None
 
@@ -77,11 +78,15 @@ class Call:
             self._fields_of, self._fields_env = field_meta.fields_of(env), env
         return self._fields_of
 
-    def json(self):
-        """The JSON body, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
+    def raw_body(self):
+        """The body's bytes, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
         if self.body is None:
             self.body = _read_body(self.httprequest, self.setting("rest_api.max_body_size"))
-        return query.parse_json_body(self.body)
+        return self.body
+
+    def json(self):
+        """The JSON body (``raw_body``), parsed."""
+        return query.parse_json_body(self.raw_body())
 
 
 def _input_stream(httprequest):

@@ -4,10 +4,10 @@ from odoo.http import Response
 
 from ..lib import routes
 
-ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id, if-match, if-none-match, prefer"
+ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id, if-match, if-none-match, prefer, idempotency-key"
 EXPOSED_HEADERS = (
     "X-Request-Id, X-Total-Count, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, "
-    "RateLimit-Reset, ETag, Preference-Applied"
+    "RateLimit-Reset, ETag, Preference-Applied, Idempotent-Replayed"
 )
 MAX_AGE = "600"
 

@@ -58,8 +58,21 @@ class RestApiDispatcher(http.Dispatcher):
             _logger.info("rest_api request %s: %s %s", self.request_id, error.status, error.detail[:200])
             exc.loglevel, exc.exc_info = logging.DEBUG, None
         response = self._problem(error)
+        self._keep_failure(response)
         self._finish(response)
         return response
+
+    def _keep_failure(self, response):
+        if self.call.claim is None:
+            return
+        from odoo.http import request
+
+        try:
+            request.env["rest.api.pipeline"]._failed(self.call, response)
+        except Exception:  # keeping it is a convenience to the client: never turn the answer into another
+            _logger.exception(
+                "rest_api request %s: could not keep the answer of its Idempotency-Key", self.request_id
+            )
 
     def _problem(self, error):
         return problem_response(error, self.request_id)

@@ -204,13 +204,27 @@ def read(call):
     return json_response(rows[0], headers=headers)
 
 
-def create(call):
-    model, body = call.model, call.json()
+def checked_values(call, body, operation):
+    """A create's values (one object or a list of them) coerced to Odoo's shapes,
+    and their reach checked against the key's scopes (API.md section 8)."""
+    model = call.model
     vals_list = values.coerce_many(body, model._name, call.fields_of())
     if wall := _wall(call):
-        wall.values_list(model._name, vals_list, "create").check()
-    records = model.create(vals_list)
-    if isinstance(body, list):
+        wall.values_list(model._name, vals_list, operation).check()
+    return vals_list
+
+
+def create(call):
+    body = call.json()
+    records = call.model.create(checked_values(call, body, "create"))
+    return created_answer(call, records, many=isinstance(body, list))
+
+
+def created_answer(call, records, many):
+    """201 with ``Location``: the new id (or ids), or the records themselves
+    with ``Prefer: return=representation``."""
+    model = call.model
+    if many:
         location = f"/api/{model._name}/search?" + url_encode(
             {"domain": serialize.dumps([["id", "in", records.ids]])}
         )
@@ -221,9 +235,9 @@ def create(call):
     headers = {"Location": location}
     if _prefers_representation(call):
         rows, versions = _representation(call, records)
-        payload = rows if isinstance(body, list) else rows[0]
+        payload = rows if many else rows[0]
         headers["Preference-Applied"] = "return=representation"
-        if versions and not isinstance(body, list):
+        if versions and not many:
             headers["ETag"] = versions[records.id]
     return json_response(payload, status=201, headers=headers)
 

@@ -10,6 +10,9 @@ addon extends it there. The order is the order of the Postman collection.
 
 from ..lib.openapi import (
     ANY,
+    BATCH_ANSWER,
+    BATCH_BODY,
+    BATCH_EXAMPLE,
     COUNT,
     EXECUTE_KW_BODY,
     GENERATE_TOKEN_BODY,
@@ -27,14 +30,16 @@ from ..lib.openapi import (
     records,
     update_body,
     updated,
+    upserted,
 )
 from ..lib.postman import Example
 from ..lib.routes import Route
-from . import docs, handlers, tokens
+from . import batch, docs, external_ids, handlers, tokens
 
 AUTH = ("authentication",)
 RECORDS = ("records",)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
+IDEMPOTENT = "Idempotency-Key"
 READ_ERRORS = (400, 401, 403, 404, 429)
 TOKEN_ERRORS = (400, 401, 413, 429)
 REMEMBER_TOKENS = (
@@ -50,7 +55,7 @@ GENERATE_TOKEN = Operation(
     errors=(400, 401, 403, 404, 413, 429),
 )
 UPDATE = Operation(
-    parameters=("If-Match", "Prefer", "fields"),
+    parameters=("If-Match", "Prefer", IDEMPOTENT, "fields"),
     body=update_body,
     answer=updated,
     answer_name="updated",
@@ -134,7 +139,7 @@ ROUTES = (
     Route(
         "create", "POST", "{model}/create", handlers.create, operation="create",
         summary="Create one or more records", tags=RECORDS,
-        openapi=Operation(parameters=("Prefer", "fields"), body=create_body, answer=created, answer_name="created",
+        openapi=Operation(parameters=("Prefer", IDEMPOTENT, "fields"), body=create_body, answer=created, answer_name="created",
                           status=201, errors=WRITE_ERRORS, headers=("Location", "ETag", "Preference-Applied"),
                           description="With `Prefer: return=representation` the answer is the record (or records) "
                           "as `GET` returns it."),
@@ -153,6 +158,7 @@ ROUTES = (
         operations=handlers.execute_kw_operations,
         summary="Call a public model method", tags=RECORDS,
         openapi=Operation(
+            parameters=(IDEMPOTENT,),
             body=EXECUTE_KW_BODY,
             example={"method": "search_read", "args": [[]], "kwargs": {"fields": ["id", "display_name"], "limit": 5}},
             answer=ANY, answer_name="any", errors=WRITE_ERRORS,
@@ -165,8 +171,49 @@ ROUTES = (
     Route(
         "delete", "DELETE", "{model}/{id}", handlers.delete, operation="delete",
         summary="Delete one record", tags=RECORDS,
-        openapi=Operation(parameters=("If-Match",), errors=(401, 403, 404, 409, 412, 422, 429)),
+        openapi=Operation(parameters=("If-Match", IDEMPOTENT), errors=(401, 403, 404, 409, 412, 422, 429)),
         postman=Example(record="created"),
+    ),
+    # ------------------------------------------------------------ external ids (API.md section 9)
+    Route(
+        "xmlid_upsert", "PUT", "{model}/xmlid/{xmlid}", external_ids.upsert,
+        operations=external_ids.upsert_operations, one_of=("create", "write"),
+        summary="Create or update by external id", tags=RECORDS,
+        openapi=Operation(
+            parameters=("If-Match", "Prefer", IDEMPOTENT, "fields"), body=create_body, answer=upserted,
+            answer_name="upserted", also=(201,), errors=(*WRITE_ERRORS, 412),
+            headers=("Location", "ETag", "Preference-Applied"),
+            description="An upsert: updates the record the external id names (needs write; 200), or creates "
+            "a record with that external id (needs create; 201, Location). New external ids may not use the "
+            "name of an installed module (400).",
+        ),
+        postman=Example(xmlid="set"),
+    ),
+    Route(
+        "xmlid_read", "GET", "{model}/xmlid/{xmlid}", external_ids.read, operation="read",
+        summary="Read one record by external id", tags=RECORDS,
+        openapi=Operation(parameters=("fields", "context", "If-None-Match"), answer=record, answer_name="record",
+                          errors=(*READ_ERRORS, 304), headers=("ETag",)),
+        postman=Example(xmlid="need"),
+    ),
+    # ------------------------------------------------------------ batch (API.md section 9)
+    Route(
+        "batch", "POST", "batch", batch.batch,
+        summary="Run data operations in one transaction", tags=("batch",),
+        openapi=Operation(
+            parameters=(IDEMPOTENT,), body=BATCH_BODY, example=BATCH_EXAMPLE, answer=BATCH_ANSWER,
+            answer_name="batch", errors=(400, 401, 403, 404, 409, 412, 413, 422, 429),
+            description="Operations run in order in one transaction: all or nothing. `${N.member}` in a path, "
+            "or as a whole string value in a body, is that member of operation N's answer (`id`, `ids.K`). "
+            "Each operation is checked and counted as if sent alone. The first one that fails is the answer: "
+            "its problem, its status, with `operation`: N; nothing is written.",
+        ),
+        # leaves nothing behind: the two partners it creates, it deletes
+        postman=Example(body={"operations": [
+            *BATCH_EXAMPLE["operations"],
+            {"method": "DELETE", "path": "/api/res.partner/${1.id}"},
+            {"method": "DELETE", "path": "/api/res.partner/${0.id}"},
+        ]}),
     ),
     # ------------------------------------------------------------ documentation (API.md section 5)
     Route("openapi", "GET", "openapi.json", docs.openapi, auth="docs", summary="OpenAPI document"),

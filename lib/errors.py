@@ -23,10 +23,11 @@ class ApiError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = dict(headers or {})
+        self.extra: dict = {}  # extension members of the problem (RFC 9457 section 3.2): "operation"
 
     def problem(self, request_id: str | None = None) -> dict:
         """The problem+json body of this error."""
-        return problem_body(self.status, self.title, self.detail, request_id)
+        return dict(problem_body(self.status, self.title, self.detail, request_id), **self.extra)
 
 
 class BadRequest(ApiError):

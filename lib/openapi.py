@@ -24,7 +24,7 @@ from marshmallow import validate
 
 from .errors import PROBLEM_CONTENT_TYPE
 from .fieldinfo import FieldInfo
-from .routes import MAX_ID, MODEL_RE, Route
+from .routes import MAX_ID, MODEL_RE, XMLID_RE, Route
 from .tokens import MAX_TOKEN_DAYS
 
 OPENAPI_VERSION = "3.1.0"
@@ -74,10 +74,18 @@ ERRORS = {
     403: ("Forbidden", "Outside the key's scopes, an address not allowed, or Odoo's access rules."),
     404: ("NotFound", "An unknown model, or a record that does not exist."),
     304: ("NotModified", "If-None-Match named the record's current version: no body."),
-    409: ("Conflict", "A concurrent update of the same rows; retry the call."),
+    409: (
+        "Conflict",
+        "A concurrent update of the same rows, or the first request with this Idempotency-Key "
+        "is still running; retry after Retry-After.",
+    ),
     412: ("PreconditionFailed", "If-Match named a version the record no longer has (or it does not exist)."),
-    413: ("PayloadTooLarge", "The request body is over the configured limit."),
-    422: ("UnprocessableEntity", "Odoo refused the values (ValidationError or UserError)."),
+    413: ("PayloadTooLarge", "The request body (or a batch's operations) is over the configured limit."),
+    422: (
+        "UnprocessableEntity",
+        "Odoo refused the values (ValidationError or UserError), or this "
+        "Idempotency-Key was used for another request.",
+    ),
     429: ("TooManyRequests", "Throttled: wait for Retry-After seconds."),
 }
 
@@ -121,6 +129,7 @@ class Operation:
     errors: tuple[int, ...] = (400, 401, 403, 429)
     description: str = ""
     headers: tuple[str, ...] = ()
+    also: tuple[int, ...] = ()  # other success statuses with the same answer (an upsert: 201 too)
 
 
 # ---------------------------------------------------------------- model schemas
@@ -270,6 +279,7 @@ def _problem_schema() -> dict:
             "status": {"type": "integer"},
             "detail": {"type": "string"},
             "request_id": {"type": "string"},
+            "operation": {"type": "integer", "description": "POST /api/batch: the operation that failed."},
         },
     }
 
@@ -298,6 +308,11 @@ def _headers() -> dict:
             "description": "return=representation: the body is the record.",
             "schema": {"type": "string"},
         },
+        "Idempotent-Replayed": {
+            "description": "true: this is the kept answer of the first request with this Idempotency-Key; "
+            "nothing ran.",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
     }
 
 
@@ -310,6 +325,7 @@ RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 TAGS = {
     "authentication": ("Login tokens.", "Authentication"),
     "records": ("Any model the key may reach, named in the path.", "Records"),
+    "batch": ("Several data operations in one transaction: all or nothing.", "Batch"),
 }
 
 
@@ -356,6 +372,24 @@ def _parameters(max_page_size: int) -> dict:
             "required": True,
             "description": "A record id.",
             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        },
+        "xmlid": {
+            "name": "xmlid",
+            "in": "path",
+            "required": True,
+            "description": "An external id, <module>.<name> (ir.model.data). New ones may not use the name "
+            "of an installed module.",
+            "schema": {"type": "string", "pattern": XMLID_RE.pattern},
+            "example": "shop_sync.partner_4711",
+        },
+        "Idempotency-Key": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "1-255 visible ASCII characters, new for each new request: a repeat of the same "
+            "request with it replays the first answer (Idempotent-Replayed: true) and runs nothing; "
+            "another request with it is 422; while the first runs, 409.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
         },
         "domain": query(
             "domain",
@@ -481,6 +515,11 @@ def updated(model: str | None) -> dict:
     return {"anyOf": [MESSAGE, record(model)]}
 
 
+def upserted(model: str | None) -> dict:
+    """An upsert's answer: created (201) or updated (200)."""
+    return {"anyOf": [*CREATED["anyOf"], record(model)]}
+
+
 def update_body(model: str | None) -> dict:
     return _ref(f"{model}-update") if model else {"type": "object"}
 
@@ -533,6 +572,52 @@ LOGGED_IN = _object(
     ["access_token", "token_type", "expires_in", "refresh_token"],
 )
 LOGGED_OUT = _object({"message": STRING}, ["message"])
+BATCH_BODY = _object(
+    {
+        "operations": {
+            "type": "array",
+            "minItems": 1,
+            "items": _object(
+                {
+                    "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+                    "path": {"type": "string", "pattern": "^/api/"},
+                    "body": {},
+                    "headers": {"type": "object", "additionalProperties": STRING},
+                },
+                ["method", "path"],
+            ),
+        }
+    },
+    ["operations"],
+)
+BATCH_ANSWER = _object(
+    {
+        "results": {
+            "type": "array",
+            "items": _object(
+                {
+                    "status": INTEGER,
+                    "headers": {"type": "object", "additionalProperties": STRING},
+                    "body": {},
+                },
+                ["status", "headers", "body"],
+            ),
+        }
+    },
+    ["results"],
+)
+BATCH_EXAMPLE = {
+    "operations": [
+        {"method": "POST", "path": "/api/res.partner/create", "body": {"name": "ACME", "is_company": True}},
+        {
+            "method": "POST",
+            "path": "/api/res.partner/create",
+            "body": {"name": "Jane", "parent_id": "${0.id}"},
+        },
+        {"method": "PATCH", "path": "/api/res.partner/${1.id}", "body": {"email": "jane@acme.test"}},
+        {"method": "GET", "path": "/api/res.partner/${1.id}?fields=name,parent_id,email"},
+    ]
+}
 
 
 # ---------------------------------------------------------------- paths
@@ -578,6 +663,8 @@ def _operation(route: Route, model: str | None, tag: str, successes: dict, order
     if success not in successes:
         successes[success] = _success_response(spec, model)
     responses = {str(spec.status): {"$ref": f"#/components/responses/{success}"}}
+    for status in spec.also:
+        responses[str(status)] = {"$ref": f"#/components/responses/{success}"}
     for status in spec.errors:
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
     responses["default"] = {"$ref": "#/components/responses/Error"}
@@ -592,7 +679,9 @@ def _concrete(route: Route, model: str) -> str:
 
 
 def _visible(route: Route, model: ModelDoc) -> bool:
-    return route.operation is None or route.operation in model.operations
+    if route.operation is not None:
+        return route.operation in model.operations
+    return not route.one_of or any(operation in model.operations for operation in route.one_of)
 
 
 def _spec(title: str, version: str, openapi_description: str, server_url: str) -> APISpec:
@@ -690,7 +779,8 @@ def _add_paths(
         operation = _operation(route, model.name if model else None, tag, successes, order)
         if not visible:
             # still listed: the path answers this method (OPTIONS says so), with a 403
-            operation["description"] = f"Not within this caller's access ({route.operation}): answers 403."
+            needed = route.operation or " or ".join(route.one_of)
+            operation["description"] = f"Not within this caller's access ({needed}): answers 403."
             operation.pop("x-postman", None)
         by_path.setdefault(path, {})[route.method.lower()] = operation
     for path, operations in by_path.items():
@@ -699,6 +789,8 @@ def _add_paths(
             parameters.append("model")
         if "{id}" in path:
             parameters.append("id")
+        if "{xmlid}" in path:
+            parameters.append("xmlid")
         spec.path(path=path, operations=operations, parameters=parameters or None)
 
 

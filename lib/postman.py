@@ -27,7 +27,7 @@ from dataclasses import dataclass
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head")
 # what the test scripts remember, per model (the model's name with dots as underscores)
-RECORD_VARIABLES = {"found": "id", "created": "created_id"}
+RECORD_VARIABLES = {"found": "id", "created": "created_id", "xmlid": "xmlid"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,10 @@ class Example:
       ``{id}`` (the request is skipped while it is unset);
     - ``then``: lines of the test script after the status check; ``{found}``
       and ``{created}`` name the model's variables for those ids;
-    - ``token_header``: a disabled ``token`` header to act as a logged-in user.
+    - ``token_header``: a disabled ``token`` header to act as a logged-in user;
+    - ``xmlid``: how ``{xmlid}`` is filled: ``set`` gives the model's variable
+      a default (``postman_example.<model>``) when unset, ``need`` skips the
+      request while it is unset.
     """
 
     query: tuple[tuple[str, str], ...] = ()
@@ -48,6 +51,7 @@ class Example:
     record: str | None = None
     then: tuple[str, ...] = ()
     token_header: bool = True
+    xmlid: str | None = None
 
     def extension(self) -> dict:
         """The ``x-postman`` value the OpenAPI operation carries."""
@@ -62,6 +66,8 @@ class Example:
             out["then"] = list(self.then)
         if self.token_header:
             out["token_header"] = True
+        if self.xmlid:
+            out["xmlid"] = self.xmlid
         return out
 
 
@@ -70,9 +76,10 @@ def _variables(tag: str) -> dict:
     return {role: f"{base}_{suffix}" for role, suffix in RECORD_VARIABLES.items()}
 
 
-def _url(path: str, record_var: str | None, query: Mapping[str, str] | None) -> dict:
+def _url(path: str, variables: Mapping[str, str], query: Mapping[str, str] | None) -> dict:
     segments = path.strip("/").split("/")
-    segments = [f"{{{{{record_var}}}}}" if s == "{id}" else s for s in segments]
+    filled = {"{id}": variables.get("record"), "{xmlid}": variables["xmlid"]}
+    segments = [f"{{{{{filled[s]}}}}}" if filled.get(s) else s for s in segments]
     url = {"raw": "{{baseUrl}}/" + "/".join(segments), "host": ["{{baseUrl}}"], "path": segments}
     if query:
         url["query"] = [{"key": k, "value": v} for k, v in query.items()]
@@ -106,20 +113,37 @@ def _request(doc: Mapping, path: str, method: str, op: Mapping) -> dict:
     extension = op["x-postman"]
     variables = _variables(op["tags"][0])
     status = _status(op)
-    tests = [f'pm.test("answers {status}", function () {{ pm.response.to.have.status({status}); }});']
+    successes = sorted(int(code) for code in op["responses"] if code.isdigit() and code.startswith("2"))
+    if len(successes) == 1:
+        tests = [f'pm.test("answers {status}", function () {{ pm.response.to.have.status({status}); }});']
+    else:
+        codes = ", ".join(map(str, successes))
+        tests = [
+            f'pm.test("answers one of {codes}", function () {{ pm.expect(pm.response.code).to.be.oneOf([{codes}]); }});'
+        ]
     for line in extension.get("then", ()):
         for role, variable in variables.items():
             line = line.replace(f"{{{role}}}", variable)
         tests.append(line)
     events = []
     record_var = variables[extension["record"]] if extension.get("record") else None
+    prerequest = []
     if record_var:
-        events.append(
-            _script(
-                "prerequest",
-                [f'if (!pm.collectionVariables.get("{record_var}")) {{ pm.execution.skipRequest(); }}'],
-            )
+        prerequest.append(
+            f'if (!pm.collectionVariables.get("{record_var}")) {{ pm.execution.skipRequest(); }}'
         )
+    if extension.get("xmlid") == "set":
+        default = "postman_example." + variables["xmlid"].removesuffix("_xmlid")
+        prerequest.append(
+            f'if (!pm.collectionVariables.get("{variables["xmlid"]}")) '
+            f'{{ pm.collectionVariables.set("{variables["xmlid"]}", "{default}"); }}'
+        )
+    elif extension.get("xmlid") == "need":
+        prerequest.append(
+            f'if (!pm.collectionVariables.get("{variables["xmlid"]}")) {{ pm.execution.skipRequest(); }}'
+        )
+    if prerequest:
+        events.append(_script("prerequest", prerequest))
     events.append(_script("test", tests))
     headers = []
     if extension.get("token_header"):
@@ -134,7 +158,7 @@ def _request(doc: Mapping, path: str, method: str, op: Mapping) -> dict:
     request = {
         "method": method.upper(),
         "header": headers,
-        "url": _url(path, record_var, extension.get("query")),
+        "url": _url(path, {"record": record_var, "xmlid": variables["xmlid"]}, extension.get("query")),
         "description": op.get("summary", ""),
     }
     body = _example_body(doc, op, extension)

@@ -19,6 +19,8 @@ from .errors import MethodNotAllowed, NotFound
 API_PREFIX = "/api"
 MODEL_RE = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$")
 ID_RE = re.compile(r"^[1-9][0-9]{0,9}$")
+# an external id, <module>.<name> (ir.model.data)
+XMLID_RE = re.compile(r"^[A-Za-z0-9_]{1,64}\.[A-Za-z0-9_.\-]{1,200}$")
 MAX_ID = 2**31 - 1
 
 
@@ -33,7 +35,9 @@ class Route:
       (an API key; the token is optional: the login routes) or ``docs``.
     - ``operation``: the scope a key needs on the path's model (read,
       create, write, delete); ``operations(call)`` instead when the call
-      decides (execute_kw). Neither: no model is checked.
+      decides (execute_kw). Neither: no model is checked. ``one_of``: with
+      ``operations``, the documents show the route as usable on a model only
+      to a caller with one of these (an upsert: create or write).
     - ``tags``: the OpenAPI tag; ``records`` routes are also documented
       once per model the caller reaches.
     - ``openapi``: a ``lib.openapi.Operation`` (None: not documented);
@@ -47,6 +51,7 @@ class Route:
     auth: str = "user"
     operation: str | None = None
     operations: Callable | None = None
+    one_of: tuple[str, ...] = ()
     summary: str = ""
     tags: tuple[str, ...] = ()
     openapi: Any = None
@@ -83,6 +88,10 @@ class Route:
                 if not ID_RE.match(part) or int(part) > MAX_ID:
                     return None
                 params["id"] = int(part)
+            elif pattern == "{xmlid}":
+                if not XMLID_RE.match(part):
+                    return None
+                params["xmlid"] = part
             elif pattern != part:
                 return None
         return params

@@ -52,6 +52,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("rest_api.login_max_failures", 10, minimum=1, label="Failed logins allowed"),
         Setting("rest_api.login_failure_window", 60, minimum=1, label="Failed logins window (s)"),
         Setting("rest_api.log_retention_days", 30, minimum=1, label="Call log retention (days)"),
+        Setting("rest_api.idempotency_ttl", 86400, minimum=1, label="Idempotency-Key answers kept (s)"),
+        Setting("rest_api.max_batch_operations", 100, minimum=1, label="Batch operations maximum"),
         Setting("rest_api.cors_origins", "", kind="text", label="CORS origins"),
         Setting("rest_api.docs_public", False, kind="bool", label="Public documentation"),
     )

@@ -3,6 +3,7 @@ from . import rest_api_key
 from . import rest_api_scope
 from . import rest_api_token
 from . import rest_api_log
+from . import rest_api_idempotency
 from . import rest_api_docs
 from . import rest_api_secret_show
 from . import rest_api_token_wizard

@@ -35,6 +35,8 @@ class ResConfigSettings(models.TransientModel):
     )
     rest_api_max_body_size = _setting_field("rest_api.max_body_size")
     rest_api_log_retention_days = _setting_field("rest_api.log_retention_days")
+    rest_api_idempotency_ttl = _setting_field("rest_api.idempotency_ttl")
+    rest_api_max_batch_operations = _setting_field("rest_api.max_batch_operations")
     rest_api_docs_public = _setting_field(
         "rest_api.docs_public",
         fields.Boolean,

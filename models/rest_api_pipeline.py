@@ -8,8 +8,10 @@
     throttle   count the call against its key; refuse it (429) over the limit
     identify   the user the call runs as: a login token's, the key's owner, a session's
     scope      the path's model, and the key's scopes for this route on it
+    idempotent an Idempotency-Key: claim it, or replay its kept answer instead of running
     run        the route's handler
-    answer     the response, with the late throttle verdict of a counted-ahead read
+    answer     the response, with the late throttle verdict of a counted-ahead read;
+               an Idempotency-Key this call claimed keeps it
 
 Each stage raises ``lib.errors`` to refuse the call; the dispatcher turns
 that into problem+json. Another addon extends the API the supported way:
@@ -19,11 +21,11 @@ stage with ``super()``.
 """
 
 from odoo import api, models
-from odoo.http import request
+from odoo.http import Response, request
 
 from ..controllers import route_table
 from ..infra import throttle, worker_cache
-from ..lib import credentials, errors, ipnet, query, routes, scopes, settings
+from ..lib import credentials, errors, idempotency, ipnet, query, routes, scopes, settings
 
 
 class RestApiPipeline(models.AbstractModel):
@@ -57,7 +59,9 @@ class RestApiPipeline(models.AbstractModel):
             self._throttle(call)
             self._identify(call)
             self._scope(call)
-            response = self._run(call)
+            response = self._idempotent(call)
+            if response is None:
+                response = self._run(call)
         except errors.TooManyRequests:
             raise
         except Exception:
@@ -148,6 +152,13 @@ class RestApiPipeline(models.AbstractModel):
             self._verdict(call)
 
     @api.model
+    def _throttle_operation(self, call):
+        """Count one operation of a batch against its key, as if it were sent alone."""
+        if call.key is not None:
+            call.count = throttle.count(self.env, call.key)
+            self._verdict(call)
+
+    @api.model
     def _late_verdict(self, call):
         if call.count is not None and call.count.ahead:
             self._verdict(call)
@@ -214,6 +225,40 @@ class RestApiPipeline(models.AbstractModel):
         request.update_env(context=context)
         return request.env[name]
 
+    # ------------------------------------------------------------ idempotent
+    @api.model
+    def _idempotent(self, call):
+        """``Idempotency-Key`` (API.md section 9): None when the call runs (it
+        claimed the key, or sent none), else the kept answer, replayed.
+        Per API key; 422 for the key of another request, 409 while it runs."""
+        httprequest = call.httprequest
+        name = idempotency.key_of(httprequest.method, httprequest.headers.get(idempotency.HEADER))
+        if name is None or call.key is None:
+            return None
+        fingerprint = idempotency.fingerprint(
+            httprequest.method, httprequest.path, httprequest.query_string, call.raw_body()
+        )
+        claim = (
+            self.env["rest.api.idempotency"]
+            .sudo()
+            ._claim(call.key.id, name, fingerprint, call.setting("rest_api.idempotency_ttl"))
+        )
+        if claim.row:
+            call.claim = claim
+            return None
+        if claim.kept is None:
+            raise errors.Conflict(
+                f"A request with this {idempotency.HEADER} is still running; retry later.",
+                headers={"Retry-After": "1"},
+            )
+        kept_fingerprint, status, headers, body = claim.kept
+        if kept_fingerprint != fingerprint:
+            raise errors.Unprocessable(
+                f"This {idempotency.HEADER} was used for another request (method, path or body): "
+                "use a new key for a new request."
+            )
+        return Response(bytes(body or b""), status=status, headers={**headers, idempotency.REPLAYED: "true"})
+
     # ------------------------------------------------------------ run, answer
     @api.model
     def _run(self, call):
@@ -222,4 +267,18 @@ class RestApiPipeline(models.AbstractModel):
     @api.model
     def _answer(self, call, response):
         self._late_verdict(call)
+        if call.claim is not None:
+            claim, call.claim = call.claim, None
+            self.env["rest.api.idempotency"].sudo()._keep(claim, response)
         return response
+
+    @api.model
+    def _failed(self, call, response):
+        """The call failed and Odoo will roll its transaction back: an error
+        answer to keep is kept now, outside that transaction (the dispatcher
+        calls this from its error handler)."""
+        if call.claim is None:
+            return
+        claim, call.claim = call.claim, None
+        self.env.cr.rollback()  # the claim's row and lock go, before a side connection writes the row
+        self.env["rest.api.idempotency"].sudo()._keep_failure(claim, response)

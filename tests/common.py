@@ -79,6 +79,19 @@ class RestApiCase(InTransaction, HttpCase):
         cls.limited_key = cls.make_key(cls.limited)
 
     @classmethod
+    def scope(cls, model, letters):
+        """A scope line for ``make_key``'s ``scope_ids``: ``letters`` among r, c, w, d, x."""
+        perms = {
+            "r": "perm_read",
+            "c": "perm_create",
+            "w": "perm_write",
+            "d": "perm_delete",
+            "x": "perm_execute",
+        }
+        model_id = cls.env["ir.model"]._get_id(model)
+        return (0, 0, {"model_id": model_id, **{perm: letter in letters for letter, perm in perms.items()}})
+
+    @classmethod
     def make_key(cls, user, **values):
         values = dict({"name": "test key", "user_id": user.id, "all_models": True, "rate_limit": 0}, **values)
         return cls.env["rest.api.key"].generate(values)["key"]

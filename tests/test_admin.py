@@ -20,6 +20,8 @@ SETTINGS = {
     "rest_api_max_body_size": ("rest_api.max_body_size", 2048, "2048"),
     "rest_api_log_retention_days": ("rest_api.log_retention_days", 7, "7"),
     "rest_api_docs_public": ("rest_api.docs_public", True, "True"),
+    "rest_api_idempotency_ttl": ("rest_api.idempotency_ttl", 3600, "3600"),
+    "rest_api_max_batch_operations": ("rest_api.max_batch_operations", 20, "20"),
 }
 
 

@@ -1,5 +1,6 @@
 """API.md section 9 against a live server: versions under real, concurrent transactions."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import URL, URL2, assert_problem, call, uniq
@@ -39,3 +40,81 @@ def test_of_two_writers_holding_one_etag_exactly_one_wins(admin, make_key):
         assert statuses == [200, 412, 412, 412, 412, 412], statuses
         name = admin("res.partner", "read", [partner], ["name"])[0]["name"]
         assert name.startswith("writer ")
+
+
+def _at_once(count, send):
+    """``send(index)`` from ``count`` threads released together: over both workers and the second server."""
+    bases = [URL, URL2 or URL]
+    barrier = threading.Barrier(count)
+
+    def run(index):
+        barrier.wait()
+        return send(index, bases[index % len(bases)])
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_a_dozen_identical_idempotent_requests_at_once_create_one_record(admin, make_key):
+    key, name, idem = make_key()["key"], uniq("idem-race"), uniq("idem")
+    answers = _at_once(12, lambda _i, base: call("POST", "/api/res.partner/create", key, base=base,
+                                                 json={"name": name}, headers={"Idempotency-Key": idem}))  # fmt: skip
+    assert admin("res.partner", "search_count", [("name", "=", name)]) == 1
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) <= {201, 409}, statuses
+    ran = [a for a in answers if a.status_code == 201 and "Idempotent-Replayed" not in a.headers]
+    assert len(ran) == 1, statuses
+    for answer in answers:
+        if answer.status_code == 409:
+            assert_problem(answer, 409)
+            assert int(answer.headers["Retry-After"]) >= 1
+    final = call(
+        "POST", "/api/res.partner/create", key, json={"name": name}, headers={"Idempotency-Key": idem}
+    )
+    assert (final.status_code, final.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert final.json() == ran[0].json()
+
+
+def test_a_rolled_back_client_error_is_kept_and_replayed(admin, make_key):
+    key, idem = make_key()["key"], uniq("idem-422")
+    body = {"email": "nameless@example.com", "type": "contact"}  # Odoo: "Contacts require a name"
+    first = call("POST", "/api/res.partner/create", key, json=body, headers={"Idempotency-Key": idem})
+    assert_problem(first, 422)
+    again = call("POST", "/api/res.partner/create", key, json=body, headers={"Idempotency-Key": idem})
+    assert again.status_code == 422 and again.headers.get("Idempotent-Replayed") == "true", again.text
+    # the first answer as it was: its body names the request that ran (the replay has its own X-Request-Id)
+    assert again.json() == first.json()
+    assert again.headers["X-Request-Id"] != first.headers["X-Request-Id"]
+    other = call(
+        "POST", "/api/res.partner/create", key, json={"name": "x"}, headers={"Idempotency-Key": idem}
+    )
+    assert_problem(other, 422)
+    assert "Idempotent-Replayed" not in other.headers
+
+
+def test_first_puts_of_one_external_id_at_once_make_one_record(admin, make_key):
+    key, module = make_key()["key"], "e2e_" + uniq("x").replace("-", "_")
+    tag = uniq("xmlid-race")
+    answers = _at_once(8, lambda i, base: call("PUT", f"/api/res.partner/xmlid/{module}.race", key, base=base,
+                                               json={"name": f"racer {i}", "ref": tag}))  # fmt: skip
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201], [a.text[:200] for a in answers]
+    assert admin("res.partner", "search_count", [("ref", "=", tag)]) == 1
+    assert len(admin("ir.model.data", "search", [("module", "=", module), ("name", "=", "race")])) == 1
+
+
+def test_a_batch_is_one_transaction_on_a_live_server(admin, make_key):
+    key, name = make_key()["key"], uniq("batch")
+    ok = call("POST", "/api/batch", key, json={"operations": [
+        {"method": "POST", "path": "/api/res.partner/create", "body": [{"name": name}, {"name": name + "-2"}]},
+        {"method": "PATCH", "path": "/api/res.partner/${0.ids.1}", "body": {"parent_id": "${0.ids.0}"}},
+    ]})  # fmt: skip
+    assert ok.status_code == 200, ok.text
+    first, second = ok.json()["results"][0]["body"]["ids"]
+    assert admin("res.partner", "read", [second], ["parent_id"])[0]["parent_id"][0] == first
+    failed = call("POST", "/api/batch", key, json={"operations": [
+        {"method": "PATCH", "path": f"/api/res.partner/{first}", "body": {"ref": "batch wrote this"}},
+        {"method": "POST", "path": "/api/res.partner/create", "body": {"email": "no name"}},
+    ]})  # fmt: skip
+    assert_problem(failed, 422)
+    assert failed.json()["operation"] == 1
+    assert admin("res.partner", "read", [first], ["ref"])[0]["ref"] is False

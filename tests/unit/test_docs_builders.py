@@ -64,7 +64,7 @@ def test_docs_routes_are_not_operations(generic):
 def test_generic_document_names_no_model(generic):
     assert not [name for name in generic["components"]["schemas"] if name != "Problem"]
     assert not [path for path in generic["paths"] if "{model}" not in path and "/auth/" not in path
-                and "generate_token" not in path]  # fmt: skip
+                and "generate_token" not in path and path != "/api/batch"]  # fmt: skip
 
 
 def test_every_operation_documents_4xx_and_problem_json(generic):
@@ -157,7 +157,7 @@ def test_model_paths_list_every_method_and_mark_those_out_of_scope(with_item):
 def test_generic_paths_come_before_model_paths(with_item):
     paths = list(with_item["paths"])
     assert paths.index("/api/{model}/search") < paths.index("/api/x.item/search")
-    assert [t["name"] for t in with_item["tags"]] == ["authentication", "records", "x.item"]
+    assert [t["name"] for t in with_item["tags"]] == ["authentication", "records", "batch", "x.item"]
 
 
 # ------------------------------------------------------------------ Postman
@@ -177,16 +177,30 @@ def test_collection_is_v21_with_variables_and_collection_auth(collection):
 
 def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     folders = {folder["name"]: folder for folder in collection["item"]}
-    assert list(folders) == ["Authentication", "x.item"]
+    assert list(folders) == ["Authentication", "Batch", "x.item"]
     methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
-    assert methods == ["GET", "GET", "GET", "GET", "POST", "POST"]  # read and create scopes only
+    # read and create scopes only: no update or delete; the upsert may create
+    assert methods == ["GET", "GET", "GET", "GET", "POST", "POST", "PUT", "GET"]
     urls = [item["request"]["url"]["raw"] for item in folders["x.item"]["item"]]
     assert urls[0] == "{{baseUrl}}/api/x.item/search?limit=5"
     assert urls[3] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
+    assert urls[6] == urls[7] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
+    upsert, by_xmlid = folders["x.item"]["item"][6:8]
+    setup = next(e for e in upsert["event"] if e["listen"] == "prerequest")["script"]["exec"]
+    assert setup == ['if (!pm.collectionVariables.get("x_item_xmlid")) '
+                     '{ pm.collectionVariables.set("x_item_xmlid", "postman_example.x_item"); }']  # fmt: skip
+    check = next(e for e in upsert["event"] if e["listen"] == "test")["script"]["exec"][0]
+    assert "oneOf([200, 201])" in check
+    skip = next(e for e in by_xmlid["event"] if e["listen"] == "prerequest")["script"]["exec"]
+    assert skip == ['if (!pm.collectionVariables.get("x_item_xmlid")) { pm.execution.skipRequest(); }']
+    batch = folders["Batch"]["item"][0]
+    assert batch["request"]["url"]["raw"] == "{{baseUrl}}/api/batch"
+    operations = json.loads(batch["request"]["body"]["raw"])["operations"]
+    assert [op["method"] for op in operations] == ["POST", "POST", "PATCH", "GET", "DELETE", "DELETE"]
 
 
 def test_collection_requests_check_their_answers(collection):
-    folder = collection["item"][1]
+    folder = next(folder for folder in collection["item"] if folder["name"] == "x.item")
     create = next(item for item in folder["item"] if item["request"]["method"] == "POST")
     tests = next(e for e in create["event"] if e["listen"] == "test")["script"]["exec"]
     assert tests[0].endswith("pm.response.to.have.status(201); });")
@@ -205,5 +219,5 @@ def test_cached_fragments_give_the_same_document(with_item):
     rebuilt = openapi.build(TABLE, [ITEM], max_page_size=500, fragments=fragments)
     assert json.dumps(rebuilt) == json.dumps(with_item)
     assert set(fragments["x.item"]["responses"]) == {
-        "x.item-record", "x.item-records", "x.item-created", "x.item-updated"
+        "x.item-record", "x.item-records", "x.item-created", "x.item-updated", "x.item-upserted"
     }  # fmt: skip
