@@ -41,9 +41,10 @@ class Example:
     - ``then``: lines of the test script after the status check; ``{found}``
       and ``{created}`` name the model's variables for those ids;
     - ``token_header``: a disabled ``token`` header to act as a logged-in user;
-    - ``xmlid``: how ``{xmlid}`` is filled: ``set`` gives the model's variable
-      a default (``postman_example.<model>``) when unset, ``need`` skips the
-      request while it is unset.
+    - ``xmlid``: ``{xmlid}`` is filled with the model's variable, given a
+      default (``postman_example.<model>``) when unset;
+    - ``accept``: other statuses the test script accepts (a read by an
+      external id that was never created: 404).
     """
 
     query: tuple[tuple[str, str], ...] = ()
@@ -51,7 +52,8 @@ class Example:
     record: str | None = None
     then: tuple[str, ...] = ()
     token_header: bool = True
-    xmlid: str | None = None
+    xmlid: bool = False
+    accept: tuple[int, ...] = ()
 
     def extension(self) -> dict:
         """The ``x-postman`` value the OpenAPI operation carries."""
@@ -67,7 +69,9 @@ class Example:
         if self.token_header:
             out["token_header"] = True
         if self.xmlid:
-            out["xmlid"] = self.xmlid
+            out["xmlid"] = True
+        if self.accept:
+            out["accept"] = list(self.accept)
         return out
 
 
@@ -114,6 +118,7 @@ def _request(doc: Mapping, path: str, method: str, op: Mapping) -> dict:
     variables = _variables(op["tags"][0])
     status = _status(op)
     successes = sorted(int(code) for code in op["responses"] if code.isdigit() and code.startswith("2"))
+    successes += extension.get("accept", [])
     if len(successes) == 1:
         tests = [f'pm.test("answers {status}", function () {{ pm.response.to.have.status({status}); }});']
     else:
@@ -132,15 +137,11 @@ def _request(doc: Mapping, path: str, method: str, op: Mapping) -> dict:
         prerequest.append(
             f'if (!pm.collectionVariables.get("{record_var}")) {{ pm.execution.skipRequest(); }}'
         )
-    if extension.get("xmlid") == "set":
+    if extension.get("xmlid"):
         default = "postman_example." + variables["xmlid"].removesuffix("_xmlid")
         prerequest.append(
             f'if (!pm.collectionVariables.get("{variables["xmlid"]}")) '
             f'{{ pm.collectionVariables.set("{variables["xmlid"]}", "{default}"); }}'
-        )
-    elif extension.get("xmlid") == "need":
-        prerequest.append(
-            f'if (!pm.collectionVariables.get("{variables["xmlid"]}")) {{ pm.execution.skipRequest(); }}'
         )
     if prerequest:
         events.append(_script("prerequest", prerequest))

@@ -191,8 +191,9 @@ def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
                      '{ pm.collectionVariables.set("x_item_xmlid", "postman_example.x_item"); }']  # fmt: skip
     check = next(e for e in upsert["event"] if e["listen"] == "test")["script"]["exec"][0]
     assert "oneOf([200, 201])" in check
-    skip = next(e for e in by_xmlid["event"] if e["listen"] == "prerequest")["script"]["exec"]
-    assert skip == ['if (!pm.collectionVariables.get("x_item_xmlid")) { pm.execution.skipRequest(); }']
+    assert next(e for e in by_xmlid["event"] if e["listen"] == "prerequest")["script"]["exec"] == setup
+    check = next(e for e in by_xmlid["event"] if e["listen"] == "test")["script"]["exec"][0]
+    assert "oneOf([200, 404])" in check
     batch = folders["Batch"]["item"][0]
     assert batch["request"]["url"]["raw"] == "{{baseUrl}}/api/batch"
     operations = json.loads(batch["request"]["body"]["raw"])["operations"]
