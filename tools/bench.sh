@@ -12,8 +12,10 @@
 #     at 1 and 8 connections, and one table of every ratio (search included);
 #  4. tools/overhead.py: auth + scope + throttle + call log against an
 #     unscoped key, per request;
-#  5. tools/bench_memory.py: worker memory over 20,000 requests.
-# Not a test: it prints figures (also kept in .reports/bench.txt). About 12 min.
+#  5. tools/bench_memory.py: worker memory over 20,000 requests;
+#  6. tools/bench_safe_writes.py: 1,000 creates as one /jsonrpc list, as 10
+#     batches of 100 and as 1,000 calls; the SQL an Idempotency-Key adds.
+# Not a test: it prints figures (also kept in .reports/bench.txt). About 14 min.
 #
 # Variables: ACCEPTANCE (default ../shared/acceptance), BENCH_SECONDS (10),
 # ACC_DIR (the harness's work dir, default ~/.cache/rest_api_acceptance).
@@ -66,3 +68,6 @@ OVERHEAD_LOG=$log python3 tools/overhead.py | tee -a .reports/bench.txt
 echo
 echo "Worker memory over 20,000 requests (scoped, throttled, logging key; search, read, write):"
 python3 tools/bench_memory.py | tee -a .reports/bench.txt
+echo
+echo "Safe writes: 1,000 creates as one /jsonrpc list, 10 x /api/batch of 100, 1,000 singles; SQL of Idempotency-Key and ETag:"
+BENCH_LOG=$log python3 tools/bench_safe_writes.py | tee -a .reports/bench.txt
