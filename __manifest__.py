@@ -10,7 +10,9 @@
     "maintainers": ["rest-api"],
     "development_status": "Beta",
     "depends": ["base", "web", "base_setup"],
-    "external_dependencies": {"python": ["PyJWT", "apispec", "marshmallow", "swagger-ui-py"]},
+    "external_dependencies": {
+        "python": ["PyJWT", "apispec", "marshmallow", "swagger-ui-py", "standardwebhooks", "cryptography"]
+    },
     "data": [
         "security/rest_api_groups.xml",
         "security/ir.model.access.csv",
@@ -19,6 +21,7 @@
         "views/rest_api_key_views.xml",
         "views/rest_api_token_views.xml",
         "views/rest_api_log_views.xml",
+        "views/rest_api_webhook_views.xml",
         "views/rest_api_wizard_views.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",

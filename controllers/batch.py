@@ -7,7 +7,7 @@ its model and scopes checked (``_scope``), its route's handler run (``_run``).
 The first operation that fails fails the batch: its problem+json, its
 status, ``"operation": N``, and the transaction rolls back, so nothing any
 operation did is written. Only data routes run inside a batch: not the
-login-token routes, the documents, nor another batch.
+login-token routes, the documents, webhook subscriptions, nor another batch.
 """
 
 import json
@@ -42,7 +42,7 @@ class OperationRequest:
 
 def runs_in_batch(route):
     """Whether a route may be an operation of a batch: the data routes."""
-    return route.auth == "user" and "authentication" not in route.tags and route.name != "batch"
+    return route.auth == "user" and "records" in route.tags
 
 
 def batch(call):

@@ -23,6 +23,11 @@ from ..lib.openapi import (
     LOGOUT_BODY,
     REFRESH_BODY,
     SCHEMA_ANSWER,
+    SUBSCRIBED,
+    WEBHOOK,
+    WEBHOOK_BODY,
+    WEBHOOK_EXAMPLE,
+    WEBHOOKS,
     Operation,
     create_body,
     created,
@@ -34,9 +39,10 @@ from ..lib.openapi import (
 )
 from ..lib.postman import Example
 from ..lib.routes import Route
-from . import batch, docs, external_ids, handlers, tokens
+from . import batch, docs, external_ids, handlers, tokens, webhooks
 
 AUTH = ("authentication",)
+HOOKS = ("webhooks",)
 RECORDS = ("records",)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 IDEMPOTENT = "Idempotency-Key"
@@ -215,6 +221,36 @@ ROUTES = (
             {"method": "DELETE", "path": "/api/res.partner/${1.id}"},
             {"method": "DELETE", "path": "/api/res.partner/${0.id}"},
         ]}),
+    ),
+    # ------------------------------------------------------------ webhooks (API.md section 12)
+    Route(
+        "webhooks", "GET", "webhooks", webhooks.listing, summary="This key's webhook subscriptions",
+        tags=HOOKS, openapi=Operation(answer=WEBHOOKS, answer_name="webhooks", errors=(401, 403, 429)),
+        postman=Example(),
+    ),
+    Route(
+        "webhook_subscribe", "POST", "webhooks", webhooks.subscribe, summary="Subscribe to a model's changes",
+        tags=HOOKS,
+        openapi=Operation(
+            body=WEBHOOK_BODY, example=WEBHOOK_EXAMPLE, answer=SUBSCRIBED, answer_name="subscribed", status=201,
+            errors=(400, 401, 403, 413, 429), headers=("Location",),
+            description="`url`, `model_id` (a model name or id the key may read) and `events` are required. "
+            "The answer carries the signing secret (`whsec_...`): the only time it is shown.",
+        ),
+    ),
+    Route(
+        "webhook_read", "GET", "webhooks/{id}", webhooks.read, summary="One webhook subscription", tags=HOOKS,
+        openapi=Operation(answer=WEBHOOK, answer_name="webhook", errors=(401, 403, 404, 429)),
+    ),
+    Route(
+        "webhook_update", "PATCH", "webhooks/{id}", webhooks.update, summary="Change a webhook subscription",
+        tags=HOOKS,
+        openapi=Operation(body=WEBHOOK_BODY, example={"active": False}, answer=WEBHOOK, answer_name="webhook",
+                          errors=(400, 401, 403, 404, 413, 429)),
+    ),
+    Route(
+        "webhook_delete", "DELETE", "webhooks/{id}", webhooks.delete, summary="Delete a webhook subscription",
+        tags=HOOKS, openapi=Operation(errors=(401, 403, 404, 429)),
     ),
     # ------------------------------------------------------------ documentation (API.md section 5)
     Route("openapi", "GET", "openapi.json", docs.openapi, auth="docs", summary="OpenAPI document"),

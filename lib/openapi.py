@@ -326,6 +326,7 @@ TAGS = {
     "authentication": ("Login tokens.", "Authentication"),
     "records": ("Any model the key may reach, named in the path.", "Records"),
     "batch": ("Several data operations in one transaction: all or nothing.", "Batch"),
+    "webhooks": ("This API key's webhook subscriptions: signed POSTs of what changed.", "Webhooks"),
 }
 
 
@@ -590,6 +591,32 @@ BATCH_BODY = _object(
     },
     ["operations"],
 )
+WEBHOOK = _object(
+    {
+        "id": INTEGER, "name": STRING, "url": STRING, "model": STRING, "model_id": INTEGER,
+        "events": {"type": "array", "items": {"type": "string", "enum": ["create", "write", "unlink"]}},
+        "fields": {"type": "array", "items": STRING}, "domain": {"type": "array"}, "active": {"type": "boolean"},
+        "failure_count": INTEGER, "last_success": {"type": ["string", "null"]},
+        "last_error": {"type": ["string", "null"]},
+    },
+    ["id", "name", "url", "model", "events", "active"],
+)  # fmt: skip
+WEBHOOKS = {"type": "array", "items": WEBHOOK}
+SUBSCRIBED = {**WEBHOOK, "properties": {**WEBHOOK["properties"], "secret": STRING}}
+WEBHOOK_BODY = _object(
+    {
+        "name": STRING, "url": STRING,
+        "model_id": {"anyOf": [STRING, INTEGER]},
+        "events": {"type": "array", "items": {"type": "string", "enum": ["create", "write", "unlink"]}},
+        "field_ids": {"type": "array", "items": {"anyOf": [STRING, INTEGER]}},
+        "domain": {"anyOf": [{"type": "array"}, STRING]},
+        "active": {"type": "boolean"},
+    },
+)  # fmt: skip
+WEBHOOK_EXAMPLE = {
+    "name": "CRM sync", "url": "https://hooks.example.com/odoo", "model_id": "res.partner",
+    "events": ["create", "write"], "field_ids": ["name", "email"], "domain": [["is_company", "=", True]],
+}  # fmt: skip
 BATCH_ANSWER = _object(
     {
         "results": {
@@ -759,6 +786,7 @@ def build(
     for name, response in successes.items():
         spec.components.response(name, response)
     doc = spec.to_dict()
+    doc["webhooks"] = _webhooks()
     components = doc["components"]
     for model in sorted(models, key=lambda m: m.name):
         fragment = (fragments or {}).get(model.name) or model_fragment(model, routes)
@@ -792,6 +820,46 @@ def _add_paths(
         if "{xmlid}" in path:
             parameters.append("xmlid")
         spec.path(path=path, operations=operations, parameters=parameters or None)
+
+
+def _webhooks() -> dict:
+    """The requests a webhook subscription receives (OpenAPI 3.1 ``webhooks``)."""
+    header = {"required": True, "schema": {"type": "string"}}
+    payload = _object(
+        {
+            "type": {"type": "string", "description": "<model>.created, <model>.updated or <model>.deleted"},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "data": _object(
+                {
+                    "model": STRING,
+                    "id": INTEGER,
+                    "record": {"type": "object", "description": "The subscription's fields as its key's user "
+                               "read them at the event; absent for a deletion."},
+                },
+                ["model", "id"],
+            ),
+        },
+        ["type", "timestamp", "data"],
+    )  # fmt: skip
+    return {
+        "recordChanged": {
+            "post": {
+                "summary": "A record was created, updated or deleted",
+                "description": "Sent after commit, signed by the Standard Webhooks scheme: `webhook-signature` is "
+                "`v1,` and the base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the "
+                "base64-decoded part of the subscription's `whsec_` secret (two signatures during a rotation). "
+                "Any answer but 2xx, or none within 10 s, is retried for more than 24 h; de-duplicate on "
+                "`webhook-id`.",
+                "parameters": [
+                    {"name": "webhook-id", "in": "header", **header},
+                    {"name": "webhook-timestamp", "in": "header", **header},
+                    {"name": "webhook-signature", "in": "header", **header},
+                ],
+                "requestBody": {"required": True, "content": {JSON: {"schema": payload}}},
+                "responses": {"200": {"description": "Received (any 2xx)."}},
+            }
+        }
+    }
 
 
 def _description(models: Sequence[ModelDoc]) -> str:

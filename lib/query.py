@@ -219,6 +219,11 @@ def _load(text: str, what: str, allow_dict: bool = False) -> object:
         raise BadRequest(f"Malformed {what}: too large or nested too deeply.") from None
 
 
+def load_domain(text: str) -> object:
+    """A domain's value, JSON or a safe Python literal, not checked against a model."""
+    return _load(text, "domain")
+
+
 def _fields(model: str, fields_of: FieldsOf) -> Mapping[str, FieldInfo]:
     try:
         return fields_of(model)

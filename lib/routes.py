@@ -62,6 +62,13 @@ class Route:
         object.__setattr__(self, "segments", tuple(self.path.split("/")))
 
     @property
+    def literals(self) -> int:
+        """Its segments that are not parameters: of two routes that fit a path, the one
+        with more wins (``/api/auth/login`` is not model ``auth``, ``/api/webhooks/7``
+        is not record 7 of model ``webhooks``)."""
+        return sum(not segment.startswith("{") for segment in self.segments)
+
+    @property
     def full_path(self) -> str:
         return f"{API_PREFIX}/{self.path}"
 
@@ -123,10 +130,13 @@ def _by_length(routes: Sequence[Route]) -> dict[int, list[Route]]:
 
 def _matches(parts: list[str], routes: Sequence[Route]) -> list[tuple[Route, dict]]:
     """The routes that fit ``parts``: literal ones win over parameterised ones
-    (``/api/auth/login`` is not model ``auth``)."""
+    (``Route.literals``)."""
     candidates = _by_length(routes).get(len(parts), ())
     matches = [(route, params) for route in candidates if (params := route.match(parts)) is not None]
-    return [(r, p) for r, p in matches if not p] or matches
+    if not matches:
+        return matches
+    most = max(route.literals for route, _ in matches)
+    return [(route, params) for route, params in matches if route.literals == most]
 
 
 def resolve(method: str, path: str, routes: Sequence[Route]) -> tuple[Route, dict]:

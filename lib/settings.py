@@ -56,6 +56,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("rest_api.max_batch_operations", 100, minimum=1, label="Batch operations maximum"),
         Setting("rest_api.cors_origins", "", kind="text", label="CORS origins"),
         Setting("rest_api.docs_public", False, kind="bool", label="Public documentation"),
+        Setting("rest_api.webhook_allow_private", False, kind="bool", label="Webhooks to private addresses"),
     )
 }
 

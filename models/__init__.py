@@ -4,6 +4,10 @@ from . import rest_api_scope
 from . import rest_api_token
 from . import rest_api_log
 from . import rest_api_idempotency
+from . import rest_api_webhook
+from . import rest_api_webhook_event
+from . import rest_api_webhook_delivery
+from . import base
 from . import rest_api_docs
 from . import rest_api_secret_show
 from . import rest_api_token_wizard

@@ -37,6 +37,12 @@ class ResConfigSettings(models.TransientModel):
     rest_api_log_retention_days = _setting_field("rest_api.log_retention_days")
     rest_api_idempotency_ttl = _setting_field("rest_api.idempotency_ttl")
     rest_api_max_batch_operations = _setting_field("rest_api.max_batch_operations")
+    rest_api_webhook_allow_private = _setting_field(
+        "rest_api.webhook_allow_private",
+        fields.Boolean,
+        help="Webhooks may call http URLs and loopback, private, link-local or metadata addresses "
+        "(a test or an internal network; never on a server others can subscribe from).",
+    )
     rest_api_docs_public = _setting_field(
         "rest_api.docs_public",
         fields.Boolean,

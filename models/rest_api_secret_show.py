@@ -14,7 +14,9 @@ class RestApiSecretShow(models.AbstractModel):
     # the field 'id' is needed for the onchange that returns the defaults
     id = fields.Id()
     secret = fields.Char(readonly=True)
-    kind = fields.Selection([("key", "API key"), ("token", "Login token")], readonly=True)
+    kind = fields.Selection(
+        [("key", "API key"), ("token", "Login token"), ("webhook", "Webhook signing secret")], readonly=True
+    )
     record_name = fields.Char("For", readonly=True)
     expiration_date = fields.Datetime("Expires", readonly=True)
 

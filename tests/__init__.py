@@ -10,3 +10,4 @@ from . import test_walls
 from . import test_patches
 from . import test_extending
 from . import test_safe_writes
+from . import test_webhooks

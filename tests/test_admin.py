@@ -22,6 +22,7 @@ SETTINGS = {
     "rest_api_docs_public": ("rest_api.docs_public", True, "True"),
     "rest_api_idempotency_ttl": ("rest_api.idempotency_ttl", 3600, "3600"),
     "rest_api_max_batch_operations": ("rest_api.max_batch_operations", 20, "20"),
+    "rest_api_webhook_allow_private": ("rest_api.webhook_allow_private", True, "True"),
 }
 
 

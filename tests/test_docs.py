@@ -83,7 +83,8 @@ class TestDocs(RestApiCase):
         self.assertEqual(response.status_code, 200)
         collection = response.json()
         self.assertEqual(
-            [folder["name"] for folder in collection["item"]], ["Authentication", "Batch", "res.partner"]
+            [folder["name"] for folder in collection["item"]],
+            ["Authentication", "Batch", "res.partner", "Webhooks"],
         )
         variables = {v["key"]: v["value"] for v in collection["variable"]}
         self.assertEqual(variables["userId"], str(self.admin.id))

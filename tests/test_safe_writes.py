@@ -128,9 +128,7 @@ class TestIdempotency(RestApiCase):
     def test_the_same_key_for_another_request_is_422(self):
         self.assertEqual(self.post({"name": "idem a"}, "k-2").status_code, 201)
         self.assertProblem(self.post({"name": "idem b"}, "k-2"), 422)
-        self.assertProblem(
-            self.post({"name": "idem a"}, "k-2", path="/api/res.partner.category/create"), 422
-        )
+        self.assertProblem(self.post({"name": "idem a"}, "k-2", path="/api/res.partner.category/create"), 422)
         self.assertProblem(self.call("DELETE", "/api/res.partner/1", headers={"Idempotency-Key": "k-2"}), 422)
         self.assertEqual((self.named("idem a"), self.named("idem b")), (1, 0))
 

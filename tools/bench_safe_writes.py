@@ -85,8 +85,8 @@ class Connection(http.client.HTTPConnection):
     opened = 0
 
     def connect(self):
-        super().connect()
         self.opened += 1
+        return super().connect()
 
 
 class Client:

@@ -8,7 +8,8 @@ Stages, in this order (default: all):
   odoo   Odoo's runner on a throwaway database (--test-tags /rest_api), then
          i18n/rest_api.pot against a fresh export
   e2e    a live Odoo (--workers=2, and a threaded second server on the same
-         database) and pytest tests/e2e; its gevent child must stay up
+         database; each with a cron worker, which sends webhooks) and pytest
+         tests/e2e; its gevent child must stay up
   setup  the set-up from nothing: a fresh virtualenv from the Odoo tree, the
          addon's wheel built and installed, a database with the addon
 Each stage prints "== stage: <name>" and "stage <name>: N passed, N failed";
@@ -108,12 +109,13 @@ class Odoo:
     def run(self, log, *args):
         return Group(self.command(*args), log, env=self.env).wait(TIMEOUT)
 
-    def serve(self, log, database, workers):
-        """A server on ``database``; (group, url), group None when it did not come up."""
+    def serve(self, log, database, workers, cron=0):
+        """A server on ``database`` (``cron``: its cron workers, which send webhooks);
+        (group, url), group None when it did not come up."""
         port = free_port()
         group = Group(self.command("-d", database, f"--db-filter=^{database}$", "--http-interface=127.0.0.1",
                                    f"--http-port={port}", f"--gevent-port={free_port()}", f"--workers={workers}",
-                                   "--max-cron-threads=0", f"--logfile={log}", "--log-level=info"),
+                                   f"--max-cron-threads={cron}", f"--logfile={log}", "--log-level=info"),
                       Path(f"{log}.out"), env=self.env)  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         if wait_http(f"{url}/web/login", group):
@@ -201,8 +203,11 @@ def stage_e2e(context):
     if not odoo.install(REPORTS / "e2e-install.log", "rest_api_e2e"):
         return 0, 1
     server_log = REPORTS / "e2e-server.log"
-    first, url = odoo.serve(server_log, "rest_api_e2e", workers=2)
-    second, url2 = odoo.serve(Path(f"{server_log}.2"), "rest_api_e2e", workers=0) if first else (None, "")
+    # both with a cron worker: two servers send webhooks from one outbox
+    first, url = odoo.serve(server_log, "rest_api_e2e", workers=2, cron=1)
+    second, url2 = (
+        odoo.serve(Path(f"{server_log}.2"), "rest_api_e2e", workers=0, cron=1) if first else (None, "")
+    )
     try:
         if not (first and second):
             return 0, 1

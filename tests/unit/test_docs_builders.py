@@ -64,7 +64,8 @@ def test_docs_routes_are_not_operations(generic):
 def test_generic_document_names_no_model(generic):
     assert not [name for name in generic["components"]["schemas"] if name != "Problem"]
     assert not [path for path in generic["paths"] if "{model}" not in path and "/auth/" not in path
-                and "generate_token" not in path and path != "/api/batch"]  # fmt: skip
+                and "generate_token" not in path and path != "/api/batch"
+                and not path.startswith("/api/webhooks")]  # fmt: skip
 
 
 def test_every_operation_documents_4xx_and_problem_json(generic):
@@ -157,7 +158,13 @@ def test_model_paths_list_every_method_and_mark_those_out_of_scope(with_item):
 def test_generic_paths_come_before_model_paths(with_item):
     paths = list(with_item["paths"])
     assert paths.index("/api/{model}/search") < paths.index("/api/x.item/search")
-    assert [t["name"] for t in with_item["tags"]] == ["authentication", "records", "batch", "x.item"]
+    assert [t["name"] for t in with_item["tags"]] == [
+        "authentication",
+        "records",
+        "batch",
+        "webhooks",
+        "x.item",
+    ]
 
 
 # ------------------------------------------------------------------ Postman
@@ -177,7 +184,7 @@ def test_collection_is_v21_with_variables_and_collection_auth(collection):
 
 def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     folders = {folder["name"]: folder for folder in collection["item"]}
-    assert list(folders) == ["Authentication", "Batch", "x.item"]
+    assert list(folders) == ["Authentication", "Batch", "Webhooks", "x.item"]
     methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
     # read and create scopes only: no update or delete; the upsert may create
     assert methods == ["GET", "GET", "GET", "GET", "POST", "POST", "PUT", "GET"]

@@ -1,0 +1,274 @@
+"""Webhook subscriptions (API.md section 12): ``rest.api.webhook``.
+
+A subscription names a model, events, fields and a domain, and the API key
+whose user and scopes decide what it may see. Its signing secret is shown
+once (``generate`` and *Rotate secret*) and kept encrypted with a key derived
+from the database's own secret: only the server that sends can use it.
+Events are recorded by ``base``'s ``create``/``write``/``unlink``
+(``models/base.py``) into the outbox ``rest.api.webhook.event``, from
+subscriptions read once per worker (``_subscriptions``).
+"""
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..infra import worker_cache
+from ..lib import query, webhooks
+from ..lib.errors import BadRequest
+
+ROTATION_OVERLAP = timedelta(hours=24)  # the old secret still signs this long after a rotation
+MAX_FAILURES = 20  # events that finally failed in a row: the subscription is deactivated
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed as itself
+class Subscription:
+    """What recording an event needs, kept per worker."""
+
+    id: int
+    key_id: int
+    user_id: int
+    events: frozenset
+    fields: tuple  # names; empty: every field the user reads (binaries aside)
+    domain: tuple
+    scopes: object  # the key's {model: operations}, or None: every model
+
+
+def _fernet(env):
+    secret = env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+    digest = hashlib.sha256(f"rest_api.webhook:{secret}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+class RestApiWebhook(models.Model):
+    _name = "rest.api.webhook"
+    _inherit = ["rest.api.cache.mixin"]
+    _description = "REST API webhook subscription"
+    _order = "name, id"
+    _allow_sudo_commands = False
+
+    name = fields.Char(required=True)
+    key_id = fields.Many2one(
+        "rest.api.key", string="API key", required=True, ondelete="cascade", index=True,
+        help="Its user and scopes decide what the subscription may see.",
+    )  # fmt: skip
+    user_id = fields.Many2one(related="key_id.user_id", string="Key owner", store=True, index=True)
+    url = fields.Char("URL", required=True, help="Where events are POSTed (https).")
+    model_id = fields.Many2one("ir.model", string="Model", required=True, ondelete="cascade", index=True)
+    model = fields.Char(related="model_id.model", store=True, string="Model name")
+    events = fields.Char(required=True, default="create,write,unlink", help="Any of create, write, unlink.")
+    field_ids = fields.Many2many(
+        "ir.model.fields", string="Fields", domain="[('model_id', '=', model_id)]",
+        help="The fields the payload carries; on write, only changes to these fields send an event. "
+        "Empty: every field the key's user can read, and any change.",
+    )  # fmt: skip
+    domain = fields.Char(default="[]", help="Only records matching this domain (JSON or Python literal).")
+    active = fields.Boolean(default=True)
+    failure_count = fields.Integer(readonly=True, help="Events that finally failed since the last success.")
+    last_success = fields.Datetime(readonly=True)
+    last_error = fields.Char(readonly=True)
+    secret_encrypted = fields.Char(groups="base.group_system", copy=False)
+    previous_secret_encrypted = fields.Char(groups="base.group_system", copy=False)
+    previous_secret_until = fields.Datetime(groups="base.group_system", copy=False)
+    event_count = fields.Integer(compute="_compute_event_count", string="Events")
+
+    def _compute_event_count(self):
+        counts = dict(
+            self.env["rest.api.webhook.event"]._read_group(
+                [("webhook_id", "in", self.ids)], ["webhook_id"], ["__count"]
+            )
+        )
+        for hook in self:
+            hook.event_count = counts.get(hook, 0)
+
+    # ------------------------------------------------------------ checks
+    @api.constrains("events")
+    def _check_events(self):
+        for hook in self:
+            try:
+                webhooks.parse_events(hook.events)
+            except BadRequest as exc:
+                raise ValidationError(exc.detail) from exc
+
+    @api.constrains("domain", "model_id")
+    def _check_domain(self):
+        for hook in self:
+            domain = hook._domain_list()
+            try:
+                self.env[hook.model_id.model].sudo()._where_calc(domain)
+            except Exception as exc:
+                raise ValidationError(_("The domain cannot be applied to %s.", hook.model_id.model)) from exc
+
+    @api.constrains("url")
+    def _check_url(self):
+        allow = self._allow_private()
+        for hook in self:
+            try:
+                webhooks.destination(hook.url, allow)
+            except BadRequest as exc:
+                raise ValidationError(exc.detail) from exc
+
+    @api.constrains("field_ids", "model_id")
+    def _check_fields(self):
+        for hook in self:
+            if hook.field_ids.filtered(lambda f, hook=hook: f.model_id != hook.model_id):
+                raise ValidationError(_("The fields of a subscription must be fields of its model."))
+
+    @api.model
+    def _allow_private(self):
+        return self.env["rest.api.pipeline"]._settings()["rest_api.webhook_allow_private"]
+
+    def _domain_list(self):
+        try:
+            parsed = query.load_domain((self.domain or "").strip() or "[]")
+        except BadRequest as exc:
+            raise ValidationError(exc.detail) from exc
+        if not isinstance(parsed, list):
+            raise ValidationError(_("The domain must be a list of conditions."))
+        return parsed
+
+    # ------------------------------------------------------------ secrets
+    @api.model
+    def generate(self, values):
+        """Create a subscription; ``{"id": ..., "secret": "whsec_..."}``: the only
+        moment its secret is visible (like ``rest.api.key.generate``)."""
+        shown = {}
+        hook = self.with_context(rest_api_webhook_secrets=shown).create(values)
+        return {"id": hook.id, "secret": shown[hook.id]}
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Every subscription has a secret from the start (made any way, by a script
+        too: *Rotate secret* shows a new one)."""
+        hooks = super().create(vals_list)
+        shown = self.env.context.get("rest_api_webhook_secrets")
+        for hook in hooks:
+            secret = hook._new_secret()
+            if shown is not None:
+                shown[hook.id] = secret
+        return hooks
+
+    def _new_secret(self):
+        self.ensure_one()
+        secret = webhooks.new_secret()
+        fernet = _fernet(self.env)
+        current = self.sudo().secret_encrypted
+        # by SQL: a new secret is no change of what the workers keep (rest.api.cache.mixin)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE rest_api_webhook SET secret_encrypted = %s, previous_secret_encrypted = %s,
+                          previous_secret_until = %s WHERE id = %s""",
+                fernet.encrypt(secret.encode()).decode(), current or None,
+                fields.Datetime.now() + ROTATION_OVERLAP if current else None, self.id,
+            )
+        )  # fmt: skip
+        self.invalidate_recordset(["secret_encrypted", "previous_secret_encrypted", "previous_secret_until"])
+        return secret
+
+    def _signing_secrets(self):
+        """The secrets that sign now: the current one, and during a rotation the previous one."""
+        self.ensure_one()
+        hook, fernet = self.sudo(), _fernet(self.env)
+        found = []
+        pairs = [(hook.secret_encrypted, None), (hook.previous_secret_encrypted, hook.previous_secret_until)]
+        for token, until in pairs:
+            if token and (until is None or until > fields.Datetime.now()):
+                try:
+                    found.append(fernet.decrypt(token.encode()).decode())
+                except InvalidToken:
+                    continue  # the database secret changed: this one cannot sign any more
+        return found
+
+    def action_rotate_secret(self):
+        """A new signing secret, shown once; the old one still signs for 24 hours."""
+        self.ensure_one()
+        self.check_access("write")
+        secret = self._new_secret()
+        # receivers have 24 hours to switch: until then every event carries both signatures
+        return self.env["rest.api.secret.show"]._action_show(
+            secret, _("New signing secret"), kind="webhook", record_name=self.name
+        )
+
+    # ------------------------------------------------------------ the worker's view
+    @api.model
+    def _subscriptions(self):
+        """Active subscriptions by model, read once per worker (any change of
+        subscriptions, keys or scopes clears it everywhere)."""
+        memo = worker_cache.memo(self.env.registry, "rest_api.webhooks")
+        if "models" not in memo:
+            by_model = {}
+            hooks = self.sudo().search([("active", "=", True), ("key_id.active", "=", True)])
+            for hook in hooks:
+                key = hook.key_id
+                scopes = None
+                if not key.all_models:
+                    scopes = {}
+                    for line in key.scope_ids:
+                        scopes[line.model_id.model] = line._operations() | scopes.get(
+                            line.model_id.model, frozenset()
+                        )
+                by_model.setdefault(hook.model_id.model, []).append(
+                    Subscription(
+                        id=hook.id, key_id=key.id, user_id=key.user_id.id,
+                        events=frozenset(webhooks.parse_events(hook.events)),
+                        fields=tuple(hook.field_ids.mapped("name")), domain=tuple(hook._domain_list()),
+                        scopes=scopes,
+                    )
+                )  # fmt: skip
+            memo["models"] = {model: tuple(subs) for model, subs in by_model.items()}
+        return memo["models"]
+
+    # ------------------------------------------------------------ delivery outcome
+    # written by SQL: a delivery must not clear every worker's caches, as a change of the
+    # subscription does (rest.api.cache.mixin); deactivating one does
+    def _delivered(self):
+        self.env.cr.execute(
+            SQL(
+                "UPDATE rest_api_webhook SET failure_count = 0, last_success = %s, last_error = NULL WHERE id IN %s",
+                fields.Datetime.now(), tuple(self.ids),
+            )
+        )  # fmt: skip
+        self.invalidate_recordset(["failure_count", "last_success", "last_error"])
+
+    def _failed_for_good(self, reason):
+        for hook in self.sudo():
+            count = hook.failure_count + 1
+            if count >= MAX_FAILURES:
+                hook.write({
+                    "active": False, "failure_count": count,
+                    "last_error": _("Deactivated after %(count)s events failed in a row: %(reason)s",
+                                    count=count, reason=reason[:400]),
+                })  # fmt: skip
+                continue
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE rest_api_webhook SET failure_count = %s, last_error = %s WHERE id = %s",
+                    count,
+                    reason[:500],
+                    hook.id,
+                )  # fmt: skip
+            )
+            hook.invalidate_recordset(["failure_count", "last_error"])
+
+    def unlink(self):
+        self.env.cr.execute(
+            SQL("DELETE FROM rest_api_webhook_event WHERE webhook_id IN %s", tuple(self.ids or [0]))
+        )
+        return super().unlink()
+
+    def action_view_events(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window", "name": _("Events"), "res_model": "rest.api.webhook.event",
+            "view_mode": "list,form", "domain": [("webhook_id", "=", self.id)],
+        }  # fmt: skip
+
+    def copy(self, default=None):
+        raise UserError(_("Create a new subscription instead: each has its own secret."))

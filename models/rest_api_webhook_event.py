@@ -1,0 +1,197 @@
+"""The webhook outbox (API.md section 12): ``rest.api.webhook.event``.
+
+An event is written in the transaction that made the change, so a change
+that rolls back sends nothing: one ``INSERT`` per subscription and call of
+``create``/``write``/``unlink``, whatever the number of records. Its payload
+is fixed then: the record as the key's user reads it at the event (fields
+and records that user may not read, or the key's scopes do not cover, are
+not sent). After commit, the scheduled action ``_deliver`` (triggered at
+once, on any server with a cron worker) claims due events with
+``FOR UPDATE SKIP LOCKED``, so that several senders never send one event
+twice, signs and sends each, logs the attempt (``rest.api.webhook.delivery``)
+and schedules a retry on failure.
+"""
+
+import logging
+import time
+
+import requests
+from psycopg2.extras import execute_values
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from ..infra import field_meta, webhook_sender
+from ..lib import serialize, webhooks
+from ..lib.errors import BadRequest
+
+_logger = logging.getLogger(__name__)
+
+CRON = "rest_api.ir_cron_rest_api_webhook_deliver"
+CLAIM = 10  # events claimed at once by one sender
+BUDGET = 50  # seconds one run of the scheduled action sends for
+INSERT_SQL = """
+INSERT INTO rest_api_webhook_event
+    (webhook_id, event, model, res_id, message_id, payload, state, attempts, next_attempt,
+     create_date, write_date, create_uid, write_uid)
+VALUES %s
+"""
+
+
+class RestApiWebhookEvent(models.Model):
+    _name = "rest.api.webhook.event"
+    _description = "REST API webhook event (outbox)"
+    _order = "id desc"
+    _allow_sudo_commands = False
+
+    webhook_id = fields.Many2one(
+        "rest.api.webhook", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    event = fields.Selection([(e, e) for e in webhooks.EVENTS], required=True, readonly=True)
+    model = fields.Char(required=True, readonly=True)
+    res_id = fields.Integer("Record id", readonly=True)
+    message_id = fields.Char("webhook-id", required=True, readonly=True, index=True)
+    payload = fields.Text(readonly=True)
+    state = fields.Selection(
+        [("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+        default="pending", required=True, readonly=True, index=True,
+    )  # fmt: skip
+    attempts = fields.Integer(readonly=True)
+    next_attempt = fields.Datetime(readonly=True, index=True)
+    sent_at = fields.Datetime(readonly=True)
+    delivery_ids = fields.One2many("rest.api.webhook.delivery", "event_id", string="Attempts", readonly=True)
+
+    # ------------------------------------------------------------ recording
+    @api.model
+    def _record(self, records, event, subscriptions):
+        """Write the events of ``records`` (one ``create``/``write``/``unlink`` call)
+        for each subscription that may see them."""
+        seen = {sub: self._visible(records, event, sub) for sub in subscriptions}
+        return self._record_seen(records._name, event, seen)
+
+    @api.model
+    def _record_seen(self, model, event, seen):
+        """Write the events of ``seen``: subscription -> [(id, record or None)]."""
+        now = fields.Datetime.now()
+        rows = []
+        for sub, found in seen.items():
+            for record_id, record in found:
+                body = serialize.dumps(webhooks.payload(model, event, record_id, record, now))
+                rows.append((sub.id, event, model, record_id, webhooks.new_message_id(),
+                             body.decode(), "pending", 0, now, now, now, self.env.uid, self.env.uid))  # fmt: skip
+        if rows:
+            execute_values(self.env.cr._obj, INSERT_SQL, rows)
+            self._trigger_delivery()
+        return len(rows)
+
+    @api.model
+    def _visible(self, records, event, sub):
+        """(id, record or None) of ``records`` as the subscription's user reads them,
+        only those matching its domain; none when the key's scopes do not cover the model."""
+        if sub.scopes is not None and "read" not in sub.scopes.get(records._name, ()):
+            return []
+        as_user = records.with_user(sub.user_id).with_context(active_test=False)
+        try:
+            seen = as_user.search([("id", "in", records.ids), *sub.domain]) if records.ids else as_user
+        except (AccessError, ValueError, KeyError) as exc:
+            _logger.info("webhook %s: no events for %s: %s", sub.id, records._name, exc)
+            return []
+        if not seen:
+            return []
+        if event == "unlink":
+            return [(record_id, None) for record_id in seen.ids]
+        readable = field_meta.fields_of(seen.env)(records._name)
+        names = [n for n in sub.fields if n in readable] if sub.fields else [
+            name for name, info in readable.items() if info.type != "binary"
+        ]  # fmt: skip
+        try:
+            rows = seen.read(names)
+        except AccessError as exc:
+            _logger.info("webhook %s: no events for %s: %s", sub.id, records._name, exc)
+            return []
+        return [(row["id"], row) for row in rows]
+
+    @api.model
+    def _trigger_delivery(self):
+        """Wake a sender once this transaction commits (once per transaction)."""
+        flags = self.env.cr.precommit.data
+        if not flags.get("rest_api.webhook_triggered"):
+            flags["rest_api.webhook_triggered"] = True
+            self.env.ref(CRON).sudo()._trigger()
+
+    # ------------------------------------------------------------ delivery
+    @api.model
+    def _deliver(self, budget=BUDGET, commit=True):
+        """Send the due events (the scheduled action), committing after each claim
+        (``commit=False``: Odoo's tests, whose transaction must not end)."""
+        started = time.monotonic()
+        sent = 0
+        while time.monotonic() - started < budget:
+            self.env.cr.execute(
+                """SELECT id FROM rest_api_webhook_event
+                    WHERE state = 'pending' AND next_attempt <= %s
+                    ORDER BY next_attempt, id LIMIT %s FOR UPDATE SKIP LOCKED""",
+                [fields.Datetime.now(), CLAIM],
+            )
+            ids = [row[0] for row in self.env.cr.fetchall()]
+            if not ids:
+                break
+            for event in self.browse(ids):
+                event._send()
+                sent += 1
+            if not commit:
+                break
+            self.env.cr.commit()
+        self._schedule_next()
+        return sent
+
+    @api.model
+    def _schedule_next(self):
+        self.env.cr.execute("SELECT min(next_attempt) FROM rest_api_webhook_event WHERE state = 'pending'")
+        due = self.env.cr.fetchone()[0]
+        if due:
+            self.env.ref(CRON).sudo()._trigger(at=max(due, fields.Datetime.now()))
+
+    def _send(self):
+        """One attempt at this event: send, log, then sent, retried later or failed."""
+        self.ensure_one()
+        hook = self.webhook_id.sudo()
+        attempt = self.attempts + 1
+        status, excerpt, error = 0, "", ""
+        started = time.monotonic()
+        if not hook.active:
+            error = "The subscription is inactive."
+        else:
+            when = fields.Datetime.now()
+            headers = webhooks.headers(hook._signing_secrets(), self.message_id, when, self.payload)
+            try:
+                answer = webhook_sender.post(hook.url, self.payload.encode(), headers, hook._allow_private())
+                status, excerpt = answer.status_code, answer.text[: webhooks.EXCERPT]
+            except BadRequest as exc:
+                error = exc.detail
+            except requests.RequestException as exc:
+                error = f"No answer: {type(exc).__name__}"
+        duration = round((time.monotonic() - started) * 1000, 2)
+        ok = 200 <= status < 300
+        self.env["rest.api.webhook.delivery"].sudo().create({
+            "event_id": self.id, "webhook_id": hook.id, "attempt": attempt, "status": status,
+            "duration": duration, "response": excerpt, "error": error or False,
+        })  # fmt: skip
+        values = {"attempts": attempt}
+        if ok:
+            values.update(state="sent", sent_at=fields.Datetime.now())
+            hook._delivered()
+        else:
+            delay = webhooks.retry_delay(attempt)
+            if delay is None or not hook.active:
+                values["state"] = "failed"
+                hook._failed_for_good(error or f"HTTP {status}")
+            else:
+                values["next_attempt"] = fields.Datetime.add(fields.Datetime.now(), seconds=delay)
+        self.sudo().write(values)
+
+    def action_resend(self):
+        """Send these events again (from the screens), at once."""
+        self.sudo().write({"state": "pending", "next_attempt": fields.Datetime.now()})
+        self.env.ref(CRON).sudo()._trigger()
+        return True

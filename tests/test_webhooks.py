@@ -1,0 +1,181 @@
+"""API.md section 12: webhooks, inside Odoo. The outbox is written in the transaction of the
+change; delivery is run by hand here against a receiver on loopback (the e2e tests run the
+scheduled action of a live server)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks.webhooks import Webhook
+
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import RestApiCase
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records what it gets; ``fail`` answers 500 that many times."""
+
+    def __init__(self):
+        self.got, self.fail = [], 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.got.append((dict(self.headers), body))
+                status = 500 if receiver.fail > 0 else 200
+                receiver.fail -= 1
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"down")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@tagged("post_install", "-at_install")
+class TestWebhooks(RestApiCase):
+    def setUp(self):
+        super().setUp()
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.webhook_allow_private", "True")
+        self.receiver = Receiver()
+        self.addCleanup(self.receiver.close)
+        self.Event = self.env["rest.api.webhook.event"].sudo()
+
+    def subscribe(self, key=None, **body):
+        body = dict({"url": self.receiver.url, "model_id": "res.partner", "events": ["create", "write", "unlink"],
+                     "field_ids": ["name", "email"], "domain": [["ref", "=", "WH"]]}, **body)  # fmt: skip
+        response = self.call("POST", "/api/webhooks", key=key, body=body)
+        self.assertEqual(response.status_code, 201, response.text)
+        return response.json()
+
+    def events(self, hook):
+        return self.Event.search([("webhook_id", "=", hook["id"])], order="id")
+
+    def test_events_are_written_with_the_change_and_sent_signed(self):
+        hook = self.subscribe()
+        self.assertTrue(hook["secret"].startswith("whsec_"))
+        partner = self.env["res.partner"].create({"name": "Hooked", "email": "h@example.com", "ref": "WH"})
+        self.env["res.partner"].create({"name": "Not matching", "ref": "other"})
+        partner.write({"phone": "123"})  # not a watched field
+        partner.write({"email": "new@example.com"})
+        partner.unlink()
+        events = self.events(hook)
+        self.assertEqual(events.mapped("event"), ["create", "write", "unlink"])
+        self.assertEqual(json.loads(events[1].payload)["data"]["record"],
+                         {"id": partner.id, "name": "Hooked", "email": "new@example.com"})  # fmt: skip
+        self.assertEqual(self.Event._deliver(commit=False), 3)
+        self.assertEqual(events.mapped("state"), ["sent"] * 3)
+        bodies = []
+        for headers, body in self.receiver.got:
+            bodies.append(Webhook(hook["secret"]).verify(body.decode(), headers))
+        self.assertEqual([b["type"] for b in bodies], ["res.partner.created", "res.partner.updated",
+                                                       "res.partner.deleted"])  # fmt: skip
+        self.assertNotIn("record", bodies[2]["data"])
+        self.assertEqual(len({h["webhook-id"] for h, _b in self.receiver.got}), 3)
+        hook_record = self.env["rest.api.webhook"].browse(hook["id"])
+        self.assertTrue(hook_record.last_success)
+        self.assertEqual(
+            self.env["rest.api.webhook.delivery"].search_count([("webhook_id", "=", hook["id"])]), 3
+        )
+
+    def test_a_failed_attempt_is_logged_and_retried_with_the_same_id(self):
+        hook = self.subscribe(events=["create"])
+        self.receiver.fail = 1
+        self.env["res.partner"].create({"name": "Retried", "ref": "WH"})
+        event = self.events(hook)
+        self.Event._deliver(commit=False)
+        self.assertEqual((event.state, event.attempts), ("pending", 1))
+        self.assertGreater(event.next_attempt, event.create_date)
+        event.next_attempt = event.create_date  # as if its time had come
+        self.Event._deliver(commit=False)
+        self.assertEqual((event.state, event.attempts), ("sent", 2))
+        self.assertEqual(event.delivery_ids.sorted("attempt").mapped("status"), [500, 200])
+        first, second = self.receiver.got
+        self.assertEqual(first[0]["webhook-id"], second[0]["webhook-id"])
+        self.assertEqual(first[1], second[1])
+
+    def test_what_the_key_cannot_read_is_not_sent(self):
+        limited_key = self.make_key(
+            self.limited, all_models=False, scope_ids=[self.scope("res.partner", "r")]
+        )
+        hook = self.subscribe(key=limited_key, field_ids=["name"])
+        no_scope = self.make_key(self.admin, all_models=False, scope_ids=[self.scope("res.partner", "r")])
+        other = self.subscribe(key=no_scope, field_ids=["name"])
+        # the key's scopes change: its subscription sends nothing any more
+        self.env["rest.api.key"].search([("user_id", "=", self.admin.id), ("all_models", "=", False)]).write(
+            {"scope_ids": [(5, 0, 0), self.scope("res.country", "r")]}
+        )
+        self.env["res.partner"].create({"name": "Seen", "ref": "WH"})
+        self.assertEqual(len(self.events(hook)), 1)
+        self.assertFalse(self.events(other))
+
+    def test_a_key_manages_only_its_own_subscriptions(self):
+        hook = self.subscribe()
+        path = f"/api/webhooks/{hook['id']}"
+        other = self.make_key(self.admin, name="other")
+        self.assertProblem(self.get(path, key=other), 404)
+        self.assertEqual(self.get("/api/webhooks", key=other).json(), [])
+        shown = self.get(path).json()
+        self.assertNotIn("secret", shown)
+        self.assertEqual((shown["model"], shown["events"], sorted(shown["fields"])),
+                         ("res.partner", ["create", "write", "unlink"], ["email", "name"]))  # fmt: skip
+        self.assertEqual(self.call("PATCH", path, body={"active": False}).json()["active"], False)
+        self.assertProblem(self.call("PATCH", path, body={"events": ["read"]}), 400)
+        self.assertProblem(self.call("PATCH", path, body={"secret": "x"}), 400)
+        self.assertEqual(self.call("DELETE", path).status_code, 200)
+        self.assertProblem(self.get(path), 404)
+
+    def test_subscriptions_are_checked(self):
+        read_only = self.make_key(self.admin, all_models=False, scope_ids=[self.scope("res.country", "r")])
+        self.assertProblem(self.call("POST", "/api/webhooks", key=read_only,
+                                     body={"url": self.receiver.url, "model_id": "res.partner",
+                                           "events": ["create"]}), 403)  # fmt: skip
+        for body in ({"url": self.receiver.url, "model_id": "no.such", "events": ["create"]},
+                     {"url": self.receiver.url, "model_id": "res.partner", "events": []},
+                     {"url": "ftp://x", "model_id": "res.partner", "events": ["create"]},
+                     {"url": self.receiver.url, "model_id": "res.partner", "events": ["create"], "field_ids": ["nope"]},
+                     {"url": self.receiver.url, "model_id": "res.partner", "events": ["create"], "domain": [["nope", "=", 1]]}):  # fmt: skip
+            self.assertProblem(self.call("POST", "/api/webhooks", body=body), 400)
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.webhook_allow_private", "")
+        self.assertProblem(self.call("POST", "/api/webhooks", body={"url": self.receiver.url, "model_id": "res.partner",
+                                                                    "events": ["create"]}), 400)  # fmt: skip
+        with mute_logger("odoo.addons.rest_api.models.rest_api_webhook_event"):
+            made = self.env["rest.api.webhook"].sudo().search([])
+        self.assertFalse(made)
+
+    def test_a_rotation_signs_with_both_secrets_for_a_day(self):
+        hook = self.subscribe(events=["create"])
+        record = self.env["rest.api.webhook"].browse(hook["id"])
+        action = record.action_rotate_secret()
+        new = action["context"]["default_secret"]
+        self.env["res.partner"].create({"name": "Rotated", "ref": "WH"})
+        self.Event._deliver(commit=False)
+        headers, body = self.receiver.got[0]
+        self.assertTrue(Webhook(hook["secret"]).verify(body.decode(), headers))
+        self.assertTrue(Webhook(new).verify(body.decode(), headers))
+        self.assertNotIn(new, json.dumps(record.sudo().read()[0], default=str))
+
+    def test_a_subscription_made_by_a_script_signs_too(self):
+        key = self.env["rest.api.key"].search([], limit=1)
+        hook = self.env["rest.api.webhook"].create({
+            "name": "by script", "key_id": key.id, "url": self.receiver.url, "events": "create",
+            "model_id": self.env["ir.model"]._get_id("res.partner"), "domain": '[["ref", "=", "WH"]]',
+        })  # fmt: skip
+        self.env["res.partner"].create({"name": "Scripted", "ref": "WH"})
+        self.Event._deliver(commit=False)
+        headers, _body = self.receiver.got[0]
+        self.assertEqual(headers["webhook-signature"].count("v1,"), 1)
+        rotated = hook.action_rotate_secret()["context"]["default_secret"]
+        self.assertTrue(rotated.startswith("whsec_"))
+        self.assertEqual(len(hook._signing_secrets()), 2)
