@@ -14,8 +14,11 @@
 #     unscoped key, per request;
 #  5. tools/bench_memory.py: worker memory over 20,000 requests;
 #  6. tools/bench_safe_writes.py: 1,000 creates as one /jsonrpc list, as 10
-#     batches of 100 and as 1,000 calls; the SQL an Idempotency-Key adds.
-# Not a test: it prints figures (also kept in .reports/bench.txt). About 14 min.
+#     batches of 100 and as 1,000 calls; the SQL an Idempotency-Key adds;
+#  7. tools/bench_webhooks.py: what a webhook subscription adds to 1,000
+#     creates (singles and one list), and sustained delivery to a local
+#     receiver (events per second, delay from commit to delivery).
+# Not a test: it prints figures (also kept in .reports/bench.txt). About 18 min.
 #
 # Variables: ACCEPTANCE (default ../shared/acceptance), BENCH_SECONDS (10),
 # ACC_DIR (the harness's work dir, default ~/.cache/rest_api_acceptance).
@@ -71,3 +74,6 @@ python3 tools/bench_memory.py | tee -a .reports/bench.txt
 echo
 echo "Safe writes: 1,000 creates as one /jsonrpc list, 10 x /api/batch of 100, 1,000 singles; SQL of Idempotency-Key and ETag:"
 BENCH_LOG=$log python3 tools/bench_safe_writes.py | tee -a .reports/bench.txt
+echo
+echo "Webhooks: 1,000 creates without and with a subscription; sustained delivery to a local receiver:"
+BENCH_LOG=$log python3 tools/bench_webhooks.py | tee -a .reports/bench.txt
