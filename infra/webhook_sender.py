@@ -26,7 +26,7 @@ class _PinnedAdapter(HTTPAdapter):
         if self.tls:  # the name for SNI and for the certificate check, not the address
             kwargs["server_hostname"] = self.hostname
             kwargs["assert_hostname"] = self.hostname
-        super().init_poolmanager(*args, **kwargs)
+        return super().init_poolmanager(*args, **kwargs)
 
     def send(self, request, **kwargs):
         parts = urlsplit(request.url)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from cryptography.fernet import Fernet, InvalidToken
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..infra import worker_cache
@@ -269,6 +269,3 @@ class RestApiWebhook(models.Model):
             "type": "ir.actions.act_window", "name": _("Events"), "res_model": "rest.api.webhook.event",
             "view_mode": "list,form", "domain": [("webhook_id", "=", self.id)],
         }  # fmt: skip
-
-    def copy(self, default=None):
-        raise UserError(_("Create a new subscription instead: each has its own secret."))

@@ -1,8 +1,8 @@
 """The webhook outbox (API.md section 12): ``rest.api.webhook.event``.
 
 An event is written in the transaction that made the change, so a change
-that rolls back sends nothing: one ``INSERT`` per subscription and call of
-``create``/``write``/``unlink``, whatever the number of records. Its payload
+that rolls back sends nothing: one ``INSERT`` per call of
+``create``/``write``/``unlink``, whatever its records and subscriptions. Its payload
 is fixed then: the record as the key's user reads it at the event (fields
 and records that user may not read, or the key's scopes do not cover, are
 not sent). After commit, the scheduled action ``_deliver`` (triggered at
@@ -28,8 +28,7 @@ from ..lib.errors import BadRequest
 _logger = logging.getLogger(__name__)
 
 CRON = "rest_api.ir_cron_rest_api_webhook_deliver"
-CLAIM = 10  # events claimed at once by one sender
-BUDGET = 50  # seconds one run of the scheduled action sends for
+CLAIM = 25  # events one sender claims and sends per transaction
 INSERT_SQL = """
 INSERT INTO rest_api_webhook_event
     (webhook_id, event, model, res_id, message_id, payload, state, attempts, next_attempt,
@@ -116,29 +115,28 @@ class RestApiWebhookEvent(models.Model):
 
     # ------------------------------------------------------------ delivery
     @api.model
-    def _deliver(self, budget=BUDGET, commit=True):
-        """Send the due events (the scheduled action), committing after each claim
-        (``commit=False``: Odoo's tests, whose transaction must not end)."""
-        started = time.monotonic()
-        sent = 0
-        while time.monotonic() - started < budget:
-            self.env.cr.execute(
-                """SELECT id FROM rest_api_webhook_event
-                    WHERE state = 'pending' AND next_attempt <= %s
-                    ORDER BY next_attempt, id LIMIT %s FOR UPDATE SKIP LOCKED""",
-                [fields.Datetime.now(), CLAIM],
-            )
-            ids = [row[0] for row in self.env.cr.fetchall()]
-            if not ids:
-                break
-            for event in self.browse(ids):
-                event._send()
-                sent += 1
-            if not commit:
-                break
-            self.env.cr.commit()
-        self._schedule_next()
-        return sent
+    def _deliver(self, limit=CLAIM):
+        """Send one claim of due events: the scheduled action. It tells Odoo how many
+        remain (``ir.cron._notify_progress``): Odoo commits, and runs it again at once
+        while some do."""
+        self.env.cr.execute(
+            """SELECT id FROM rest_api_webhook_event
+                WHERE state = 'pending' AND next_attempt <= %s
+                ORDER BY next_attempt, id LIMIT %s FOR UPDATE SKIP LOCKED""",
+            [fields.Datetime.now(), limit],
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        for event in self.browse(ids):
+            event._send()
+        self.env.cr.execute(
+            "SELECT count(*) FROM rest_api_webhook_event WHERE state = 'pending' AND next_attempt <= %s",
+            [fields.Datetime.now()],
+        )
+        remaining = self.env.cr.fetchone()[0]
+        self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
+        if not remaining:
+            self._schedule_next()
+        return len(ids)
 
     @api.model
     def _schedule_next(self):

@@ -74,7 +74,7 @@ class TestWebhooks(RestApiCase):
         self.assertEqual(events.mapped("event"), ["create", "write", "unlink"])
         self.assertEqual(json.loads(events[1].payload)["data"]["record"],
                          {"id": partner.id, "name": "Hooked", "email": "new@example.com"})  # fmt: skip
-        self.assertEqual(self.Event._deliver(commit=False), 3)
+        self.assertEqual(self.Event._deliver(), 3)
         self.assertEqual(events.mapped("state"), ["sent"] * 3)
         bodies = []
         for headers, body in self.receiver.got:
@@ -94,11 +94,11 @@ class TestWebhooks(RestApiCase):
         self.receiver.fail = 1
         self.env["res.partner"].create({"name": "Retried", "ref": "WH"})
         event = self.events(hook)
-        self.Event._deliver(commit=False)
+        self.Event._deliver()
         self.assertEqual((event.state, event.attempts), ("pending", 1))
         self.assertGreater(event.next_attempt, event.create_date)
         event.next_attempt = event.create_date  # as if its time had come
-        self.Event._deliver(commit=False)
+        self.Event._deliver()
         self.assertEqual((event.state, event.attempts), ("sent", 2))
         self.assertEqual(event.delivery_ids.sorted("attempt").mapped("status"), [500, 200])
         first, second = self.receiver.got
@@ -160,7 +160,7 @@ class TestWebhooks(RestApiCase):
         action = record.action_rotate_secret()
         new = action["context"]["default_secret"]
         self.env["res.partner"].create({"name": "Rotated", "ref": "WH"})
-        self.Event._deliver(commit=False)
+        self.Event._deliver()
         headers, body = self.receiver.got[0]
         self.assertTrue(Webhook(hook["secret"]).verify(body.decode(), headers))
         self.assertTrue(Webhook(new).verify(body.decode(), headers))
@@ -173,7 +173,7 @@ class TestWebhooks(RestApiCase):
             "model_id": self.env["ir.model"]._get_id("res.partner"), "domain": '[["ref", "=", "WH"]]',
         })  # fmt: skip
         self.env["res.partner"].create({"name": "Scripted", "ref": "WH"})
-        self.Event._deliver(commit=False)
+        self.Event._deliver()
         headers, _body = self.receiver.got[0]
         self.assertEqual(headers["webhook-signature"].count("v1,"), 1)
         rotated = hook.action_rotate_secret()["context"]["default_secret"]

@@ -118,7 +118,11 @@ class Odoo:
                                    f"--max-cron-threads={cron}", f"--logfile={log}", "--log-level=info"),
                       Path(f"{log}.out"), env=self.env)  # fmt: skip
         url = f"http://127.0.0.1:{port}"
-        if wait_http(f"{url}/web/login", group):
+        # a path of three segments: Odoo works out its map of static folders on the first
+        # one, parsing every manifest; several threads of a threaded server doing that at
+        # once can fail in CPython 3.11.7's parser ("AST constructor recursion depth
+        # mismatch", a 500 of Odoo's, before any route of ours): done once, here
+        if wait_http(f"{url}/web/login", group) and wait_http(f"{url}/web/static/warm-up", group, expect=404):
             print(f"e2e: server on {url} up (--workers={workers})")
             return group, url
         print(Path(f"{log}.out").read_text(errors="replace")[-3000:])

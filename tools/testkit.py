@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -134,13 +135,19 @@ class Group:
             return
 
 
-def wait_http(url: str, group: Group, seconds: float = 120) -> bool:
-    """Whether ``url`` answers 200 within ``seconds`` while ``group`` lives."""
+def wait_http(url: str, group: Group, seconds: float = 120, expect: int = 200) -> bool:
+    """Whether ``url`` answers ``expect`` (200) within ``seconds`` while ``group`` lives."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and group.alive():
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as answer:
-            if answer.status == 200:
-                return True
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:  # not listening yet
+            status = None
+        if status == expect:
+            return True
         time.sleep(0.5)
     return False
 
