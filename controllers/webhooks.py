@@ -8,7 +8,7 @@ answers its signing secret, once.
 
 from odoo.exceptions import ValidationError
 
-from ..lib import errors, scopes, webhooks
+from ..lib import errors, query, scopes, serialize, walls, webhooks
 from .handlers import json_response
 
 MEMBERS = ("name", "url", "model_id", "events", "field_ids", "domain", "active")
@@ -86,8 +86,6 @@ def _values(call, body, hook=None):
     if "domain" in body:
         domain = body["domain"]
         if isinstance(domain, str):
-            from ..lib import query
-
             domain = query.load_domain(domain)
         values["domain"] = _checked_domain(call, model, domain)
     return values
@@ -109,8 +107,6 @@ def _field_ids(call, model, value):
 
 def _checked_domain(call, model, domain):
     """The domain as JSON text, checked like a search's (fields, and the walls of section 8)."""
-    from ..lib import query, serialize, walls
-
     text = serialize.dumps(domain).decode()
     checked = query.parse_domain(text, model.model, call.fields_of())
     if call.scope_map is not None:

@@ -302,6 +302,16 @@ class RestApiKey(models.Model):
                 return None
         return info if info.usable(fields.Datetime.now()) else None
 
+    def _scope_map(self):
+        """None for an all-models key, else {model: frozenset(operations)} of its scope lines."""
+        self.ensure_one()
+        if self.all_models:
+            return None
+        scopes = {}
+        for line in self.scope_ids:
+            scopes[line.model_id.model] = line._operations() | scopes.get(line.model_id.model, frozenset())
+        return scopes
+
     def _key_info(self, key_hash):
         """Everything a call needs about a key; ``_find_key`` keeps it per worker
         until any change of keys, scopes or users (``infra.worker_cache``)."""
@@ -310,13 +320,8 @@ class RestApiKey(models.Model):
         if not row:
             raise UnknownKey()
         key = self.sudo().with_context(active_test=False).browse(row[0])
-        scopes = None
-        if not key.all_models:
-            scopes = {}
-            for line in key.scope_ids:
-                scopes[line.model_id.model] = line._operations() | scopes.get(
-                    line.model_id.model, frozenset()
-                )
+        scopes = key._scope_map()
+        if scopes is not None:
             scopes = tuple(sorted(scopes.items()))
         return KeyInfo(
             id=key.id,

@@ -207,13 +207,7 @@ class RestApiWebhook(models.Model):
             hooks = self.sudo().search([("active", "=", True), ("key_id.active", "=", True)])
             for hook in hooks:
                 key = hook.key_id
-                scopes = None
-                if not key.all_models:
-                    scopes = {}
-                    for line in key.scope_ids:
-                        scopes[line.model_id.model] = line._operations() | scopes.get(
-                            line.model_id.model, frozenset()
-                        )
+                scopes = key._scope_map()
                 by_model.setdefault(hook.model_id.model, []).append(
                     Subscription(
                         id=hook.id, key_id=key.id, user_id=key.user_id.id,
