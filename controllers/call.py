@@ -37,7 +37,15 @@ class Call:
         self.audit = None
         self.body = None  # the raw body, read once (a retried transaction needs it again)
         self.count = None  # counted once per request, not per attempt
+        self.lock = None  # an Idempotency-Key's lock (infra.side_store.Held): until the answer is sent
         self.attempt()
+
+    def release(self):
+        """Let go of the Idempotency-Key's lock: once the answer is sent, after
+        the transaction committed or rolled back (may be called more than once)."""
+        lock, self.lock = self.lock, None
+        if lock is not None:
+            lock.release()
 
     def attempt(self):
         """Forget what an attempt of the transaction worked out."""
@@ -46,7 +54,7 @@ class Call:
         self.token_required = False
         self.anonymous = False
         self.checked = None  # execute_kw: (method, args, kwargs), from the scope stage to the handler
-        self.claim = None  # the Idempotency-Key this attempt claimed (models/rest_api_idempotency.py)
+        self.claim = None  # the Idempotency-Key whose answer this attempt keeps
         self._settings = None
         self._fields_of = self._fields_env = None
 

@@ -85,6 +85,8 @@ class RestApiDispatcher(http.Dispatcher):
             headers[name] = value
         if call.audit is not None:
             self._write_audit(response.status_code)
+        if call.lock is not None:  # this answer may yet be replaced (a failed commit): each releases
+            response.call_on_close(call.release)
 
     def _write_audit(self, status):
         from odoo.http import request

@@ -15,6 +15,11 @@ A statement can also be *started*: sent on an asynchronous connection
 request needs them (``Pending.rows``), so that its round trip overlaps the
 request's own work.
 
+A request can hold an advisory lock on a side connection of its own
+(``try_lock``) for as long as it runs, even across Odoo's retries of its
+transaction, and let other requests see it without waiting for it; the
+lock dies with the connection, so a worker that dies cannot leave it behind.
+
 Everything goes through ``backend`` (``SideConnections``), the module's one
 seam: Odoo's tests replace it to keep their statements in the test
 transaction.
@@ -119,8 +124,11 @@ class _Pool:
                 with contextlib.suppress(psycopg2.Error):
                     each.close()
 
-    def run(self, dbname, statement):
-        """``statement(cursor)`` on an autocommit connection; one reconnect on a broken one, then 503."""
+    def run(self, dbname, statement, hold=None):
+        """``statement(cursor)`` on an autocommit connection; one reconnect on a broken one, then 503.
+
+        ``hold(result)`` true keeps the connection out of the pool: run() then
+        returns (result, connection), for the caller to give back."""
         for attempt in (1, 2):
             cnx = None
             try:
@@ -139,9 +147,25 @@ class _Pool:
                 if cnx is not None:
                     cnx.close()
                 raise
+            if hold is not None:
+                if hold(result):
+                    return result, cnx
+                self._give_back(dbname, cnx)
+                return result, None
             self._give_back(dbname, cnx)
             return result
         return None
+
+    def try_lock(self, dbname, name, query, params):
+        """Try the session advisory lock ``name`` without waiting, then run
+        ``query`` in one round trip: (a ``Held`` lock or None, its rows)."""
+
+        def statement(cr):
+            cr.execute(TRY_LOCK_SQL + query, {**params, "rest_api_lock": name})
+            return cr.fetchall()
+
+        rows, cnx = self.run(dbname, statement, hold=lambda rows: bool(rows and rows[0][0]))
+        return (None if cnx is None else Held(dbname, cnx, name)), rows
 
     def execute(self, dbname, query, params, fetch=True):
         """Run one statement (see run())."""
@@ -168,6 +192,36 @@ class _Pool:
                 cnx.close()
             raise
         return Pending(dbname=dbname, connection=cnx, cursor=cursor, query=query, params=params)
+
+
+# tries the lock; the query that follows reads, in a snapshot taken once the
+# lock was tried, whether it was taken: current_setting('rest_api.locked')
+TRY_LOCK_SQL = (
+    "SELECT set_config('rest_api.locked', "
+    "pg_try_advisory_lock(hashtextextended(%(rest_api_lock)s, 0))::text, false); "
+)
+UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+
+
+class Held:
+    """An advisory lock taken by ``try_lock``, on its own side connection
+    until ``release()`` (which may be called more than once)."""
+
+    def __init__(self, dbname, connection, name):
+        self.dbname, self.connection, self.name = dbname, connection, name
+
+    def release(self):
+        cnx, self.connection = self.connection, None
+        if cnx is None:
+            return
+        try:
+            with cnx.cursor() as cr:
+                cr.execute(UNLOCK_SQL, [self.name])
+        except psycopg2.Error as exc:  # the connection is gone, and the lock with it
+            _logger.info("rest_api side connection lost (%s) releasing a lock", exc.__class__.__name__)
+            _pool._discard(self.dbname, cnx)
+            return
+        _pool._give_back(self.dbname, cnx)
 
 
 def _wait(cnx):
@@ -347,6 +401,9 @@ class SideConnections:
             return Pending(rows=_pool.execute(env.cr.dbname, query, params or None))
         return _pool.start(env.cr.dbname, query, params or None)
 
+    def try_lock(self, env, name, query, params):
+        return _pool.try_lock(env.cr.dbname, name, query, params)
+
     def note_use(self, env, key_id):
         _writer.note_use(env.cr.dbname, key_id)
 
@@ -370,6 +427,16 @@ def queue_log(env, values):
 def execute(env, query, params, fetch=True):
     """Run ``query`` outside the request transaction (see the module docstring)."""
     return backend.execute(env, query, params, fetch)
+
+
+def try_lock(env, name, query, params):
+    """Try the advisory lock ``name`` (a text) on a side connection held for
+    this caller, without waiting, then run ``query`` (dict ``params``) in a
+    snapshot taken after the try, in the same round trip; its first column
+    must be ``current_setting('rest_api.locked')::bool``, whether the lock
+    was taken. Returns (``Held`` or None, the rows). A held lock stays
+    until ``release()``, or until the connection closes."""
+    return backend.try_lock(env, name, query, params)
 
 
 def execute_prepared(env, name, args):

@@ -2,7 +2,7 @@
 
 What a key value may be, what makes two requests "the same request", which
 answers are kept and which of their headers are replayed. The statements
-that claim a key and keep its answer are ``infra/idempotency.py``.
+that lock a key and keep its answer are ``models/rest_api_idempotency.py``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,30 @@
 """Kept answers of ``Idempotency-Key`` requests (API.md section 9).
 
-One row per API key and Idempotency-Key value. The request that runs claims
-its row in its own transaction, before its handler runs, and fills it with
-its answer at the end of that same transaction: the answer is committed if
+One row per API key and Idempotency-Key value, written once: by the request
+that ran, in its own transaction, with its answer. The answer is committed if
 and only if the work is, so a crash can never leave work done without its
-answer, nor an answer of work that was undone.
+answer, nor an answer of work that was undone; and a write with an
+Idempotency-Key costs its transaction one statement.
 
 Of several identical requests at once, exactly one runs:
 
-- the claim takes a transaction-level advisory lock on (key, value) without
-  waiting: a request that cannot take it is 409 (the first is still running),
-  unless a kept answer is already there to replay;
-- the claim inserts the row: a request whose snapshot is older than another's
-  committed row fails to serialise there (PostgreSQL's ``ON CONFLICT`` under
-  REPEATABLE READ), before running anything, and Odoo runs it again: it then
-  replays that answer.
+- before running, a request takes a session advisory lock on (key, value)
+  without waiting, on a side connection it holds until its answer is sent
+  (``infra.side_store.try_lock``), and reads a kept answer in a snapshot
+  taken after that: with the lock and no answer it runs; without the lock
+  and no answer the first is still running (409); with an answer it
+  replays it. The lock is let go only once the first request's transaction
+  has committed (or rolled back and kept its failure), so a request that
+  gets it next sees the answer. A worker that dies loses its connection,
+  and the lock with it.
+- the answer is inserted ``ON CONFLICT``: if a lock was lost (its
+  connection broke), a second answer can never be kept beside the first:
+  that request fails (409, or a serialisation failure Odoo retries into a
+  409) and its work rolls back.
 
-A request that fails with an error Odoo rolls back loses its claim; when
-that error is an answer to keep (a 4xx), it is kept afterwards by its own
-statement on a side connection (``_keep_failure``).
+A request that fails with an error Odoo rolls back keeps that error, when it
+is an answer to keep (a 4xx), by a statement of its own on a side connection
+(``_keep_failure``), while it still holds the lock.
 """
 
 import json
@@ -30,42 +36,46 @@ from odoo.tools import SQL
 from ..infra import side_store
 from ..lib import idempotency
 
-CLAIM_SQL = """
-WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtextextended(%(lock)s, 0)) AS got),
-claim AS (
-    INSERT INTO rest_api_idempotency (key_id, name, fingerprint, expires)
-    SELECT %(key_id)s, %(name)s, %(fingerprint)s, %(expires)s FROM lock WHERE got
-    ON CONFLICT (key_id, name) DO UPDATE
-        SET fingerprint = EXCLUDED.fingerprint, expires = EXCLUDED.expires,
-            status = NULL, headers = NULL, body = NULL
-        WHERE rest_api_idempotency.expires <= %(now)s
-    RETURNING id
-)
-SELECT lock.got, claim.id, kept.fingerprint, kept.status, kept.headers, kept.body
-  FROM lock
-  LEFT JOIN claim ON TRUE
-  LEFT JOIN rest_api_idempotency kept
-         ON claim.id IS NULL AND kept.key_id = %(key_id)s AND kept.name = %(name)s
-        AND kept.status IS NOT NULL AND kept.expires > %(now)s
+# after side_store's lock: the kept answer, if any (a fresh snapshot)
+LOOK_SQL = """
+SELECT current_setting('rest_api.locked')::bool, kept.fingerprint, kept.status, kept.headers, kept.body
+  FROM (VALUES (1)) AS one
+  LEFT JOIN rest_api_idempotency AS kept
+         ON kept.key_id = %(key_id)s AND kept.name = %(name)s AND kept.expires > %(now)s
+"""
+KEEP_SQL = """
+INSERT INTO rest_api_idempotency AS kept (key_id, name, fingerprint, expires, status, headers, body)
+VALUES (%(key_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
+ON CONFLICT (key_id, name) DO UPDATE
+    SET fingerprint = EXCLUDED.fingerprint, expires = EXCLUDED.expires, status = EXCLUDED.status,
+        headers = EXCLUDED.headers, body = EXCLUDED.body
+    WHERE kept.expires <= %(now)s
+RETURNING kept.id
 """
 KEEP_FAILURE_SQL = """
 INSERT INTO rest_api_idempotency (key_id, name, fingerprint, expires, status, headers, body)
-VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s)
+VALUES (%(key_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
 ON CONFLICT (key_id, name) DO NOTHING
 """
 
 
 @dataclass(frozen=True)
 class Claim:
-    """What ``_claim`` found: ``row`` is the id of the row this request
-    claimed (it runs), else ``kept`` is the answer to replay: (fingerprint,
-    status, headers, body); neither: another request with that key is running."""
+    """A request with an Idempotency-Key that runs: what its answer is kept under."""
 
     key_id: int
     name: str
     fingerprint: str
-    expires: object
-    row: int | None = None
+    ttl: int
+
+
+@dataclass(frozen=True)
+class Look:
+    """What ``_look`` found: ``lock`` (``side_store.Held``) when this request
+    may run; ``kept``, the answer to replay: (fingerprint, status, headers,
+    body); neither: another request with that key is running."""
+
+    lock: object = None
     kept: tuple | None = None
 
 
@@ -80,7 +90,7 @@ class RestApiIdempotency(models.Model):
     fingerprint = fields.Char(
         required=True, readonly=True, help="The request's method, path, query and body."
     )
-    status = fields.Integer(readonly=True, help="Empty while the request runs.")
+    status = fields.Integer(required=True, readonly=True)
     headers = fields.Json(readonly=True)
     body = fields.Binary(attachment=False, readonly=True)
     expires = fields.Datetime(required=True, index=True, readonly=True)
@@ -90,53 +100,49 @@ class RestApiIdempotency(models.Model):
     ]
 
     @api.model
-    def _claim(self, key_id, name, fingerprint, ttl):
-        """Claim ``name`` for this request, in its transaction: one statement."""
+    def _look(self, key_id, name):
+        """Lock ``name`` of ``key_id`` for this request, or find its kept answer:
+        one round trip on a side connection (see the module docstring)."""
+        held, rows = side_store.try_lock(
+            self.env,
+            f"rest_api.idempotency:{key_id}:{name}",
+            LOOK_SQL,
+            {"key_id": key_id, "name": name, "now": fields.Datetime.now()},
+        )
+        _got, *kept = rows[0]
+        if kept[1] is None:
+            return Look(lock=held)
+        if held is not None:  # answered meanwhile: nothing to run, nothing to hold
+            held.release()
+        return Look(kept=tuple(kept))
+
+    @api.model
+    def _values(self, claim, response):
         now = fields.Datetime.now()
-        expires = fields.Datetime.add(now, seconds=ttl)
-        self.env.cr.execute(
-            CLAIM_SQL,
-            {
-                "lock": f"rest_api.idempotency:{key_id}:{name}",
-                "key_id": key_id, "name": name, "fingerprint": fingerprint,
-                "expires": expires, "now": now,
-            },
-        )  # fmt: skip
-        _got, row, *kept = self.env.cr.fetchone()
-        return Claim(key_id, name, fingerprint, expires, row=row, kept=tuple(kept) if kept[1] else None)
+        return {
+            "key_id": claim.key_id, "name": claim.name, "fingerprint": claim.fingerprint,
+            "expires": fields.Datetime.add(now, seconds=claim.ttl), "now": now,
+            "status": response.status_code,
+            "headers": json.dumps(idempotency.kept_headers(response.headers)),
+            "body": response.get_data(),
+        }  # fmt: skip
 
     @api.model
     def _keep(self, claim, response):
-        """Fill the claimed row with the answer, or give the claim up when the
-        answer is not kept: in the request's transaction, one statement."""
-        if idempotency.is_kept(response.status_code):
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE rest_api_idempotency SET status = %s, headers = %s::jsonb, body = %s WHERE id = %s",
-                    response.status_code,
-                    json.dumps(idempotency.kept_headers(response.headers)),
-                    response.get_data(),
-                    claim.row,
-                )
-            )
-        else:
-            self.env.cr.execute(SQL("DELETE FROM rest_api_idempotency WHERE id = %s", claim.row))
+        """Keep the answer of the request that ran, in its transaction: one
+        statement (none for an answer that is not kept). False if another
+        answer is kept under that key already (a lock was lost)."""
+        if not idempotency.is_kept(response.status_code):
+            return True
+        self.env.cr.execute(KEEP_SQL, self._values(claim, response))
+        return bool(self.env.cr.fetchone())
 
     @api.model
     def _keep_failure(self, claim, response):
-        """Keep an error answer whose transaction Odoo rolled back (the claim went
-        with it), on a side connection; a request that claimed the key meanwhile wins."""
-        if not idempotency.is_kept(response.status_code):
-            return
-        side_store.execute(
-            self.env,
-            KEEP_FAILURE_SQL,
-            [
-                claim.key_id, claim.name, claim.fingerprint, claim.expires, response.status_code,
-                json.dumps(idempotency.kept_headers(response.headers)), response.get_data(),
-            ],
-            fetch=False,
-        )  # fmt: skip
+        """Keep an error answer whose transaction Odoo rolled back, on a side
+        connection, while the request still holds its lock."""
+        if idempotency.is_kept(response.status_code):
+            side_store.execute(self.env, KEEP_FAILURE_SQL, self._values(claim, response), fetch=False)
 
     @api.model
     def _gc_expired(self):

@@ -8,10 +8,10 @@
     throttle   count the call against its key; refuse it (429) over the limit
     identify   the user the call runs as: a login token's, the key's owner, a session's
     scope      the path's model, and the key's scopes for this route on it
-    idempotent an Idempotency-Key: claim it, or replay its kept answer instead of running
+    idempotent an Idempotency-Key: lock it, or replay its kept answer instead of running
     run        the route's handler
     answer     the response, with the late throttle verdict of a counted-ahead read;
-               an Idempotency-Key this call claimed keeps it
+               the answer of a call that holds an Idempotency-Key is kept
 
 Each stage raises ``lib.errors`` to refuse the call; the dispatcher turns
 that into problem+json. Another addon extends the API the supported way:
@@ -26,6 +26,7 @@ from odoo.http import Response, request
 from ..controllers import route_table
 from ..infra import throttle, worker_cache
 from ..lib import credentials, errors, idempotency, ipnet, query, routes, scopes, settings
+from .rest_api_idempotency import Claim
 
 
 class RestApiPipeline(models.AbstractModel):
@@ -229,7 +230,7 @@ class RestApiPipeline(models.AbstractModel):
     @api.model
     def _idempotent(self, call):
         """``Idempotency-Key`` (API.md section 9): None when the call runs (it
-        claimed the key, or sent none), else the kept answer, replayed.
+        holds the key's lock, or sent none), else the kept answer, replayed.
         Per API key; 422 for the key of another request, 409 while it runs."""
         httprequest = call.httprequest
         name = idempotency.key_of(httprequest.method, httprequest.headers.get(idempotency.HEADER))
@@ -238,20 +239,23 @@ class RestApiPipeline(models.AbstractModel):
         fingerprint = idempotency.fingerprint(
             httprequest.method, httprequest.path, httprequest.query_string, call.raw_body()
         )
-        claim = (
-            self.env["rest.api.idempotency"]
-            .sudo()
-            ._claim(call.key.id, name, fingerprint, call.setting("rest_api.idempotency_ttl"))
-        )
-        if claim.row:
-            call.claim = claim
-            return None
-        if claim.kept is None:
-            raise errors.Conflict(
-                f"A request with this {idempotency.HEADER} is still running; retry later.",
-                headers={"Retry-After": "1"},
-            )
-        kept_fingerprint, status, headers, body = claim.kept
+        Kept = self.env["rest.api.idempotency"].sudo()
+        claim = Claim(call.key.id, name, fingerprint, call.setting("rest_api.idempotency_ttl"))
+        if call.lock is None:  # not a transaction Odoo runs again: that one holds the lock already
+            look = Kept._look(call.key.id, name)
+            if look.kept is not None:
+                return self._replay(fingerprint, *look.kept)
+            if look.lock is None:
+                raise errors.Conflict(
+                    f"A request with this {idempotency.HEADER} is still running; retry later.",
+                    headers={"Retry-After": "1"},
+                )
+            call.lock = look.lock
+        call.claim = claim
+        return None
+
+    @api.model
+    def _replay(self, fingerprint, kept_fingerprint, status, headers, body):
         if kept_fingerprint != fingerprint:
             raise errors.Unprocessable(
                 f"This {idempotency.HEADER} was used for another request (method, path or body): "
@@ -269,7 +273,12 @@ class RestApiPipeline(models.AbstractModel):
         self._late_verdict(call)
         if call.claim is not None:
             claim, call.claim = call.claim, None
-            self.env["rest.api.idempotency"].sudo()._keep(claim, response)
+            if not self.env["rest.api.idempotency"].sudo()._keep(claim, response):
+                raise errors.Conflict(
+                    f"Another request with this {idempotency.HEADER} was answered meanwhile; retry "
+                    "to get its answer.",
+                    headers={"Retry-After": "1"},
+                )
         return response
 
     @api.model
@@ -280,5 +289,5 @@ class RestApiPipeline(models.AbstractModel):
         if call.claim is None:
             return
         claim, call.claim = call.claim, None
-        self.env.cr.rollback()  # the claim's row and lock go, before a side connection writes the row
+        self.env.cr.rollback()  # the work is undone before its answer is kept
         self.env["rest.api.idempotency"].sudo()._keep_failure(claim, response)

@@ -10,26 +10,58 @@ from odoo.tests import HttpCase, TransactionCase, new_test_user
 
 from ..infra import side_store, throttle
 
+TRY_XACT_LOCK_SQL = side_store.TRY_LOCK_SQL.replace("pg_try_advisory_lock(", "pg_try_advisory_xact_lock(")
+assert TRY_XACT_LOCK_SQL != side_store.TRY_LOCK_SQL
+
+
+class HeldInTransaction:
+    """A lock of ``SameTransaction.try_lock``: it goes with the test transaction."""
+
+    taken = released = 0
+
+    def __init__(self):
+        HeldInTransaction.taken += 1
+        self.held = True
+
+    def release(self):
+        if self.held:
+            self.held = False
+            HeldInTransaction.released += 1
+
 
 class SameTransaction:
     """``infra.side_store``'s backend under Odoo's tests: its statements run on
     the calling request's own cursor instead of side connections, so that a
     test sees what its calls counted and logged, and rolls it back. (The e2e
-    tests run the side connections themselves, against a live server.)"""
+    tests run the side connections themselves, against a live server.)
+    ``statements`` counts them: they are not the request transaction's own."""
+
+    statements = 0
 
     def execute(self, env, query, params, fetch=True):
+        SameTransaction.statements += 1
         env.cr.execute(query, params)
         return env.cr.fetchall() if fetch else None
 
     def start_prepared(self, env, name, args, wait=False):
+        SameTransaction.statements += 1
         _argtypes, sql = side_store.PREPARED[name]  # the same SQL, with psycopg2's placeholders
         env.cr.execute(re.sub(r"\$(\d+)", r"%(p\1)s", sql), {f"p{i}": arg for i, arg in enumerate(args, 1)})
         return side_store.Pending(rows=env.cr.fetchall())
 
+    def try_lock(self, env, name, query, params):
+        # a transaction-level lock of the test transaction: one session, so always taken
+        SameTransaction.statements += 1
+        env.cr.execute(TRY_XACT_LOCK_SQL + query, {**params, "rest_api_lock": name})
+        rows = env.cr.fetchall()
+        return (HeldInTransaction() if rows and rows[0][0] else None), rows
+
     def note_use(self, env, key_id):
+        SameTransaction.statements += 1
         env.cr.execute(side_store.FLUSH_USAGE_SQL, [[key_id], [1], [time.time()]])
 
     def queue_log(self, env, values):
+        SameTransaction.statements += 1
         execute_values(env.cr, side_store.INSERT_LOGS_SQL, [values], template=side_store.LOG_TEMPLATE)
 
 

@@ -5,10 +5,14 @@ write keeps ``write_date``, so "another client wrote since" is made by moving
 ``write_date`` by hand (the e2e tests write for real, over two workers).
 """
 
+import time
+from unittest.mock import patch
+
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import RestApiCase, with_handlers
+from .common import HeldInTransaction, RestApiCase, SameTransaction, with_handlers
 
 
 @tagged("post_install", "-at_install")
@@ -214,6 +218,36 @@ class TestIdempotency(RestApiCase):
         again = self.post({"name": "idem 500"}, "k-12")
         self.assertEqual(again.status_code, 201)
         self.assertNotIn("Idempotent-Replayed", again.headers)
+
+    def test_a_key_adds_one_statement_to_the_transaction_and_its_lock_is_let_go(self):
+        def own_statements(name, idem=None):
+            """The request transaction's statements: all those of the call but the side store's."""
+            statements, execute, side = [], Cursor.execute, SameTransaction.statements
+
+            def counted(cr, query, params=None, log_exceptions=None):
+                statements.append(str(getattr(query, "code", query))[:120])
+                return execute(cr, query, params, log_exceptions)
+
+            with patch("odoo.sql_db.Cursor.execute", counted):
+                response = self.call("POST", "/api/res.partner/create", body={"name": name},
+                                     headers={"Idempotency-Key": idem} if idem else None)  # fmt: skip
+            self.assertEqual(response.status_code, 201, response.text)
+            return len(statements) - (SameTransaction.statements - side), statements
+
+        own_statements("idem warm-up", "k-warm")  # caches filled
+        taken = HeldInTransaction.taken
+        plain, plain_sql = own_statements("idem plain")
+        keyed, keyed_sql = own_statements("idem keyed", "k-count")
+        self.assertEqual(keyed, plain + 1, "\n".join(["without:", *plain_sql, "with:", *keyed_sql]))
+        self.assertEqual(self.post({"name": "idem keyed"}, "k-count").headers["Idempotent-Replayed"], "true")
+        self.assertProblem(self.post({"name": "idem bad", "no_such_field": 1}, "k-count-2"), 400)
+        # a lock for each (the test backend always gets it), each let go once its answer is sent
+        self.assertEqual(HeldInTransaction.taken, taken + 3)
+        for _wait in range(100):  # let go as the server closes its answer, maybe after the client read it
+            if HeldInTransaction.released == HeldInTransaction.taken:
+                break
+            time.sleep(0.01)
+        self.assertEqual(HeldInTransaction.released, HeldInTransaction.taken)
 
     def test_throttled_calls_claim_nothing(self):
         limited = self.make_key(self.admin, name="limited", rate_limit=1, rate_limit_period=3600)

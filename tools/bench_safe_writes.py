@@ -5,7 +5,7 @@ API.md promises (a wrong status, a record missing).
 
 1. Creating 1,000 res.partner ({name, ref}, fresh names each time) three ways,
    wall clock, BENCH_ROUNDS rounds (default 3, the ways in a rotating order),
-   the median of each:
+   the median of each (BENCH_ROUNDS=0 skips this part):
 
      jsonrpc-list  one /jsonrpc execute_kw res.partner.create([1000 dicts]):
                    the native floor, one create of a list;
@@ -28,6 +28,9 @@ API.md promises (a wrong status, a record missing).
    create replayed (same key and body), GET /api/res.partner/<id> (with its
    ETag) and the same GET with If-None-Match (304). Skipped when no log is
    given.
+3. The client time a fresh Idempotency-Key adds to a create: BENCH_PAIRS
+   (default 300; 0 skips it) interleaved pairs of creates without and with
+   one, each on a new connection; the medians, and the median difference.
 
 A server without /api/batch (404) or one that ignores Idempotency-Key (a
 replay without ``Idempotent-Replayed: true``) gets those rows marked n/a.
@@ -39,7 +42,7 @@ Run against the acceptance harness (tools/bench.sh does this as its last step):
     BENCH_LOG=$ACC_LOG python3 tools/bench_safe_writes.py
 
 Environment: ACC_URL, ACC_DB, ACC_ADMIN_PASSWORD (default admin), BENCH_ROUNDS
-(3), BENCH_CALLS (5), BENCH_LOG or OVERHEAD_LOG or ACC_LOG (the server's log
+(3), BENCH_CALLS (5), BENCH_PAIRS (300), BENCH_LOG or OVERHEAD_LOG or ACC_LOG (the server's log
 file; the first one set is used), BENCH_KEEP.
 """
 
@@ -58,6 +61,7 @@ from urllib.parse import urlsplit
 URL, DB = os.environ["ACC_URL"], os.environ["ACC_DB"]
 PASSWORD = os.environ.get("ACC_ADMIN_PASSWORD", "admin")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+PAIRS = int(os.environ.get("BENCH_PAIRS", "300"))
 CALLS = int(os.environ.get("BENCH_CALLS", "5"))
 LOG = os.environ.get("BENCH_LOG") or os.environ.get("OVERHEAD_LOG") or os.environ.get("ACC_LOG") or ""
 KEEP = os.environ.get("BENCH_KEEP") == "1"
@@ -231,7 +235,7 @@ def part_creates(key, uid, call):
             print(f"  round {round_ + 1}/{ROUNDS} {way:<13} {spent:8.3f} s  {RECORDS / spent:8.0f} records/s"
                   f"  ({connections} connection{'s' if connections != 1 else ''})", flush=True)  # fmt: skip
     for way in WAYS:
-        if way not in notes:
+        if way not in notes and ROUNDS:
             average = opened[way] / ROUNDS
             notes[way] = f"{average:.0f} connection{'s' if average >= 1.5 else ''} a run"
     return times, notes
@@ -317,6 +321,27 @@ def part_queries(key):
     return {name: (min(found)[0], min(ms for _, ms in found)) for name, found in samples.items()}, notes
 
 
+# ------------------------------------------------------------------ part 3: the time a key adds
+def part_latency(key):
+    """Client milliseconds of a create without and with a fresh Idempotency-Key,
+    PAIRS interleaved pairs (the order within each pair alternates): the median
+    of each, and the median of the pairs' differences."""
+    plain, keyed = [], []
+    for number in range(PAIRS):
+        ways = [("plain", None), ("keyed", {"Idempotency-Key": f"bsw{RUN}-l{number}-{uuid.uuid4().hex}"})]
+        for way, headers in ways if number % 2 else ways[::-1]:
+            vals = {"name": f"bsw{RUN}-l{way}{number}", "ref": f"bsw{RUN}-l{number}"}
+            client = Client(key=key)
+            started = time.perf_counter()
+            status, _headers, answer = client.send("POST", CREATE, vals, headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            client.close()
+            expect(f"POST {CREATE}", status, 201, answer)
+            (plain if way == "plain" else keyed).append(elapsed)
+    differences = [k - p for p, k in zip(plain, keyed, strict=True)]
+    return statistics.median(plain), statistics.median(keyed), statistics.median(differences)
+
+
 # ------------------------------------------------------------------ report
 def ratio(times, slow, fast):
     if not times[slow] or not times[fast]:
@@ -338,7 +363,7 @@ WAY_LABELS = {
 }
 
 
-def print_summary(times, way_notes, counts, count_notes):
+def print_summary(times, way_notes, counts, count_notes, latency=None):
     print()
     print(f"summary: creating {RECORDS} res.partner, median of {ROUNDS} rounds")
     print(f"  {'way':<46} {'seconds':>8} {'records/s':>10}  note")
@@ -347,7 +372,7 @@ def print_summary(times, way_notes, counts, count_notes):
             median = statistics.median(times[way])
             print(f"  {WAY_LABELS[way]:<46} {median:8.3f} {RECORDS / median:10.0f}  {way_notes[way]}")
         else:
-            print(f"  {WAY_LABELS[way]:<46} {'n/a':>8} {'n/a':>10}  {way_notes[way]}")
+            print(f"  {WAY_LABELS[way]:<46} {'n/a':>8} {'n/a':>10}  {way_notes.get(way, 'not run')}")
     print("  time ratios (> 1: the left one is slower):")
     for slow, fast in (("batch", "jsonrpc-list"), ("singles", "jsonrpc-list"), ("singles", "batch")):
         print(f"    {slow}/{fast} = {ratio(times, slow, fast)}")
@@ -365,6 +390,10 @@ def print_summary(times, way_notes, counts, count_notes):
     if "keyed" not in count_notes:
         print(f"  statements an Idempotency-Key adds to a create: {counts['keyed'][0] - counts['plain'][0]}")
     print(f"  statements a 304 saves against a 200 GET: {counts['get'][0] - counts['304'][0]}")
+    if latency:
+        plain, keyed, added = latency
+        print(f"a create's client ms, median of {PAIRS} interleaved pairs: {plain:.2f} without,"
+              f" {keyed:.2f} with a fresh Idempotency-Key; it adds {added:.2f} ms (median of the differences)")  # fmt: skip
 
 
 def run():
@@ -372,7 +401,7 @@ def run():
     values = {"name": f"bench safe writes {RUN}", "user_id": uid, "all_models": True}
     key = call("rest.api.key", "generate", dict(values, rate_limit=0, log_requests=False))["key"]
     print(f"bench_safe_writes: {URL} db={DB} run={RUN}, {RECORDS} res.partner per run, {ROUNDS} rounds")
-    counts, count_notes = {}, {}
+    counts, count_notes, latency = {}, {}, None
     try:
         print("1. creating 1,000 partners three ways")
         times, way_notes = part_creates(key, uid, call)
@@ -382,12 +411,15 @@ def run():
         else:
             print("2. SQL statements per call: skipped (no server log: set BENCH_LOG or OVERHEAD_LOG"
                   f"{'; ' + LOG + ' does not exist' if LOG else ''})")  # fmt: skip
+        if PAIRS:
+            print(f"3. the time an Idempotency-Key adds to a create, {PAIRS} interleaved pairs")
+            latency = part_latency(key)
     finally:
         if not KEEP:  # what this run made, even when it failed half-way
             ids = call("res.partner", "search", [("name", "=like", f"bsw{RUN}-%")])
             for start in range(0, len(ids), 2000):
                 call("res.partner", "unlink", ids[start : start + 2000])
-    print_summary(times, way_notes, counts, count_notes)
+    print_summary(times, way_notes, counts, count_notes, latency)
 
 
 def main():

@@ -1,6 +1,7 @@
 """API.md section 9 against a live server: versions under real, concurrent transactions."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import URL, URL2, assert_problem, call, uniq
@@ -73,6 +74,33 @@ def test_a_dozen_identical_idempotent_requests_at_once_create_one_record(admin, 
     )
     assert (final.status_code, final.headers.get("Idempotent-Replayed")) == (201, "true")
     assert final.json() == ran[0].json()
+
+
+def test_while_the_first_runs_a_duplicate_is_409_then_it_is_replayed(admin, make_key):
+    key, name, idem = make_key()["key"], uniq("idem-slow"), uniq("idem")
+    body = {"operations": [{"method": "POST", "path": "/api/res.partner/create",
+                            "body": [{"name": name, "comment": "x" * 200}] * 5}] * 100}  # fmt: skip
+    send = lambda base=URL: call("POST", "/api/batch", key, base=base, json=body,  # noqa: E731
+                                 headers={"Idempotency-Key": idem})  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(send)
+        time.sleep(0.3)  # a head start: it runs for seconds (500 creates)
+        duplicates = []
+        while not first.done():  # over the other worker and the second server
+            duplicates.append(send(URL2 or URL))
+    first = first.result()
+    assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers, first.text[:300]
+    assert admin("res.partner", "search_count", [("name", "=", name)]) == 500
+    running = [d for d in duplicates if d.status_code == 409]
+    assert running, [d.status_code for d in duplicates]
+    for answer in running:
+        assert_problem(answer, 409)
+        assert answer.headers["Retry-After"] == "1"
+    replayed = [d for d in duplicates if d.status_code != 409] + [send(), send(URL2 or URL)]
+    for answer in replayed:
+        assert (answer.status_code, answer.headers.get("Idempotent-Replayed")) == (200, "true")
+        assert answer.json() == first.json()
+    assert admin("res.partner", "search_count", [("name", "=", name)]) == 500
 
 
 def test_a_rolled_back_client_error_is_kept_and_replayed(admin, make_key):
