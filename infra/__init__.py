@@ -1,7 +1,9 @@
 """Odoo and PostgreSQL plumbing that is not a model: side connections, the
-throttle service, field metadata, the search page, and Odoo's patches."""
+throttle service, field metadata, the search page, the companies' paths, and
+Odoo's patches."""
 
 from . import worker_cache
+from . import company_paths
 from . import side_store
 from . import throttle
 from . import field_meta

@@ -24,7 +24,7 @@ from odoo import api, models
 from odoo.http import Response, request
 
 from ..controllers import route_table
-from ..infra import throttle, worker_cache
+from ..infra import company_paths, throttle, worker_cache
 from ..lib import credentials, errors, idempotency, ipnet, query, routes, scopes, settings
 from .rest_api_idempotency import Claim
 
@@ -224,6 +224,7 @@ class RestApiPipeline(models.AbstractModel):
         if call.httprequest.method in ("GET", "HEAD"):
             context.update(query.parse_context(call.args.get("context")))
         request.update_env(context=context)
+        company_paths.prefill(request.env)  # multi-company rules read them (infra/company_paths.py)
         return request.env[name]
 
     # ------------------------------------------------------------ idempotent

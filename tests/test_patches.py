@@ -10,9 +10,13 @@ from unittest.mock import patch
 import psycopg2
 
 from odoo import http
+from odoo.exceptions import UserError
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
+from odoo.tools import SQL
 
-from ..infra import patches, worker_cache
+from ..infra import company_paths, patches, worker_cache
+from ..infra import search_page as search_page_module
 from ..infra.search_page import search_page
 from .common import RestApiTransactionCase
 
@@ -90,3 +94,67 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
         self.assertEqual(
             rows, model.search_read([["id", "in", [partner.id, child.id]]], ["child_ids"], order="id")
         )
+
+    # ------------------------------------------------------------ infra/company_paths.py
+    def test_a_company_s_parent_path_never_changes_and_a_new_company_clears_the_caches(self):
+        main = self.env.ref("base.main_company")
+        with self.assertRaises(UserError):
+            main.write({"parent_id": self.env["res.company"].create({"name": "another root"}).id})
+        company_paths.prefill(self.env)
+        self.assertTrue(worker_cache.memo(self.env.registry, company_paths.MEMO))
+        branch = self.env["res.company"].create({"name": "pinned branch", "parent_id": main.id})
+        self.assertEqual(worker_cache.memo(self.env.registry, company_paths.MEMO), {})
+        company_paths.prefill(self.env)
+        self.assertIn(branch.id, worker_cache.memo(self.env.registry, company_paths.MEMO)["ids"])
+
+    def test_with_the_paths_in_its_cache_a_multi_company_search_reads_no_company(self):
+        user = self.env.ref("base.user_admin")
+        domain = [("is_company", "=", True)]
+
+        def statements(prefill):
+            env = self.env(user=user)
+            env.invalidate_all()
+            if prefill:
+                company_paths.prefill(env)
+            seen, execute = [], Cursor.execute
+
+            def counted(cr, query, params=None, log_exceptions=None):
+                seen.append(str(getattr(query, "code", query)))
+                return execute(cr, query, params, log_exceptions)
+
+            with patch("odoo.sql_db.Cursor.execute", counted):
+                found = env["res.partner"].search(domain)
+            return found, seen
+
+        company_paths.prefill(self.env)  # the worker's memo, read once
+        statements(prefill=False)  # Odoo's own caches (the user's groups, companies, rules) filled
+        plain, plain_sql = statements(prefill=False)
+        filled, filled_sql = statements(prefill=True)
+        self.assertEqual(filled, plain)
+        reads = [sql for sql in plain_sql if sql.startswith('SELECT "res_company"')]  # parent_of reads them
+        self.assertEqual(len(reads), 1, plain_sql)
+        self.assertEqual(filled_sql, [sql for sql in plain_sql if sql not in reads])
+
+    # ------------------------------------------------------------ infra/search_page.py: kept totals
+    def test_a_total_is_kept_for_the_same_statement_in_the_same_snapshot_only(self):
+        sql = SQL("SELECT COUNT(*) FROM res_country WHERE code IN %s", ("FR", "BE"))
+        counts = worker_cache.memo(self.registry, search_page_module.COUNTS)
+        with self.registry.cursor() as cr:  # a transaction that wrote nothing
+            env = self.env(cr=cr)
+            self.assertEqual(search_page_module.count(env, sql), 2)
+            key = (sql.code, repr(sql.params))
+            snapshot, total = counts[key]
+            self.assertEqual(total, 2)
+            counts[key] = (snapshot, 1000)  # what a kept total is given as, in that snapshot
+            self.assertEqual(search_page_module.count(env, sql), 1000)
+            other = SQL("SELECT COUNT(*) FROM res_country WHERE code IN %s", ("FR", "DE"))
+            self.assertEqual(search_page_module.count(env, other), 2)  # other parameters: counted
+            cr.execute("CREATE TEMPORARY TABLE rest_api_wrote (x int)")  # a write: no snapshot to match
+            cr.execute("INSERT INTO rest_api_wrote VALUES (1)")
+            self.assertEqual(search_page_module.count(env, sql), 2)
+            counts[key] = ("1:1:", 1000)  # another snapshot's total
+            cr.rollback()
+            self.assertEqual(search_page_module.count(env, sql), 2)
+        volatile = SQL("SELECT COUNT(*) FROM res_country WHERE create_date < now()")
+        self.assertTrue(search_page_module.VOLATILE_RE.search(volatile.code))
+        self.assertFalse(search_page_module.VOLATILE_RE.search(sql.code))

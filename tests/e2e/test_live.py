@@ -31,6 +31,30 @@ def test_crud_round_trip(make_key, admin):
     assert not admin("res.partner", "search", [("id", "=", pid)])
 
 
+def test_a_full_page_s_total_follows_every_commit(make_key, admin):
+    """Totals are kept per worker for an unchanged snapshot (infra/search_page.py): any
+    commit, by any client, through any server, must show in the next page's total."""
+    key, tag = make_key()["key"], uniq("total")
+    admin("res.partner", "create", [{"name": f"{tag} {i}", "ref": tag} for i in range(3)])
+    params = {"domain": json.dumps([["ref", "=", tag]]), "fields": "name", "limit": 2}
+
+    def totals():
+        return {
+            call("GET", "/api/res.partner/search", key, params=params).headers["X-Total-Count"]
+            for _ in range(6)
+        }
+
+    assert totals() == {"3"}  # over both workers, the second answer of each from its kept total
+    admin("res.partner", "create", {"name": f"{tag} 3", "ref": tag})
+    assert totals() == {"4"}
+    extra = call("POST", "/api/res.partner/create", key, json={"name": f"{tag} 4", "ref": tag}).json()["id"]
+    assert totals() == {"5"}
+    admin("res.partner", "write", [extra], {"ref": "moved away"})
+    assert totals() == {"4"}
+    admin("res.partner", "write", [extra], {"active": False, "ref": tag})
+    assert totals() == {"4"}
+
+
 def test_every_answer_has_a_distinct_request_id(make_key):
     key = make_key()["key"]
     answers = [
