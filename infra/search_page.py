@@ -28,8 +28,10 @@ from . import worker_cache
 
 COUNTS = "rest_api.search_counts"
 MAX_COUNTS = 1000  # kept totals per worker; all are dropped beyond
-# the transaction's snapshot, unless it wrote (its own rows are not in the snapshot)
+# the transaction's snapshot, unless it wrote (its own rows are not in the snapshot);
+# PostgreSQL 12, which Odoo 18 still supports, has only the older names
 SNAPSHOT_SQL = SQL("SELECT pg_current_snapshot()::text WHERE pg_current_xact_id_if_assigned() IS NULL")
+SNAPSHOT_SQL_12 = SQL("SELECT txid_current_snapshot()::text WHERE txid_current_if_assigned() IS NULL")
 VOLATILE_RE = re.compile(
     r"\b(now|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|random|"
     r"current_date|current_time|current_timestamp|localtime|localtimestamp|nextval|currval|"
@@ -62,7 +64,9 @@ def count(env, sql):
     if VOLATILE_RE.search(sql.code):
         return env.execute_query(sql)[0][0]
     env.flush_query(sql)  # a pending write that the count would flush makes this transaction one that wrote
-    snapshot = env.execute_query(SNAPSHOT_SQL)
+    snapshot = env.execute_query(
+        SNAPSHOT_SQL if env.cr.connection.server_version >= 130000 else SNAPSHOT_SQL_12
+    )
     if not snapshot:  # this transaction wrote
         return env.execute_query(sql)[0][0]
     counts = worker_cache.memo(env.registry, COUNTS)
