@@ -18,6 +18,16 @@ statement with the same parameters over the same committed data counts
 the same. Any commit anywhere on the PostgreSQL server gives later
 transactions another snapshot, so a kept total is never stale; a statement
 that reads the clock or another volatile function is always counted.
+
+The page's own query reports the snapshot, so that knowing it costs no
+round trip: its WHERE clause gets ``(SELECT rest_api_note_snapshot())``, a
+function (created with the module, ``create_function``) that is true and
+sends the snapshot as a NOTICE, which psycopg2 keeps in
+``connection.notices``. PostgreSQL runs such an uncorrelated subquery once,
+as a one-time filter, and the plan is otherwise the same. Where the
+function is missing (code newer than the database's module) or no notice
+comes (``client_min_messages`` above NOTICE), the snapshot is asked for by
+a statement of its own.
 """
 
 import re
@@ -32,6 +42,18 @@ MAX_COUNTS = 1000  # kept totals per worker; all are dropped beyond
 # PostgreSQL 12, which Odoo 18 still supports, has only the older names
 SNAPSHOT_SQL = SQL("SELECT pg_current_snapshot()::text WHERE pg_current_xact_id_if_assigned() IS NULL")
 SNAPSHOT_SQL_12 = SQL("SELECT txid_current_snapshot()::text WHERE txid_current_if_assigned() IS NULL")
+# true; tells the snapshot of its transaction, empty once it wrote (txid_*: PostgreSQL 12 too)
+FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION rest_api_note_snapshot() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE NOTICE 'rest_api_snapshot %',
+        CASE WHEN txid_current_if_assigned() IS NULL THEN txid_current_snapshot()::text ELSE '' END;
+    RETURN TRUE;
+END $$
+"""
+HAS_FUNCTION = "rest_api.note_snapshot"
+NOTE = SQL("(SELECT rest_api_note_snapshot())")
+NOTICE_RE = re.compile(r"rest_api_snapshot (\S*)")
 VOLATILE_RE = re.compile(
     r"\b(now|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|random|"
     r"current_date|current_time|current_timestamp|localtime|localtimestamp|nextval|currval|"
@@ -48,34 +70,65 @@ def search_page(model, domain, field_names, offset, limit, order):
     query = model._search(domain, offset=offset, limit=limit, order=order or model._order)
     if query.is_empty():
         return [], 0
+    env = model.env
+    notices = _noting(env)
+    if notices is not None:
+        query.add_where(NOTE)
+        del notices[:]
     records = model._fetch_query(query, model._determine_fields_to_fetch(field_names))
     if limit and len(records) < limit and (records or not offset):
         total = offset + len(records)
     else:  # a full page, or one past the end: count on its own
+        snapshot = _noted(notices)
         query.limit = query.offset = query.order = None
-        total = count(model.env, query.select("COUNT(*)"))
+        total = count(env, query.select("COUNT(*)"), snapshot)
     if "active_test" in model.env.context:  # as search_read(): the flag filters the search, not x2many values
         records = records.with_context(active_test=True)
     return records._read_format(field_names), total
 
 
-def count(env, sql):
-    """The value of ``sql``, a ``SELECT COUNT(*)``: kept for the same statement in the same snapshot."""
+def create_function(cr):
+    cr.execute(FUNCTION_SQL)
+
+
+def _noting(env):
+    """The connection's notices when the database has the function (asked once per worker), else None."""
+    memo = worker_cache.memo(env.registry, HAS_FUNCTION)
+    if "has" not in memo:
+        env.cr.execute("SELECT to_regprocedure('rest_api_note_snapshot()') IS NOT NULL")
+        memo["has"] = env.cr.fetchone()[0]
+    return env.cr.connection.notices if memo["has"] else None
+
+
+def _noted(notices):
+    """The snapshot the page's query told (None if it told none; "" once the transaction wrote)."""
+    for notice in reversed(notices or ()):
+        if found := NOTICE_RE.search(notice):
+            return found.group(1)
+    return None
+
+
+def count(env, sql, snapshot=None):
+    """The value of ``sql``, a ``SELECT COUNT(*)``: kept for the same statement in the same
+    snapshot. ``snapshot``: the transaction's, as its page told it; None: ask for it."""
     if VOLATILE_RE.search(sql.code):
         return env.execute_query(sql)[0][0]
+    statements = env.cr.sql_log_count
     env.flush_query(sql)  # a pending write that the count would flush makes this transaction one that wrote
-    snapshot = env.execute_query(
-        SNAPSHOT_SQL if env.cr.connection.server_version >= 130000 else SNAPSHOT_SQL_12
-    )
-    if not snapshot:  # this transaction wrote
+    if snapshot is None or env.cr.sql_log_count != statements:  # none told, or it wrote since
+        found = env.execute_query(
+            SNAPSHOT_SQL if env.cr.connection.server_version >= 130000 else SNAPSHOT_SQL_12
+        )
+        snapshot = found[0][0] if found else ""
+    if not snapshot:  # this transaction wrote: its own rows are in no snapshot
         return env.execute_query(sql)[0][0]
     counts = worker_cache.memo(env.registry, COUNTS)
     key = (sql.code, repr(sql.params))
     kept = counts.get(key)
-    if kept is not None and kept[0] == snapshot[0][0]:
+    if kept is not None and kept[0] == snapshot:
         return kept[1]
     total = env.execute_query(sql)[0][0]
     if len(counts) >= MAX_COUNTS:
         counts.clear()
-    counts[key] = (snapshot[0][0], total)
+    counts[key] = (snapshot, total)
     return total

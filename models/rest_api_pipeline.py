@@ -24,7 +24,7 @@ from odoo import api, models
 from odoo.http import Response, request
 
 from ..controllers import route_table
-from ..infra import company_paths, throttle, worker_cache
+from ..infra import company_paths, search_page, throttle, worker_cache
 from ..lib import credentials, errors, idempotency, ipnet, query, routes, scopes, settings
 from .rest_api_idempotency import Claim
 
@@ -32,6 +32,9 @@ from .rest_api_idempotency import Claim
 class RestApiPipeline(models.AbstractModel):
     _name = "rest.api.pipeline"
     _description = "REST API: the stages of a call"
+
+    def init(self):
+        search_page.create_function(self.env.cr)  # the search page's snapshot (infra/search_page.py)
 
     @api.model
     def _routes(self):

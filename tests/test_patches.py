@@ -163,3 +163,30 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
         volatile = SQL("SELECT COUNT(*) FROM res_country WHERE create_date < now()")
         self.assertTrue(search_page_module.VOLATILE_RE.search(volatile.code))
         self.assertFalse(search_page_module.VOLATILE_RE.search(sql.code))
+
+    def test_the_page_s_own_query_tells_its_snapshot_so_a_kept_total_costs_no_statement(self):
+        fields = ["name"]
+        with self.registry.cursor() as cr:  # a transaction that wrote nothing
+            env = self.env(cr=cr, user=self.env.ref("base.user_admin"))
+            Country = env["res.country"]
+
+            def statements():
+                seen, execute = [], Cursor.execute
+
+                def counted(cursor, query, params=None, log_exceptions=None):
+                    seen.append(str(getattr(query, "code", query)))
+                    return execute(cursor, query, params, log_exceptions)
+
+                with patch("odoo.sql_db.Cursor.execute", counted):
+                    rows, total = search_page(Country, [], fields, 0, 5, "name")
+                return rows, total, seen
+
+            search_page(Country, [], fields, 0, 5, "name")  # caches filled
+            worker_cache.memo(self.registry, search_page_module.COUNTS).clear()
+            rows, total, first = statements()
+            self.assertEqual(total, Country.search_count([]))
+            self.assertEqual(rows, Country.search_read([], fields, limit=5, order="name"))
+            self.assertEqual(len(first), 2, first)  # the page (telling its snapshot), the count
+            self.assertIn("rest_api_note_snapshot()", first[0])
+            self.assertEqual((rows, total), statements()[:2])
+            self.assertEqual(len(statements()[2]), 1)  # the page; its total was kept
