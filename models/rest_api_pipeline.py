@@ -243,10 +243,9 @@ class RestApiPipeline(models.AbstractModel):
         fingerprint = idempotency.fingerprint(
             httprequest.method, httprequest.path, httprequest.query_string, call.raw_body()
         )
-        Kept = self.env["rest.api.idempotency"].sudo()
         claim = Claim(call.key.id, name, fingerprint, call.setting("rest_api.idempotency_ttl"))
         if call.lock is None:  # not a transaction Odoo runs again: that one holds the lock already
-            look = Kept._look(call.key.id, name)
+            look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, name)
             if look.kept is not None:
                 return self._replay(fingerprint, *look.kept)
             if look.lock is None:

@@ -1,3 +1,4 @@
+import contextlib
 import dataclasses
 import json
 import re
@@ -6,6 +7,7 @@ from unittest.mock import patch
 
 from psycopg2.extras import execute_values
 
+from odoo.sql_db import Cursor
 from odoo.tests import HttpCase, TransactionCase, new_test_user
 
 from ..infra import side_store, throttle
@@ -72,6 +74,19 @@ class InTransaction:
     def setUpClass(cls):
         super().setUpClass()
         cls.startClassPatcher(patch.object(side_store, "backend", SameTransaction()))
+
+
+@contextlib.contextmanager
+def recorded_statements():
+    """A list of the text of every statement run on any cursor while the block runs."""
+    seen, execute = [], Cursor.execute
+
+    def recording(cr, query, params=None, log_exceptions=None):
+        seen.append(str(getattr(query, "code", query)))
+        return execute(cr, query, params, log_exceptions)
+
+    with patch("odoo.sql_db.Cursor.execute", recording):
+        yield seen
 
 
 def use_key(env, secret, ahead=False):

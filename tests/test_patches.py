@@ -11,14 +11,13 @@ import psycopg2
 
 from odoo import http
 from odoo.exceptions import UserError
-from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..infra import company_paths, patches, worker_cache
 from ..infra import search_page as search_page_module
 from ..infra.search_page import search_page
-from .common import RestApiTransactionCase
+from .common import RestApiTransactionCase, recorded_statements
 
 
 @tagged("post_install", "-at_install")
@@ -116,13 +115,7 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
             env.invalidate_all()
             if prefill:
                 company_paths.prefill(env)
-            seen, execute = [], Cursor.execute
-
-            def counted(cr, query, params=None, log_exceptions=None):
-                seen.append(str(getattr(query, "code", query)))
-                return execute(cr, query, params, log_exceptions)
-
-            with patch("odoo.sql_db.Cursor.execute", counted):
+            with recorded_statements() as seen:
                 found = env["res.partner"].search(domain)
             return found, seen
 
@@ -171,13 +164,7 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
             Country = env["res.country"]
 
             def statements():
-                seen, execute = [], Cursor.execute
-
-                def counted(cursor, query, params=None, log_exceptions=None):
-                    seen.append(str(getattr(query, "code", query)))
-                    return execute(cursor, query, params, log_exceptions)
-
-                with patch("odoo.sql_db.Cursor.execute", counted):
+                with recorded_statements() as seen:
                     rows, total = search_page(Country, [], fields, 0, 5, "name")
                 return rows, total, seen
 

@@ -6,13 +6,11 @@ write keeps ``write_date``, so "another client wrote since" is made by moving
 """
 
 import time
-from unittest.mock import patch
 
-from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import HeldInTransaction, RestApiCase, SameTransaction, with_handlers
+from .common import HeldInTransaction, RestApiCase, SameTransaction, recorded_statements, with_handlers
 
 
 @tagged("post_install", "-at_install")
@@ -222,13 +220,8 @@ class TestIdempotency(RestApiCase):
     def test_a_key_adds_one_statement_to_the_transaction_and_its_lock_is_let_go(self):
         def own_statements(name, idem=None):
             """The request transaction's statements: all those of the call but the side store's."""
-            statements, execute, side = [], Cursor.execute, SameTransaction.statements
-
-            def counted(cr, query, params=None, log_exceptions=None):
-                statements.append(str(getattr(query, "code", query))[:120])
-                return execute(cr, query, params, log_exceptions)
-
-            with patch("odoo.sql_db.Cursor.execute", counted):
+            side = SameTransaction.statements
+            with recorded_statements() as statements:
                 response = self.call("POST", "/api/res.partner/create", body={"name": name},
                                      headers={"Idempotency-Key": idem} if idem else None)  # fmt: skip
             self.assertEqual(response.status_code, 201, response.text)
