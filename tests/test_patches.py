@@ -5,13 +5,14 @@ failing patch's docstring names before changing anything else.
 """
 
 import inspect
+from collections import OrderedDict
 from unittest.mock import patch
 
 import psycopg2
 
 from odoo import http
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from ..infra import company_paths, patches, worker_cache
@@ -62,6 +63,20 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
         self.env["ir.config_parameter"].set_param("rest_api.max_page_size", 7)  # a system parameter clears it
         self.assertEqual(self.env["rest.api.pipeline"]._settings()["rest_api.max_page_size"], 7)
 
+    def test_a_memo_is_found_in_the_lru_s_dict_and_kept_as_recently_used(self):
+        lru = self.env.registry._Registry__caches[worker_cache.CACHE]
+        self.assertIsInstance(lru.d, OrderedDict)
+        memo = worker_cache.memo(self.env.registry, "rest_api.test")
+        lru[("rest_api.test", "later")] = 1  # another entry, used since
+        self.assertIs(worker_cache.memo(self.env.registry, "rest_api.test"), memo)
+        self.assertEqual(next(iter(lru.d)), ("rest_api.memo", "rest_api.test"))  # most recent first
+        lru.count, count = 1, lru.count
+        try:
+            lru[("rest_api.test", "newest")] = 2  # a full LRU evicts its least recently used
+        finally:
+            lru.count = count
+        self.assertEqual(worker_cache.memo(self.env.registry, "rest_api.test"), {})  # made again
+
     def test_search_page_answers_what_search_read_and_search_count_answer(self):
         Country = self.env["res.country"]
         fields = ["name", "code", "currency_id", "state_ids", "display_name"]
@@ -81,6 +96,68 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
                     expected = model.search_read(domain, fields, offset=offset, limit=limit, order=order)
                     self.assertEqual(rows, expected)
                     self.assertEqual(total, model.search_count(domain))
+
+    def test_a_page_of_plain_columns_is_what_search_read_gives_on_every_model(self):
+        """The page made from the query's rows (search_page._plain) against Odoo's
+        read() for every plain column of every model of this database, in two languages."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        Country = self.env["res.country"]
+        Country.search([("code", "=", "BE")]).with_context(lang="fr_FR").name = "Belgique"
+        checked = 0
+        for model_name in sorted(self.env.registry):
+            model = self.env[model_name]
+            if model._abstract or not model._auto or model._transient:
+                continue
+            names = ["id"] + [
+                name
+                for name, field in model._fields.items()
+                if name != "id" and search_page_module._plain(model, [name]) is not None
+            ]
+            if len(names) == 1 or not model.search_count([], limit=1):
+                continue
+            for lang in ("en_US", "fr_FR"):
+                localized = model.with_context(lang=lang)
+                with self.subTest(model=model_name, lang=lang):
+                    rows, total = search_page(localized, [], names, 0, 20, "id desc")
+                    self.assertEqual(rows, localized.search_read([], names, limit=20, order="id desc"))
+                    self.assertEqual(total, localized.search_count([]))
+            checked += 1
+        self.assertGreater(checked, 30)
+        self.assertIn(
+            "Belgique", str(search_page(Country.with_context(lang="fr_FR"), [], ["name"], 0, 300, "id"))
+        )
+
+    def test_a_page_of_plain_columns_gives_the_transaction_s_pending_writes(self):
+        partner = self.env["res.partner"].create({"name": "pinned before", "color": 1})
+        partner.write(
+            {"name": "pinned after", "color": 7, "comment": "<p>hello</p>"}
+        )  # in cache, not flushed
+        fields = ["name", "color", "comment", "active", "partner_latitude", "type", "create_date"]
+        self.assertIsNotNone(search_page_module._plain(partner, fields))
+        rows, total = search_page(self.env["res.partner"], [("id", "=", partner.id)], fields, 0, 5, None)
+        self.assertEqual(rows, partner.read(fields))
+        self.assertEqual((rows[0]["name"], rows[0]["color"], total), ("pinned after", 7, 1))
+
+    def test_only_plain_columns_of_the_model_s_own_table_are_read_from_the_rows(self):
+        users, partners = self.env["res.users"], self.env["res.partner"]
+        self.assertIsNone(search_page_module._plain(users, ["login", "name"]))  # name: _inherits res.partner
+        self.assertIsNone(search_page_module._plain(partners, ["name", "parent_id"]))  # relational
+        self.assertIsNone(search_page_module._plain(partners, ["display_name"]))  # computed
+        self.assertIsNone(search_page_module._plain(partners, ["image_128"]))  # binary
+        self.assertIsNotNone(search_page_module._plain(users, ["id", "login", "share", "create_date"]))
+        self.assertTrue(search_page_module._overrides(users, "_fetch_query"))  # it hides fields that way
+        self.assertFalse(
+            search_page_module._overrides(partners, "_fetch_query", "_read_format", "search_fetch")
+        )
+
+    def test_a_model_that_changes_its_search_is_searched_and_counted_by_its_own_methods(self):
+        user = new_test_user(self.env, login="pinned menus", groups="base.group_user")
+        Menu = self.env["ir.ui.menu"].with_user(user)
+        self.assertTrue(search_page_module._overrides(Menu, "search_fetch", "search_count"))
+        rows, total = search_page(Menu, [], ["name"], 0, 1000, None)
+        self.assertEqual(rows, Menu.search_read([], ["name"], limit=1000))
+        self.assertEqual(total, Menu.search_count([]))
+        self.assertLess(total, Menu.sudo().with_context(**{"ir.ui.menu.full_list": True}).search_count([]))
 
     def test_search_page_keeps_active_test_for_the_search_only(self):
         partner = self.env["res.partner"].create({"name": "pinned parent"})
