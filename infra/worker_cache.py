@@ -10,9 +10,16 @@ user, group or system parameter changed, in this worker or, signalled, in
 any other) drops it with everything else; should the cache evict it, it is
 just built again.
 
+A memo is found in the LRU's own dict (``LRU.d``), not through
+``LRU.__getitem__``: that one takes its lock through ``decorator``, which
+binds the arguments to the signature on every call (about 20 µs, several
+times a call). Reading a dict and moving its key to the front are single
+operations under the GIL, so the memo still stays among the recently used.
+
 On an Odoo upgrade, re-read ``odoo/modules/registry.py`` (``Registry.__caches``,
-``clear_cache``) and ``odoo/tools/cache.py``; ``tests/test_patches.py`` pins
-that clearing the cache drops a memo.
+``clear_cache``), ``odoo/tools/cache.py`` and ``odoo/tools/lru.py`` (``LRU.d``,
+an OrderedDict, most recent first); ``tests/test_patches.py`` pins that
+clearing the cache drops a memo, and that a memo is kept as recently used.
 """
 
 CACHE = "default"
@@ -22,8 +29,10 @@ def memo(registry, name):
     """The dict ``name`` of this registry, empty again after any clear of its ``default`` cache."""
     lru = registry._Registry__caches[CACHE]
     key = ("rest_api.memo", name)
+    entries = lru.d
     try:
-        return lru[key]
-    except KeyError:
+        entries.move_to_end(key, last=False)  # as LRU.__getitem__ does
+        return entries[key]
+    except KeyError:  # never made, evicted, or cleared meanwhile
         found = lru[key] = {}
         return found
