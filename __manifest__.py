@@ -11,7 +11,7 @@
     "development_status": "Beta",
     "depends": ["base", "web", "base_setup"],
     "external_dependencies": {
-        "python": ["PyJWT", "apispec", "marshmallow", "swagger-ui-py", "standardwebhooks", "cryptography"]
+        "python": ["PyJWT", "apispec", "marshmallow", "swagger-ui-py", "standardwebhooks", "cryptography", "orjson"]
     },
     "data": [
         "security/rest_api_groups.xml",

@@ -1,4 +1,10 @@
-"""JSON out: Odoo's read() shapes, dates as ISO 8601, datetimes in UTC."""
+"""JSON out: Odoo's read() shapes, dates as ISO 8601, datetimes in UTC.
+
+orjson writes it (several times faster than ``json`` on a page of records);
+what it does not know (dates: our own format; bytes, sets, Decimals,
+recordsets through ``extra``) goes through ``default``. A value orjson
+refuses outright (an integer beyond 64 bits) is written by ``json`` instead.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,11 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
+
+import orjson
+
+# dates and datetimes to ``default`` (our format, not orjson's); keys as json writes them
+OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 def iso_datetime(value: dt.datetime) -> str:
@@ -36,5 +47,11 @@ def _default(extra: Callable[[object], object] | None):
 
 def dumps(value: object, extra: Callable[[object], object] | None = None) -> bytes:
     """UTF-8 JSON of ``value``; ``extra`` converts other types (recordsets)."""
-    text = json.dumps(value, default=_default(extra), ensure_ascii=False, separators=(",", ":"))
-    return text.encode("utf-8")
+    default = _default(extra)
+    try:
+        return orjson.dumps(value, default=default, option=OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        if isinstance(exc.__cause__, TypeError):  # raised by ``default``: not serialisable at all
+            raise exc.__cause__ from None
+        text = json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8")
