@@ -11,7 +11,15 @@
     "development_status": "Beta",
     "depends": ["base", "web", "base_setup"],
     "external_dependencies": {
-        "python": ["PyJWT", "apispec", "marshmallow", "swagger-ui-py", "standardwebhooks", "cryptography", "orjson"]
+        "python": [
+            "PyJWT",
+            "apispec",
+            "marshmallow",
+            "swagger-ui-py",
+            "standardwebhooks",
+            "cryptography",
+            "orjson",
+        ]
     },
     "data": [
         "security/rest_api_groups.xml",
