@@ -155,13 +155,23 @@ def search(call):
     return json_response(rows, headers=headers)
 
 
+_LINK_BASES = {}  # (path, query string, limit) -> the links' start, per worker (urlencode is slow)
+MAX_LINK_BASES = 1000
+
+
 def _page_links(call, offset, limit, total):
     """RFC 8288 links to the next and previous pages, relative to this server:
     the request's own query string, with its ``limit`` and ``offset``."""
     if offset + limit >= total and offset <= 0:
         return ""
-    kept = [(k, v) for k, v in call.args.items(multi=True) if k not in ("limit", "offset")]
-    base = f"{call.httprequest.path}?{urlencode([*kept, ('limit', limit)])}&offset="
+    httprequest = call.httprequest
+    found = (httprequest.path, httprequest.query_string, limit)
+    if (base := _LINK_BASES.get(found)) is None:
+        kept = [(k, v) for k, v in call.args.items(multi=True) if k not in ("limit", "offset")]
+        base = f"{httprequest.path}?{urlencode([*kept, ('limit', limit)])}&offset="
+        if len(_LINK_BASES) >= MAX_LINK_BASES:
+            _LINK_BASES.clear()
+        _LINK_BASES[found] = base
     links = []
     if offset + limit < total:
         links.append(f'<{base}{offset + limit}>; rel="next"')

@@ -177,7 +177,17 @@ def _plain_page(model, query, columns, limit, offset, notices):
             places[field.name] = len(selected)
             # flushed first (to_flush): the values come from the database, not the cache
             selected.append(model._field_to_sql(table, field.name, query))
-    rows = model.env.execute_query(query.select(*selected))
+    # the statement without its bounds is also the key of its total: the same for every page
+    query.limit = query.offset = None
+    unbounded = query.select(*selected)
+    rows = model.env.execute_query(
+        SQL(
+            "%s%s%s",
+            unbounded,
+            SQL(" LIMIT %s", limit) if limit else SQL(),
+            SQL(" OFFSET %s", offset) if offset else SQL(),
+        )
+    )
     shape = [
         (name, 0, None) if field is None else (name, places[name], convert)
         for name, field, convert in columns
@@ -188,7 +198,15 @@ def _plain_page(model, query, columns, limit, offset, notices):
         for name, place, convert in shape:
             values[name] = row[0] if convert is None else convert(row[place])
         page.append(values)
-    return page, _total(model.env, query, len(rows), limit, offset, notices)
+    if limit and len(rows) < limit and (rows or not offset):
+        return page, offset + len(rows)
+
+    def counting():
+        query.order = None
+        return query.select("COUNT(*)")
+
+    # the page's statement flushed what the count reads, just now
+    return page, _count(model.env, unbounded, counting, _noted(notices), flushed=True)
 
 
 def create_function(cr):
@@ -215,24 +233,48 @@ def _noted(notices):
 def count(env, sql, snapshot=None):
     """The value of ``sql``, a ``SELECT COUNT(*)``: kept for the same statement in the same
     snapshot. ``snapshot``: the transaction's, as its page told it; None: ask for it."""
-    if VOLATILE_RE.search(sql.code):
-        return env.execute_query(sql)[0][0]
-    statements = env.cr.sql_log_count
-    env.flush_query(sql)  # a pending write that the count would flush makes this transaction one that wrote
-    if snapshot is None or env.cr.sql_log_count != statements:  # none told, or it wrote since
+    return _count(env, sql, lambda: sql, snapshot)
+
+
+def _count(env, key, counting, snapshot, flushed=False):
+    """The value of the statement ``counting()`` makes, kept with ``key`` (a statement
+    whose rows decide the count) in the same snapshot. ``flushed``: ``key`` was
+    executed just now, so what the count reads is flushed already."""
+    if _volatile(key.code):
+        return env.execute_query(counting())[0][0]
+    if not flushed:
+        statements = env.cr.sql_log_count
+        env.flush_query(
+            key
+        )  # a pending write that the count would flush makes this transaction one that wrote
+        if env.cr.sql_log_count != statements:
+            snapshot = None
+    if snapshot is None:  # none told, or it wrote since
         found = env.execute_query(
             SNAPSHOT_SQL if env.cr.connection.server_version >= 130000 else SNAPSHOT_SQL_12
         )
         snapshot = found[0][0] if found else ""
     if not snapshot:  # this transaction wrote: its own rows are in no snapshot
-        return env.execute_query(sql)[0][0]
+        return env.execute_query(counting())[0][0]
     counts = worker_cache.memo(env.registry, COUNTS)
-    key = (sql.code, repr(sql.params))
-    kept = counts.get(key)
+    kept_key = (key.code, repr(key.params))
+    kept = counts.get(kept_key)
     if kept is not None and kept[0] == snapshot:
         return kept[1]
-    total = env.execute_query(sql)[0][0]
+    total = env.execute_query(counting())[0][0]
     if len(counts) >= MAX_COUNTS:
         counts.clear()
-    counts[key] = (snapshot, total)
+    counts[kept_key] = (snapshot, total)
     return total
+
+
+_VOLATILE = {}  # statement -> whether it calls a volatile function, per worker
+
+
+def _volatile(code):
+    found = _VOLATILE.get(code)
+    if found is None:
+        if len(_VOLATILE) >= MAX_COUNTS:
+            _VOLATILE.clear()
+        found = _VOLATILE[code] = bool(VOLATILE_RE.search(code))
+    return found

@@ -297,7 +297,7 @@ class RestApiKey(models.Model):
         info = known.get(key_hash)
         if info is None:
             try:
-                info = known[key_hash] = self._key_info(key_hash)
+                info = known[key_hash] = self.sudo()._key_info(key_hash)
             except UnknownKey:
                 return None
         return info if info.usable(fields.Datetime.now()) else None

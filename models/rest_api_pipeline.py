@@ -96,7 +96,7 @@ class RestApiPipeline(models.AbstractModel):
         key = (
             counted.key
             if counted is not None
-            else self.env["rest.api.key"].sudo()._find_key(call.credentials.key)
+            else self.env["rest.api.key"]._find_key(call.credentials.key)  # sudo() on a miss only
         )
         if key is None:
             raise errors.Unauthorized("Unknown, revoked or expired API key.")
