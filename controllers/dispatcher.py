@@ -82,6 +82,8 @@ class RestApiDispatcher(http.Dispatcher):
         headers = response.headers
         headers["X-Request-Id"] = call.request_id
         for name, value in call.headers.items():
+            if name == "Vary" and (varies := headers.get("Vary")):  # the handler's own (Accept-Encoding) stays
+                value = ", ".join(dict.fromkeys([*varies.split(", "), value]))
             headers[name] = value
         if call.audit is not None:
             self._write_audit(response.status_code)

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import swagger_ui
+from werkzeug.http import parse_accept_header
 from werkzeug.urls import url_encode
 
 from odoo import http
@@ -42,29 +43,34 @@ def requested_models(call):
     return names
 
 
-def _document(kind, call):
+def _document(kind, call, headers):
     """Who is asking (``call.key`` and its scopes, a session's user, or
-    ``call.anonymous``) decides what the document describes."""
-    return request.env["rest.api.docs"]._document(
+    ``call.anonymous``) decides what the document describes; gzipped for
+    a client that accepts it."""
+    gzipped = parse_accept_header(call.httprequest.headers.get("Accept-Encoding"))["gzip"] > 0
+    body = request.env["rest.api.docs"]._document(
         kind,
         scope_map=call.scope_map,
         requested=requested_models(call),
         anonymous=call.anonymous,
         max_page_size=call.setting("rest_api.max_page_size"),
         base_url=call.httprequest.host_url.rstrip("/"),
+        gzipped=gzipped,
     )
+    headers = {**headers, **_no_store(call), "Vary": "Accept-Encoding"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, content_type=JSON_TYPE, headers=headers)
 
 
 def openapi(call):
-    return Response(_document("openapi", call), content_type=JSON_TYPE, headers=_no_store(call))
+    return _document("openapi", call, {})
 
 
 def postman(call):
-    headers = {
-        "Content-Disposition": 'attachment; filename="rest_api.postman_collection.json"',
-        **_no_store(call),
-    }
-    return Response(_document("postman", call), content_type=JSON_TYPE, headers=headers)
+    return _document(
+        "postman", call, {"Content-Disposition": 'attachment; filename="rest_api.postman_collection.json"'}
+    )
 
 
 def _no_store(call):

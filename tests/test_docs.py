@@ -1,3 +1,5 @@
+import gzip
+
 from odoo.tests import tagged
 
 from .common import RestApiCase
@@ -27,6 +29,25 @@ class TestDocs(RestApiCase):
         self.assertIn("/api/{model}/search", doc["paths"])
         self.assertFalse([path for path in doc["paths"] if "res.partner" in path])
         self.assertFalse([tag for tag in doc["tags"] if tag["name"] == "res.partner"])
+
+    def test_documents_are_gzipped_for_a_client_that_accepts_it(self):
+        for path in ("/api/openapi.json", "/api/postman.json"):
+            with self.subTest(path=path):
+                plain = self.get(path, headers={"Accept-Encoding": "identity"})
+                packed = self.opener.get(
+                    self.base_url() + path,
+                    headers={"api-key": self.key, "Accept-Encoding": "gzip"},
+                    stream=True,
+                    timeout=30,
+                )
+                self.assertNotIn("Content-Encoding", plain.headers)
+                self.assertEqual(packed.headers["Content-Encoding"], "gzip")
+                self.assertIn("Accept-Encoding", packed.headers["Vary"])
+                raw = packed.raw.read()
+                self.assertLess(len(raw), len(plain.content) / 5)
+                self.assertEqual(gzip.decompress(raw), plain.content)
+                refused = self.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+                self.assertNotIn("Content-Encoding", refused.headers)
 
     def test_docs_public_off_needs_a_key_or_a_login(self):
         self.env["ir.config_parameter"].sudo().set_param("rest_api.docs_public", "False")
