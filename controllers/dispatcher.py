@@ -82,7 +82,8 @@ class RestApiDispatcher(http.Dispatcher):
         headers = response.headers
         headers["X-Request-Id"] = call.request_id
         for name, value in call.headers.items():
-            if name == "Vary" and (varies := headers.get("Vary")):  # the handler's own (Accept-Encoding) stays
+            # a handler's own Vary (Accept-Encoding) stays beside the call's (Origin)
+            if name == "Vary" and (varies := headers.get("Vary")):
                 value = ", ".join(dict.fromkeys([*varies.split(", "), value]))
             headers[name] = value
         if call.audit is not None:
