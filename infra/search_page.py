@@ -213,6 +213,10 @@ def create_function(cr):
     cr.execute(FUNCTION_SQL)
 
 
+def drop_function(cr):
+    cr.execute("DROP FUNCTION IF EXISTS rest_api_note_snapshot()")
+
+
 def _noting(env):
     """The connection's notices when the database has the function (asked once per worker), else None."""
     memo = worker_cache.memo(env.registry, HAS_FUNCTION)

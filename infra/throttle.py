@@ -196,6 +196,17 @@ def create_tables(cr):
     cr.execute(TABLES_SQL)
 
 
+def drop_tables(cr):
+    """Uninstall: the tables, and every key's sequence."""
+    cr.execute(
+        "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() AND sequencename LIKE %s",
+        [hits_sequence(0)[:-1].replace("_", "\\_") + "%"],
+    )
+    if names := [name for (name,) in cr.fetchall()]:
+        cr.execute(SQL("DROP SEQUENCE IF EXISTS %s", SQL(", ").join(SQL.identifier(name) for name in names)))
+    cr.execute("DROP TABLE IF EXISTS rest_api_key_usage, rest_api_login_failure")
+
+
 def key_created(cr, ids):
     """Give new keys their sequences (NO CYCLE, CACHE 1: numbers are unique and drawn in order)."""
     for key_id in ids:

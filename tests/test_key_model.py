@@ -142,3 +142,23 @@ class TestKeyModel(RestApiTransactionCase):
         Log._gc_old_logs()
         self.assertFalse(old.exists())
         self.assertTrue(new.exists())
+
+    def test_uninstalling_removes_what_the_module_made_outside_the_orm(self):
+        """The uninstall hook, run in this transaction (PostgreSQL rolls DDL back with it)."""
+        from ..hooks import uninstall_hook
+
+        cr = self.env.cr
+
+        def left():
+            cr.execute(
+                """SELECT to_regclass('rest_api_key_usage') IS NOT NULL, to_regclass('rest_api_login_failure') IS NOT NULL,
+                          to_regclass('rest_api_secret') IS NOT NULL, to_regclass(%s) IS NOT NULL,
+                          to_regprocedure('rest_api_note_snapshot()') IS NOT NULL""",
+                [hits_sequence(self.record.id)],
+            )
+            return cr.fetchone()
+
+        self.assertEqual(left(), (True,) * 5)
+        uninstall_hook(self.env)
+        self.assertEqual(left(), (False,) * 5)
+        uninstall_hook(self.env)  # twice changes nothing
