@@ -6,7 +6,6 @@ generic document, when ``rest_api.docs_public`` allows it). Swagger UI's own
 files come from the pinned ``swagger-ui-py`` package, served by this server.
 """
 
-import gzip
 import html
 import importlib.metadata
 import json
@@ -21,7 +20,7 @@ from werkzeug.urls import url_encode
 from odoo import http
 from odoo.http import Response, request
 
-from ..lib import errors, routes
+from ..lib import errors, routes, serialize
 
 ASSET_ROUTE = "/rest_api/swagger-ui"
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
@@ -47,7 +46,7 @@ def _document(kind, call, headers):
     """Who is asking (``call.key`` and its scopes, a session's user, or
     ``call.anonymous``) decides what the document describes; gzipped for
     a client that accepts it."""
-    gzipped = parse_accept_header(call.httprequest.headers.get("Accept-Encoding"))["gzip"] > 0
+    gzipped = _accepts_gzip(call.httprequest)
     body = request.env["rest.api.docs"]._document(
         kind,
         scope_map=call.scope_map,
@@ -71,6 +70,10 @@ def postman(call):
     return _document(
         "postman", call, {"Content-Disposition": 'attachment; filename="rest_api.postman_collection.json"'}
     )
+
+
+def _accepts_gzip(httprequest):
+    return parse_accept_header(httprequest.headers.get("Accept-Encoding"))["gzip"] > 0
 
 
 def _no_store(call):
@@ -132,7 +135,7 @@ def _asset(name):
     with _assets_lock:
         if name not in _assets:
             data = (ASSET_DIR / name).read_bytes()
-            _assets[name] = (data, gzip.compress(data, compresslevel=6, mtime=0))
+            _assets[name] = (data, serialize.gzipped(data))
         return _assets[name]
 
 
@@ -150,7 +153,7 @@ class SwaggerUiAssets(http.Controller):
         if name not in ASSETS:
             return request.not_found()
         plain, packed = _asset(name)
-        use_gzip = "gzip" in request.httprequest.headers.get("Accept-Encoding", "")
+        use_gzip = _accepts_gzip(request.httprequest)
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         response = Response(packed if use_gzip else plain, mimetype=mimetype)
         if use_gzip:

@@ -83,9 +83,8 @@ def search_page(model, domain, field_names, offset, limit, order):
     """
     if _overrides(model, "search_fetch", "search_read", "search_count"):
         rows = model.search_read(domain, field_names, offset=offset, limit=limit, order=order)
-        if limit and len(rows) < limit and (rows or not offset):
-            return rows, offset + len(rows)
-        return rows, model.search_count(domain)
+        total = _told_by_page(len(rows), limit, offset)
+        return rows, model.search_count(domain) if total is None else total
     query = model._search(domain, offset=offset, limit=limit, order=order or model._order)
     if query.is_empty():
         return [], 0
@@ -110,10 +109,15 @@ def _overrides(model, *names):
     return any(getattr(cls, name) is not getattr(BaseModel, name) for name in names)
 
 
+def _told_by_page(found, limit, offset):
+    """The total when a page of ``found`` rows tells it (a short page ends the
+    result), else None: a full page, or one past the end, is counted on its own."""
+    return offset + found if limit and found < limit and (found or not offset) else None
+
+
 def _total(env, query, found, limit, offset, notices):
-    if limit and found < limit and (found or not offset):
-        return offset + found
-    # a full page, or one past the end: count on its own
+    if (total := _told_by_page(found, limit, offset)) is not None:
+        return total
     snapshot = _noted(notices)
     query.limit = query.offset = query.order = None
     return count(env, query.select("COUNT(*)"), snapshot)
@@ -198,8 +202,8 @@ def _plain_page(model, query, columns, limit, offset, notices):
         for name, place, convert in shape:
             values[name] = row[0] if convert is None else convert(row[place])
         page.append(values)
-    if limit and len(rows) < limit and (rows or not offset):
-        return page, offset + len(rows)
+    if (total := _told_by_page(len(rows), limit, offset)) is not None:
+        return page, total
 
     def counting():
         query.order = None

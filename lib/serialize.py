@@ -9,6 +9,7 @@ refuses outright (an integer beyond 64 bits) is written by ``json`` instead.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -55,3 +56,8 @@ def dumps(value: object, extra: Callable[[object], object] | None = None) -> byt
             raise exc.__cause__ from None
         text = json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":"))
         return text.encode("utf-8")
+
+
+def gzipped(data: bytes) -> bytes:
+    """gzip of ``data``, the same bytes every time (no timestamp): cached answers."""
+    return gzip.compress(data, compresslevel=6, mtime=0)

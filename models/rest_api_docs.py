@@ -15,7 +15,6 @@ What a caller reaches and the documents themselves are cached per worker:
   database is 74 kB gzipped).
 """
 
-import gzip
 import threading
 from collections import OrderedDict
 
@@ -178,7 +177,7 @@ class RestApiDocs(models.AbstractModel):
         if not gzipped:
             return found[0]
         if found[1] is None:  # made once, outside the lock; two at once make the same bytes
-            found[1] = gzip.compress(found[0], compresslevel=6, mtime=0)
+            found[1] = serialize.gzipped(found[0])
         return found[1]
 
     def _build_document(self, cache, key, kind, reachable, max_page_size, base_url, user_id):
