@@ -80,10 +80,14 @@ class Call:
         return self.key.scope_map if self.key is not None else None
 
     def fields_of(self, env=None):
-        """The caller's readable fields (``infra.field_meta``), worked out once per environment."""
+        """The caller's readable fields (``infra.field_meta``), worked out once per environment.
+
+        For a key with scopes, asking for the fields of a model outside them is 403
+        (API.md section 8): an error about a field of that model (unknown, not
+        searchable) would describe it."""
         env = env or self.env
         if self._fields_of is None or self._fields_env is not env:
-            self._fields_of, self._fields_env = field_meta.fields_of(env), env
+            self._fields_of, self._fields_env = _within(field_meta.fields_of(env), self.scope_map), env
         return self._fields_of
 
     def raw_body(self):
@@ -95,6 +99,18 @@ class Call:
     def json(self):
         """The JSON body (``raw_body``), parsed."""
         return query.parse_json_body(self.raw_body())
+
+
+def _within(fields_of, scope_map):
+    if scope_map is None:
+        return fields_of
+
+    def get(model_name):
+        if model_name not in scope_map:
+            raise errors.Forbidden(f"This API key's scopes do not allow read on {model_name[:60]!r}.")
+        return fields_of(model_name)
+
+    return get
 
 
 def _input_stream(httprequest):

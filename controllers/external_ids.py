@@ -12,7 +12,7 @@ again, and it finds the record to update.
 
 from odoo.tools import SQL
 
-from ..lib import errors
+from ..lib import errors, scopes
 from . import handlers
 
 CLAIM_SQL = """
@@ -28,10 +28,12 @@ def _xmlid(call):
     return call.params["xmlid"].split(".", 1)
 
 
-def _named(call):
+def _named(call, reading=False):
     """The id of the record the path's external id names, or None (no such
-    external id, or one whose record is gone); 409 when it names a record of
-    another model."""
+    external id, or one whose record is gone, or, ``reading``, one of a model
+    the key cannot read: its existence is not told, API.md section 8); 409
+    when it names a record of another model. A ``PUT`` gets 409 all the
+    same: it cannot take the external id over, and says why."""
     module, name = _xmlid(call)
     cr = call.model.env.cr
     cr.execute(SQL("SELECT model, res_id FROM ir_model_data WHERE module = %s AND name = %s", module, name))
@@ -40,13 +42,24 @@ def _named(call):
         return None
     model, res_id = row
     if model != call.model._name:
+        if reading and not _readable(call, model):
+            return None
         raise errors.Conflict(f"External id {call.params['xmlid']!r} names a record of another model.")
     cr.execute(SQL("SELECT 1 FROM %s WHERE id = %s", SQL.identifier(call.model._table), res_id))
     return res_id if cr.fetchone() else None
 
 
+def _readable(call, model):
+    env = call.model.env
+    return (
+        model in env.registry
+        and scopes.allows(call.scope_map, model, frozenset({"read"}))
+        and env[model].has_access("read")
+    )
+
+
 def read(call):
-    record_id = _named(call)
+    record_id = _named(call, reading=True)
     if record_id is None:
         raise errors.NotFound(f"No {call.model._name} record with external id {call.params['xmlid']!r}.")
     call.params["id"] = record_id

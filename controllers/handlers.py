@@ -17,6 +17,7 @@ from odoo.tools import SQL
 from ..infra.search_page import search_page
 from ..lib import errors, etags, methods, query, scopes, serialize, values, walls
 
+READ = frozenset({"read"})
 MESSAGES = {
     "created": "Record created successfully.",
     "updated": "Record updated successfully.",
@@ -109,11 +110,15 @@ def _check_if_match(call, model, record_id):
 
 
 def _prefers_representation(call):
-    """``Prefer: return=representation`` (RFC 7240), among other preferences."""
+    """``Prefer: return=representation`` (RFC 7240), among other preferences; ignored,
+    as a preference may be, when the key's scopes or the user's rights do not
+    let the caller read the model (API.md section 8)."""
     value = call.httprequest.headers.get("Prefer")
     if not value:
         return False
-    return any(part.split(";")[0].strip().lower() == "return=representation" for part in value.split(","))
+    if not any(part.split(";")[0].strip().lower() == "return=representation" for part in value.split(",")):
+        return False
+    return scopes.allows(call.scope_map, call.model._name, READ) and call.model.has_access("read")
 
 
 def _representation(call, records, names=None):
@@ -303,10 +308,25 @@ def execute_kw_operations(call):
     return scopes.operations_for_method(call.checked[0])
 
 
-def _check_arguments(model, method, args, kwargs, maximum):
-    """The arguments bound to the method's parameters (400 when they do not fit)."""
+def _base_signature(model, method):
+    """The signature of ``method`` where Odoo first defines it (the ORM's contract,
+    not an override's spelling), without ``self``; None for a model's own method."""
+    for klass in reversed(type(model).__mro__):
+        if method in vars(klass):
+            function = vars(klass)[method]
+            if not callable(function):
+                return None
+            signature = inspect.signature(function)
+            return signature.replace(parameters=list(signature.parameters.values())[1:])
+    return None
+
+
+def _bind_arguments(model, method, args, kwargs, entry, maximum):
+    """(ids or None, ``lib.methods.Bound``): the call bound to the method's base
+    signature, its page-size argument capped (400 when the arguments do not fit)."""
     function = getattr(type(model), method)
-    positional = list(args)
+    positional, ids = list(args), None
+    kwargs = {k: v for k, v in kwargs.items() if k != "context"}
     if not getattr(function, "_api", None):  # a record method: the first argument is the ids
         ids = positional.pop(0) if positional else None
         if not (isinstance(ids, int) and not isinstance(ids, bool)) and not (
@@ -318,33 +338,11 @@ def _check_arguments(model, method, args, kwargs, maximum):
             raise errors.BadRequest(
                 f"At most {maximum} ids per call (rest_api.max_page_size); got {len(ids)}."
             )
-    signature = inspect.signature(getattr(model, method))
-    try:
-        bound = signature.bind(*positional, **{k: v for k, v in kwargs.items() if k != "context"})
-    except TypeError as exc:
-        raise errors.BadRequest(f"Wrong arguments for {method!r}: {str(exc)[:200]}") from exc
-    return list(signature.parameters), positional, bound.arguments
-
-
-def _capped(args, kwargs, names, positional, limit_name, maximum):
-    """args and kwargs with the search-like method's ``limit`` capped to the page size
-    ``maximum`` (a larger, missing, null or 0 limit returns at most a page, as on ``search``)."""
-    index = names.index(limit_name) if limit_name in names else None
-    positionally = index is not None and index < len(positional)
-    value = positional[index] if positionally else kwargs.get(limit_name)
-    if (
-        value is not None
-        and value is not False
-        and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
-    ):
-        raise errors.BadRequest(f"{limit_name!r} must be a whole number from 0 to {maximum}.")
-    if value and value <= maximum:
-        return args, kwargs
-    if positionally:
-        args = list(args)
-        args[len(args) - len(positional) + index] = maximum  # the ids of a record method come first
-        return args, kwargs
-    return args, dict(kwargs, **{limit_name: maximum})
+    override = inspect.signature(getattr(model, method))
+    base = _base_signature(model, method) if entry is not methods.EXECUTE else None
+    # a business method of the model's own: its arguments are its own business ("execute")
+    limit = (entry.limit, maximum) if entry.limit else None
+    return ids, methods.bind(method, base or override, override, positional, kwargs, limit)
 
 
 def execute_kw(call):
@@ -353,21 +351,24 @@ def execute_kw(call):
     checked, call.checked = call.checked, None
     method, args, kwargs = checked or _parse_call(call)
     maximum = call.setting("rest_api.max_page_size")
-    names, positional, arguments = _check_arguments(model, method, args, kwargs, maximum)
     entry = methods.method(method)
+    ids, bound = _bind_arguments(model, method, args, kwargs, entry, maximum)
     context = query.check_context(kwargs.get("context") or {})
     if wall := _wall(call):
         if entry.walk:
-            entry.walk(wall, model._name, arguments)
+            entry.walk(wall, model._name, bound.arguments)
         wall.check()
-    if entry.limit:
-        args, kwargs = _capped(args, kwargs, names, positional, entry.limit, maximum)
-    kwargs = dict(kwargs, context=dict(model.env.context, **context))
+    args = bound.args if ids is None else [ids, *bound.args]
+    kwargs = dict(bound.kwargs, context=dict(model.env.context, **context))
     try:
         result = api.call_kw(model, method, args, kwargs)
-    except (ValueError, AssertionError) as exc:
+    except (ValueError, AssertionError, TypeError, AttributeError, KeyError) as exc:
         if entry is methods.EXECUTE:  # a business method's own failure: unexpected
             raise
-        # the ORM refusing a malformed argument (unknown field, bad domain or order)
+        # the ORM refusing a malformed argument (unknown field, bad domain or order, wrong type)
         raise errors.BadRequest(f"Odoo refused the arguments of {method!r}: {str(exc)[:300]}") from exc
+    if entry.capped_answer:
+        result = methods.capped_answer(result, maximum)
+    if entry.shown is not None and call.scope_map is not None:
+        result = entry.shown(result, lambda name: scopes.allows(call.scope_map, name, frozenset({"read"})))
     return json_response(result)

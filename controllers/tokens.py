@@ -1,5 +1,8 @@
 """Token routes (API.md section 2): generate_token, auth/login, auth/refresh, auth/logout."""
 
+import secrets
+import time
+
 from odoo.exceptions import AccessDenied
 from odoo.http import request
 
@@ -83,13 +86,35 @@ def auth_login(call):
             verdict.retry_after, "Too many failed logins from this address; retry later."
         )
     credential = {"type": "password", "login": login, "password": password}
+    started = time.perf_counter()
     try:
         uid = env["res.users"].sudo().authenticate(env.cr.dbname, credential, {"interactive": False})["uid"]
     except AccessDenied:
+        _pad_failure(env, password, time.perf_counter() - started)
         throttle.login_failed(env, address)
         # answered, not raised: the failure must be counted, not rolled back
         return request.dispatcher.refusal(errors.Unauthorized("Wrong login or password."))
     return _tokens_answer(call, env["res.users"].sudo().browse(uid))
+
+
+_DUMMY = {}  # password hashing settings -> (a hash of a random password, seconds verifying it takes)
+
+
+def _pad_failure(env, password, elapsed):
+    """A failed login takes as long as a wrong password's hash check (API.md section 8):
+    an unknown, archived or password-less login fails without one, and the
+    time would tell which logins exist. Pad it with the check of a random hash."""
+    crypt = env["res.users"].sudo()._crypt_context()
+    settings = env["ir.config_parameter"].sudo().get_param("password.hashing.rounds", "")
+    if settings not in _DUMMY:
+        dummy = crypt.hash(secrets.token_hex(16))
+        begun = time.perf_counter()
+        crypt.verify(password, dummy)
+        _DUMMY[settings] = (dummy, time.perf_counter() - begun)
+        return
+    dummy, cost = _DUMMY[settings]
+    if elapsed < cost * 0.8:
+        crypt.verify(password, dummy)
 
 
 def auth_refresh(call):

@@ -1,9 +1,10 @@
 """``/api/webhooks``: a key's own webhook subscriptions (API.md section 12).
 
-A key sees and manages only the subscriptions made for it. It may
-subscribe to a model its scopes let it read; the events it gets are what
-its user may read (``models/rest_api_webhook_event.py``). Creating one
-answers its signing secret, once.
+A call sees and manages only the subscriptions its own (key, user) pair
+made (API.md section 8): the login token's user where one is sent, else the
+key's owner. It may subscribe to a model its scopes let it read; the events
+it gets are what that user may read (``models/rest_api_webhook_event.py``).
+Creating one answers its signing secret, once.
 """
 
 from odoo.exceptions import ValidationError
@@ -15,13 +16,18 @@ MEMBERS = ("name", "url", "model_id", "events", "field_ids", "domain", "active")
 
 
 def _hooks(call):
+    # sudo(): the caller may hold no REST API group; every search below is by the call's own pair
     return call.env["rest.api.webhook"].sudo().with_context(active_test=False)
 
 
+def _pair(call):
+    return [("key_id", "=", call.key.id), ("user_id", "=", call.user_id)]
+
+
 def _own(call):
-    hook = _hooks(call).search([("id", "=", call.params["id"]), ("key_id", "=", call.key.id)])
+    hook = _hooks(call).search([("id", "=", call.params["id"]), *_pair(call)])
     if not hook:
-        raise errors.NotFound(f"No webhook subscription {call.params['id']} of this API key.")
+        raise errors.NotFound(f"No webhook subscription {call.params['id']} of this API key and user.")
     return hook
 
 
@@ -123,7 +129,7 @@ def _saved(call, write):
 
 # ---------------------------------------------------------------- routes
 def listing(call):
-    hooks = _hooks(call).search([("key_id", "=", call.key.id)])
+    hooks = _hooks(call).search(_pair(call))
     return json_response([_shown(hook) for hook in hooks])
 
 
@@ -134,7 +140,7 @@ def subscribe(call):
             raise errors.BadRequest(f'"{required}" is required.')
     values = _values(call, body)
     values.setdefault("name", values["url"][:100])
-    values["key_id"] = call.key.id
+    values["key_id"], values["user_id"] = call.key.id, call.user_id
     made = _saved(call, lambda: _hooks(call).generate(values))
     hook = _hooks(call).browse(made["id"])
     answer = dict(_shown(hook), secret=made["secret"])

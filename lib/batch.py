@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .errors import BadRequest, PayloadTooLarge
 
 REFERENCE_RE = re.compile(r"\$\{(\d{1,6})((?:\.[A-Za-z0-9_]{1,64}){1,8})\}")
 WHOLE_REFERENCE_RE = re.compile(r"^" + REFERENCE_RE.pattern + r"$")
+# what a client meant as a reference (a number, signed or not, first): one that is not a
+# well-formed reference to an earlier operation is a malformed request, never a path to look up
+MEANT_RE = re.compile(r"\$\{\s*[-+]?\d[^}]{0,200}\}")
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 # the headers an operation may carry; the batch request's own say who calls
 OPERATION_HEADERS = frozenset({"if-match", "if-none-match", "prefer"})
@@ -73,14 +76,22 @@ def _operation(index: int, item: object) -> Operation:
     refused = {name for name in headers if name.lower() not in OPERATION_HEADERS}
     if refused:
         raise OperationError(index, f"header {sorted(refused)[0][:40]!r} cannot be set per operation.")
-    for position in _references(path):
-        _check_earlier(index, position)
+    _check_path_references(index, path)
     _check_body_references(index, item.get("body"))
     return Operation(index, method.upper(), path, item.get("body"), tuple(headers.items()))
 
 
 def _references(text: str) -> list[int]:
     return [int(match.group(1)) for match in REFERENCE_RE.finditer(text)]
+
+
+def _check_path_references(index: int, path: str) -> None:
+    for text in {path, unquote(path)}:
+        for meant in MEANT_RE.finditer(text):
+            if not REFERENCE_RE.fullmatch(meant.group(0)):
+                raise OperationError(index, f"{meant.group(0)[:40]!r} is not a reference ${{N.member}}.")
+        for position in _references(text):
+            _check_earlier(index, position)
 
 
 def _check_earlier(index: int, position: int) -> None:
@@ -92,6 +103,8 @@ def _check_body_references(index: int, value: object) -> None:
     if isinstance(value, str):
         if match := WHOLE_REFERENCE_RE.match(value):
             _check_earlier(index, int(match.group(1)))
+        elif MEANT_RE.fullmatch(value):
+            raise OperationError(index, f"{value[:40]!r} is not a reference ${{N.member}}.")
     elif isinstance(value, dict):
         for each in value.values():
             _check_body_references(index, each)

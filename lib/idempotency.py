@@ -33,7 +33,7 @@ def key_of(method: str, header: str | None) -> str | None:
     is not a write); 400 for a value that is not 1-255 visible ASCII characters."""
     if header is None or method not in METHODS:
         return None
-    value = header.strip()
+    value = header.strip(" \t")  # HTTP's optional white space only: str.strip() takes NBSP and NEL too
     if not _VALUE_RE.fullmatch(value):
         raise BadRequest(f"{HEADER} must be 1 to 255 visible ASCII characters.")
     return value

@@ -7,11 +7,20 @@ values, field paths... A method not listed here needs the ``execute``
 scope; its arguments are its own business.
 
 ``limit`` names the argument a search-like method takes its page size from:
-it is capped to ``rest_api.max_page_size`` (API.md section 8).
+it is capped to ``rest_api.max_page_size`` (API.md section 8); a method
+that returns groups without taking a limit has its answer capped instead.
+
+What the walls walk follows the ORM's contract, not an override's spelling
+(API.md section 8): ``bind`` binds a call's arguments to the method's *base*
+signature (where Odoo first defines it), walks them under the base names,
+and hands the override the same values at the same positions. An override
+that cannot take them so (renamed parameters passed by name, a base
+keyword landing in a parameter of its own) is refused with 400.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +37,10 @@ class Method:
     operations: frozenset[str]
     walk: Walker | None = None
     limit: str | None = None
+    # the answer is a mapping of groups with no limit argument: at most a page of them
+    capped_answer: bool = False
+    # what of the answer a key may see: (answer, readable(model) -> bool) -> answer
+    shown: Callable[[object, Callable[[str], bool]], object] | None = None
 
 
 def _args(**kinds: str) -> Walker:
@@ -67,11 +80,42 @@ def _onchange(reach: Reach, model: str, arguments: Mapping[str, object]) -> None
 
 
 def _load(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
-    # import: a path through an x2many creates or updates lines, one through a many2one finds
-    # records by name (and reading is the least it needs); each model reached may be written
-    inner = Reach(reach.fields_of).paths(model, arguments.get("fields"))
-    for comodel in inner.needs:
-        reach.need(comodel, "read", "create", "write")
+    # import: a relational column links records found by name, id or external id (a read of its
+    # model, an existence oracle otherwise); a path through it imports lines: each model it
+    # passes through may be created or written
+    for path in _string_list(arguments.get("fields"), "fields"):
+        segments = [s for s in path.split("/") if s not in ("id", ".id")]
+        current = model
+        for index, segment in enumerate(segments):
+            info = reach._field(current, segment, "fields")
+            reach._related(info)
+            last = index == len(segments) - 1
+            if not info.relation or info.type == "properties":
+                if not last:
+                    raise BadRequest(
+                        f"Field {segment[:60]!r} is not relational; cannot follow {path[:60]!r}."
+                    )
+                break
+            if last:
+                reach.need(info.relation, "read")
+            else:
+                reach.need(info.relation, "read", "create", "write")
+                current = info.relation
+
+
+def _string_list(value: object, where: str) -> list[str]:
+    if value is None or value is False:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f"{where} must be a list of field paths.")
+    return list(value)
+
+
+def _views_in_scope(answer: object, readable: Callable[[str], bool]) -> object:
+    # get_views describes the fields of every model its views name: only those the key may read
+    if isinstance(answer, dict) and isinstance(answer.get("models"), dict):
+        answer = dict(answer, models={m: d for m, d in answer["models"].items() if readable(m)})
+    return answer
 
 
 def _search_panel(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
@@ -111,17 +155,17 @@ METHODS: dict[str, Method] = {
                          limit="limit"),
     "web_read_group": Method(READ, _args(domain="domain", fields="aggregates", groupby="groupby",
                                          orderby="order"), limit="limit"),
-    "read_progress_bar": Method(READ, _args(domain="domain", group_by="groupby")),
+    "read_progress_bar": Method(READ, _args(domain="domain", group_by="groupby"), capped_answer=True),
     "web_read": Method(READ, _args(specification="spec")),
     "web_search_read": Method(READ, _args(domain="domain", specification="spec", order="order"), limit="limit"),
     "name_search": Method(READ, _args(args="domain", domain="domain"), limit="limit"),
     "export_data": Method(READ, _args(fields_to_export="paths")),
     "onchange": Method(READ, _onchange),
-    "search_panel_select_range": Method(READ, _search_panel),
-    "search_panel_select_multi_range": Method(READ, _search_panel),
+    "search_panel_select_range": Method(READ, _search_panel, limit="limit"),
+    "search_panel_select_multi_range": Method(READ, _search_panel, limit="limit"),
     "default_get": Method(READ, _args(fields_list="fields")),
     "fields_get": Method(READ),
-    "get_views": Method(READ),
+    "get_views": Method(READ, shown=_views_in_scope),
     "exists": Method(READ),
     "get_metadata": Method(READ),
     "check_access_rights": Method(READ),
@@ -153,3 +197,97 @@ EXECUTE = Method(frozenset({"execute"}))
 def method(name: str) -> Method:
     """The table entry of ``name``; an unlisted method needs ``execute``."""
     return METHODS.get(name, EXECUTE)
+
+
+# ---------------------------------------------------------------- binding
+POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A call bound to the base signature: ``arguments`` by the base's names (what
+    the walls walk), ``args``/``kwargs`` what the override is called with."""
+
+    arguments: dict[str, object]
+    args: list
+    kwargs: dict[str, object]
+
+
+def _bind(signature: inspect.Signature, args: list, kwargs: Mapping[str, object], name: str):
+    try:
+        return signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise BadRequest(f"Wrong arguments for {name!r}: {str(exc)[:200]}") from exc
+
+
+def _var_keyword(signature: inspect.Signature) -> str | None:
+    return next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
+
+
+def bind(
+    name: str,
+    base: inspect.Signature,
+    override: inspect.Signature,
+    args: list,
+    kwargs: Mapping[str, object],
+    limit: tuple[str, int] | None = None,
+) -> Bound:
+    """Bind ``args``/``kwargs`` (``self`` and a record method's ids excluded) to the
+    method's ``base`` signature; with ``limit`` (argument name, page size) that
+    argument is capped to the page size (a missing, null, 0 or larger one is
+    the page size). The override is called positionally up to the last base
+    parameter given, so it gets every walked value where the base has it."""
+    arguments = dict(_bind(base, args, kwargs, name).arguments)
+    extra_name = _var_keyword(base)
+    if limit is not None:
+        _cap(arguments, base, extra_name, *limit)
+    params = list(base.parameters.values())
+    positional = [p for p in params if p.kind in POSITIONAL]
+    given = [i for i, p in enumerate(positional) if p.name in arguments]
+    call_args = [arguments.get(p.name, p.default) for p in positional[: given[-1] + 1]] if given else []
+    call_kwargs: dict[str, object] = {}
+    for param in params:
+        if param.name not in arguments:
+            continue
+        if param.kind is param.VAR_POSITIONAL:
+            call_args.extend(arguments[param.name])
+        elif param.kind is param.KEYWORD_ONLY:
+            call_kwargs[param.name] = arguments[param.name]
+    extras = dict(arguments.get(extra_name) or {}) if extra_name else {}
+    own = {p.name for p in override.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    if landed := sorted(set(extras) & (own - set(base.parameters))):
+        raise BadRequest(
+            f"{name!r} of this model takes {landed[0][:60]!r} as an argument of its own, which Odoo's "
+            f"{name!r} does not have: it cannot be checked against the key's scopes."
+        )
+    call_kwargs.update(extras)
+    _bind(override, call_args, call_kwargs, name)
+    return Bound(arguments, call_args, call_kwargs)
+
+
+def _cap(
+    arguments: dict[str, object], base: inspect.Signature, extra_name: str | None, name: str, maximum: int
+) -> None:
+    param = base.parameters.get(name)
+    if param is not None and param.kind is not param.VAR_KEYWORD:
+        holder = arguments
+    elif extra_name:  # search_panel_select_range(field_name, **kwargs): kwargs["limit"]
+        holder = arguments[extra_name] = dict(arguments.get(extra_name) or {})
+    else:
+        return
+    value = holder.get(name)
+    if (
+        value is not None
+        and value is not False
+        and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+    ):
+        raise BadRequest(f"{name!r} must be a whole number from 0 to {maximum}.")
+    if not value or value > maximum:
+        holder[name] = maximum
+
+
+def capped_answer(answer: object, maximum: int) -> object:
+    """At most ``maximum`` groups of an answer that is a mapping of groups."""
+    if isinstance(answer, dict) and len(answer) > maximum:
+        return dict(list(answer.items())[:maximum])
+    return answer

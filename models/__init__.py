@@ -3,6 +3,7 @@ from . import rest_api_key
 from . import rest_api_scope
 from . import rest_api_token
 from . import rest_api_log
+from . import rest_api_owned
 from . import rest_api_idempotency
 from . import rest_api_webhook
 from . import rest_api_webhook_event

@@ -1,6 +1,6 @@
 """Kept answers of ``Idempotency-Key`` requests (API.md section 9).
 
-One row per API key and Idempotency-Key value, written once: by the request
+One row per API key, user and Idempotency-Key value, written once: by the request
 that ran, in its own transaction, with its answer. The answer is committed if
 and only if the work is, so a crash can never leave work done without its
 answer, nor an answer of work that was undone; and a write with an
@@ -41,29 +41,32 @@ LOOK_SQL = """
 SELECT current_setting('rest_api.locked')::bool, kept.fingerprint, kept.status, kept.headers, kept.body
   FROM (VALUES (1)) AS one
   LEFT JOIN rest_api_idempotency AS kept
-         ON kept.key_id = %(key_id)s AND kept.name = %(name)s AND kept.expires > %(now)s
+         ON kept.key_id = %(key_id)s AND kept.user_id = %(user_id)s AND kept.name = %(name)s
+        AND kept.expires > %(now)s
 """
 KEEP_SQL = """
-INSERT INTO rest_api_idempotency AS kept (key_id, name, fingerprint, expires, status, headers, body)
-VALUES (%(key_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
-ON CONFLICT (key_id, name) DO UPDATE
+INSERT INTO rest_api_idempotency AS kept (key_id, user_id, name, fingerprint, expires, status, headers, body)
+VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
+ON CONFLICT (key_id, user_id, name) DO UPDATE
     SET fingerprint = EXCLUDED.fingerprint, expires = EXCLUDED.expires, status = EXCLUDED.status,
         headers = EXCLUDED.headers, body = EXCLUDED.body
     WHERE kept.expires <= %(now)s
 RETURNING kept.id
 """
 KEEP_FAILURE_SQL = """
-INSERT INTO rest_api_idempotency (key_id, name, fingerprint, expires, status, headers, body)
-VALUES (%(key_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
-ON CONFLICT (key_id, name) DO NOTHING
+INSERT INTO rest_api_idempotency (key_id, user_id, name, fingerprint, expires, status, headers, body)
+VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
+ON CONFLICT (key_id, user_id, name) DO NOTHING
 """
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A request with an Idempotency-Key that runs: what its answer is kept under."""
+    """A request with an Idempotency-Key that runs: what its answer is kept under,
+    the call's (key, user) pair and the key's value (API.md section 8)."""
 
     key_id: int
+    user_id: int
     name: str
     fingerprint: str
     ttl: int
@@ -81,11 +84,13 @@ class Look:
 
 class RestApiIdempotency(models.Model):
     _name = "rest.api.idempotency"
+    _inherit = ["rest.api.owned.mixin"]
     _description = "REST API: the kept answer of an Idempotency-Key"
     _log_access = False
     _allow_sudo_commands = False
 
-    key_id = fields.Many2one("rest.api.key", string="Key", required=True, ondelete="cascade", readonly=True)
+    key_id = fields.Many2one(string="Key", readonly=True)
+    user_id = fields.Many2one(readonly=True)
     name = fields.Char("Idempotency-Key", required=True, readonly=True)
     fingerprint = fields.Char(
         required=True, readonly=True, help="The request's method, path, query and body."
@@ -96,18 +101,22 @@ class RestApiIdempotency(models.Model):
     expires = fields.Datetime(required=True, index=True, readonly=True)
 
     _sql_constraints = [
-        ("key_name_unique", "UNIQUE(key_id, name)", "An Idempotency-Key is kept once per API key."),
+        (
+            "key_name_unique",
+            "UNIQUE(key_id, user_id, name)",
+            "An Idempotency-Key is kept once per API key and user.",
+        ),
     ]
 
     @api.model
-    def _look(self, key_id, name):
-        """Lock ``name`` of ``key_id`` for this request, or find its kept answer:
-        one round trip on a side connection (see the module docstring)."""
+    def _look(self, key_id, user_id, name):
+        """Lock ``name`` of the pair (``key_id``, ``user_id``) for this request, or
+        find its kept answer: one round trip on a side connection (see the module docstring)."""
         held, rows = side_store.try_lock(
             self.env,
-            f"rest_api.idempotency:{key_id}:{name}",
+            f"rest_api.idempotency:{key_id}:{user_id}:{name}",
             LOOK_SQL,
-            {"key_id": key_id, "name": name, "now": fields.Datetime.now()},
+            {"key_id": key_id, "user_id": user_id, "name": name, "now": fields.Datetime.now()},
         )
         _got, *kept = rows[0]
         if kept[1] is None:
@@ -120,7 +129,7 @@ class RestApiIdempotency(models.Model):
     def _values(self, claim, response):
         now = fields.Datetime.now()
         return {
-            "key_id": claim.key_id, "name": claim.name, "fingerprint": claim.fingerprint,
+            "key_id": claim.key_id, "user_id": claim.user_id, "name": claim.name, "fingerprint": claim.fingerprint,
             "expires": fields.Datetime.add(now, seconds=claim.ttl), "now": now,
             "status": response.status_code,
             "headers": json.dumps(idempotency.kept_headers(response.headers)),

@@ -180,6 +180,7 @@ class RestApiKey(models.Model):
         return records
 
     def write(self, vals):
+        self._check_power()
         self._check_owner_change(vals)
         self._check_only_tightened(vals)
         result = super().write(vals)
@@ -225,6 +226,21 @@ class RestApiKey(models.Model):
     def _is_rest_api_manager(self):
         return self.env.su or self.env.user.has_group("rest_api.group_rest_api_manager")
 
+    def _check_power(self):
+        """A manager's power over a key (a new secret, its scopes and limits) stops at
+        keys whose owner holds a group the manager lacks (API.md section 8): the key
+        acts as its owner. The owner itself is bound by the record rules and by
+        ``_check_only_tightened``."""
+        if self.env.su:
+            return
+        for key in self.sudo().with_context(active_test=False):
+            owner = key.user_id
+            if owner != self.env.user and not self._holds_groups_of(owner):
+                raise AccessError(
+                    _("The key %(key)s acts as %(owner)s, who holds groups you do not: you cannot change it.",
+                      key=key.name, owner=owner.name)
+                )  # fmt: skip
+
     @api.model
     def _holds_groups_of(self, user):
         """Whether the current user holds every group of ``user`` (implied ones
@@ -249,6 +265,7 @@ class RestApiKey(models.Model):
     def _new_secret(self):
         self.ensure_one()
         self.check_access("write")
+        self._check_power()
         secret = keys.generate_key()
         self.env.cr.execute(
             "UPDATE rest_api_key SET key_hash = %s, key_hint = %s WHERE id = %s",
@@ -279,6 +296,7 @@ class RestApiKey(models.Model):
         return action
 
     def unlink(self):
+        self._check_power()
         ids = self.ids
         result = super().unlink()
         throttle.keys_deleted(self.env.cr, ids)

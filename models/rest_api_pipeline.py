@@ -235,7 +235,8 @@ class RestApiPipeline(models.AbstractModel):
     def _idempotent(self, call):
         """``Idempotency-Key`` (API.md section 9): None when the call runs (it
         holds the key's lock, or sent none), else the kept answer, replayed.
-        Per API key; 422 for the key of another request, 409 while it runs."""
+        Per API key and user (API.md section 8); 422 for the key of another request,
+        409 while it runs."""
         httprequest = call.httprequest
         name = idempotency.key_of(httprequest.method, httprequest.headers.get(idempotency.HEADER))
         if name is None or call.key is None:
@@ -243,9 +244,10 @@ class RestApiPipeline(models.AbstractModel):
         fingerprint = idempotency.fingerprint(
             httprequest.method, httprequest.path, httprequest.query_string, call.raw_body()
         )
-        claim = Claim(call.key.id, name, fingerprint, call.setting("rest_api.idempotency_ttl"))
+        claim = Claim(call.key.id, call.user_id, name, fingerprint, call.setting("rest_api.idempotency_ttl"))
         if call.lock is None:  # not a transaction Odoo runs again: that one holds the lock already
-            look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, name)
+            # sudo(): kept answers are looked up by the call's own pair only
+            look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, call.user_id, name)
             if look.kept is not None:
                 return self._replay(fingerprint, *look.kept)
             if look.lock is None:

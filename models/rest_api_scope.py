@@ -29,6 +29,8 @@ class RestApiScope(models.Model):
     def create(self, vals_list):
         # A new line lets a key reach one more model: an owner may add lines
         # only while creating the key (in the same transaction), a manager always.
+        Key = self.env["rest.api.key"]
+        Key.browse([vals["key_id"] for vals in vals_list if vals.get("key_id")])._check_power()
         if not self.env["rest.api.key"]._is_rest_api_manager():
             now = self.env.cr.now()
             for vals in vals_list:
@@ -40,9 +42,11 @@ class RestApiScope(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self.key_id._check_power()
         if vals.get("key_id"):
             # rules are checked on the lines before the write, not on the key they move to
             self.env["rest.api.key"].browse(vals["key_id"]).check_access("write")
+            self.env["rest.api.key"].browse(vals["key_id"])._check_power()
         if not self.env["rest.api.key"]._is_rest_api_manager():
             now = self.env.cr.now()
             for line in self.sudo():
@@ -56,6 +60,10 @@ class RestApiScope(models.Model):
                           "narrow them (%(fields)s of %(key)s).", fields=", ".join(loose), key=line.key_id.name)
                     )  # fmt: skip
         return super().write(vals)
+
+    def unlink(self):
+        self.key_id._check_power()
+        return super().unlink()
 
     def _letters(self):
         """The allowed operations as letters, e.g. ``RW`` for read and write (the key list shows them)."""

@@ -38,7 +38,8 @@ class RestApiTokenWizard(models.TransientModel):
     def _check_may_issue(self):
         if not self.env["rest.api.token"]._may_issue_for(self.user_id):
             raise AccessError(_("Only a REST API manager may issue tokens for other users."))
-        self.key_id.check_access("write")  # own keys, or any key for a manager
+        self.key_id.check_access("write")  # own keys, or any key for a manager...
+        self.key_id._check_power()  # ...whose owner holds no group the manager lacks
         if self.key_id.state != "active":
             raise UserError(_("The key %s cannot be used: it is archived, expired or has no secret yet.",
                               self.key_id.name))  # fmt: skip

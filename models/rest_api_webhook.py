@@ -39,6 +39,11 @@ class Subscription:
     fields: tuple  # names; empty: every field the user reads (binaries aside)
     domain: tuple
     scopes: object  # the key's {model: operations}, or None: every model
+    expiration: object = None  # the key's expiration (naive UTC), or None
+
+    def usable(self, now):
+        """Whether the key still lets it see anything (it may expire while kept)."""
+        return self.expiration is None or self.expiration > now
 
 
 def _fernet(env):
@@ -49,17 +54,18 @@ def _fernet(env):
 
 class RestApiWebhook(models.Model):
     _name = "rest.api.webhook"
-    _inherit = ["rest.api.cache.mixin"]
+    _inherit = ["rest.api.owned.mixin", "rest.api.cache.mixin"]
     _description = "REST API webhook subscription"
     _order = "name, id"
     _allow_sudo_commands = False
 
     name = fields.Char(required=True)
-    key_id = fields.Many2one(
-        "rest.api.key", string="API key", required=True, ondelete="cascade", index=True,
-        help="Its user and scopes decide what the subscription may see.",
-    )  # fmt: skip
-    user_id = fields.Many2one(related="key_id.user_id", string="Key owner", store=True, index=True)
+    key_id = fields.Many2one(help="Its scopes, and the subscription's user, decide what it may see.")
+    user_id = fields.Many2one(
+        readonly=True,
+        help="Events carry what this user may read: the login token's user where one made the "
+        "subscription, else the key's owner.",
+    )
     url = fields.Char("URL", required=True, help="Where events are POSTed (https).")
     model_id = fields.Many2one("ir.model", string="Model", required=True, ondelete="cascade", index=True)
     model = fields.Char(related="model_id.model", store=True, string="Model name")
@@ -190,6 +196,7 @@ class RestApiWebhook(models.Model):
         """A new signing secret, shown once; the old one still signs for 24 hours."""
         self.ensure_one()
         self.check_access("write")
+        self._check_pair()
         secret = self._new_secret()
         # receivers have 24 hours to switch: until then every event carries both signatures
         return self.env["rest.api.secret.show"]._action_show(
@@ -200,24 +207,38 @@ class RestApiWebhook(models.Model):
     @api.model
     def _subscriptions(self):
         """Active subscriptions by model, read once per worker (any change of
-        subscriptions, keys or scopes clears it everywhere)."""
+        subscriptions, keys, scopes or users clears it everywhere). Those of a
+        revoked key, or of an archived owner or user, are left out; an expired
+        key's are left out when an event is recorded (``Subscription.usable``)."""
         memo = worker_cache.memo(self.env.registry, "rest_api.webhooks")
         if "models" not in memo:
             by_model = {}
             hooks = self.sudo().search([("active", "=", True), ("key_id.active", "=", True)])
-            for hook in hooks:
+            for hook in hooks.filtered(lambda h: h._pair_active()):
                 key = hook.key_id
                 scopes = key._scope_map()
                 by_model.setdefault(hook.model_id.model, []).append(
                     Subscription(
-                        id=hook.id, key_id=key.id, user_id=key.user_id.id,
+                        id=hook.id, key_id=key.id, user_id=hook.user_id.id,
                         events=frozenset(webhooks.parse_events(hook.events)),
                         fields=tuple(hook.field_ids.mapped("name")), domain=tuple(hook._domain_list()),
-                        scopes=scopes,
+                        scopes=scopes, expiration=key.expiration_date or None,
                     )
                 )  # fmt: skip
             memo["models"] = {model: tuple(subs) for model, subs in by_model.items()}
         return memo["models"]
+
+    def _pair_active(self):
+        """Whether its key still acts: not revoked or expired, its owner and its user not archived."""
+        self.ensure_one()
+        hook = self.sudo().with_context(active_test=False)
+        key = hook.key_id
+        return (
+            key.active
+            and (not key.expiration_date or key.expiration_date > fields.Datetime.now())
+            and key.user_id.active
+            and hook.user_id.active
+        )
 
     # ------------------------------------------------------------ delivery outcome
     # written by SQL: a delivery must not clear every worker's caches, as a change of the
@@ -252,6 +273,7 @@ class RestApiWebhook(models.Model):
             hook.invalidate_recordset(["failure_count", "last_error"])
 
     def unlink(self):
+        self._check_pair()
         self.env.cr.execute(
             SQL("DELETE FROM rest_api_webhook_event WHERE webhook_id IN %s", tuple(self.ids or [0]))
         )
@@ -259,6 +281,7 @@ class RestApiWebhook(models.Model):
 
     def action_view_events(self):
         self.ensure_one()
+        self.check_access("read")
         return {
             "type": "ir.actions.act_window", "name": _("Events"), "res_model": "rest.api.webhook.event",
             "view_mode": "list,form", "domain": [("webhook_id", "=", self.id)],

@@ -26,5 +26,6 @@ class RestApiWebhookDelivery(models.Model):
 
     def action_resend(self):
         """Send the event of these attempts again, at once."""
+        self.check_access("read")
         self.event_id.action_resend()
         return True

@@ -89,6 +89,8 @@ class RestApiWebhookEvent(models.Model):
         only those matching its domain; none when the key's scopes do not cover the model."""
         if sub.scopes is not None and "read" not in sub.scopes.get(records._name, ()):
             return []
+        if not sub.usable(fields.Datetime.now()):
+            return []  # its key expired: it reads nothing any more
         as_user = records.with_user(sub.user_id).with_context(active_test=False)
         domain = [("id", "in", records.ids), *sub.domain]
         try:
@@ -159,6 +161,8 @@ class RestApiWebhookEvent(models.Model):
         started = time.monotonic()
         if not hook.active:
             error = "The subscription is inactive."
+        elif not hook._pair_active():
+            error = "The subscription's API key is revoked or expired, or its user is archived."
         else:
             when = fields.Datetime.now()
             headers = webhooks.headers(hook._signing_secrets(), self.message_id, when, self.payload)
@@ -181,7 +185,7 @@ class RestApiWebhookEvent(models.Model):
             hook._delivered()
         else:
             delay = webhooks.retry_delay(attempt)
-            if delay is None or not hook.active:
+            if delay is None or not hook.active or not hook._pair_active():
                 values["state"] = "failed"
                 hook._failed_for_good(error or f"HTTP {status}")
             else:
@@ -189,7 +193,10 @@ class RestApiWebhookEvent(models.Model):
         self.sudo().write(values)
 
     def action_resend(self):
-        """Send these events again (from the screens), at once."""
+        """Send these events again (from the screens), at once: only events the
+        current user may read, of subscriptions whose pair it may act for."""
+        self.check_access("read")
+        self.webhook_id._check_pair()
         self.sudo().write({"state": "pending", "next_attempt": fields.Datetime.now()})
         self.env.ref(CRON).sudo()._trigger()
         return True

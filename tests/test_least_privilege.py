@@ -1,0 +1,332 @@
+"""API.md section 8, "What a call leaves behind acts as its caller" and "The wall follows the
+ORM's contract": each attack of issue 23 replayed against the rule that stops it."""
+
+import inspect
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from ..controllers import handlers
+from ..lib import errors, methods
+from .common import RestApiCase
+from .test_webhooks import Receiver
+
+WALKED = {"write": "vals", "create": "vals_list", "web_save": "vals", "web_read": "specification",
+          "copy": "default"}  # fmt: skip
+
+
+@tagged("post_install", "-at_install")
+class TestPairs(RestApiCase):
+    """Kept answers, subscriptions, events and deliveries belong to their (key, user) pair."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.app_owner = new_test_user(cls.env, login="rest_app_owner", groups="base.group_user")
+        cls.app_key = cls.make_key(cls.app_owner, require_user_token=True)
+        cls.app_key_id = cls.env["rest.api.key"].search([("user_id", "=", cls.app_owner.id)]).id
+        people = "base.group_user,base.group_partner_manager"
+        cls.alice = new_test_user(cls.env, login="rest_alice", groups=people)
+        cls.bob = new_test_user(cls.env, login="rest_bob", groups=people)
+        Token = cls.env["rest.api.token"]
+        cls.alice_token = Token._issue_access(cls.alice, cls.app_key_id, 3600)[0]
+        cls.bob_token = Token._issue_access(cls.bob, cls.app_key_id, 3600)[0]
+        cls.manager = new_test_user(
+            cls.env, login="rest_pair_manager", groups=f"{people},rest_api.group_rest_api_manager"
+        )
+        cls.plain = new_test_user(cls.env, login="rest_plain", groups="base.group_user")
+
+    def setUp(self):
+        super().setUp()
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.webhook_allow_private", "True")
+        self.receiver = Receiver()
+        self.addCleanup(self.receiver.close)
+
+    def as_token(self, token, method, path, **kw):
+        return self.call(
+            method, path, key=self.app_key, headers={"token": token, **kw.pop("headers", {})}, **kw
+        )
+
+    def subscribe(self, token, **body):
+        body = dict({"url": self.receiver.url, "model_id": "res.partner", "events": ["create"]}, **body)
+        response = self.as_token(token, "POST", "/api/webhooks", body=body)
+        self.assertEqual(response.status_code, 201, response.text)
+        return self.env["rest.api.webhook"].sudo().browse(response.json()["id"])
+
+    # ------------------------------------------------------------ kept answers
+    def test_a_kept_answer_is_replayed_only_to_the_user_that_made_it(self):
+        headers = {"Idempotency-Key": "shared-key-1"}
+        body = {"name": "Made by Alice"}
+        first = self.as_token(self.alice_token, "POST", "/api/res.partner/create", body=body, headers=headers)
+        again = self.as_token(self.alice_token, "POST", "/api/res.partner/create", body=body, headers=headers)
+        bobs = self.as_token(self.bob_token, "POST", "/api/res.partner/create", body=body, headers=headers)
+        self.assertEqual((first.status_code, again.headers.get("Idempotent-Replayed")), (201, "true"))
+        self.assertEqual(again.json()["id"], first.json()["id"])
+        self.assertEqual(bobs.status_code, 201)
+        self.assertNotIn("Idempotent-Replayed", bobs.headers)  # Bob's write ran: his own record
+        self.assertNotEqual(bobs.json()["id"], first.json()["id"])
+        kept = self.env["rest.api.idempotency"].sudo().search([("name", "=", "shared-key-1")])
+        self.assertEqual(sorted(kept.mapped("user_id.login")), ["rest_alice", "rest_bob"])
+
+    # ------------------------------------------------------------ subscriptions
+    def test_a_token_users_subscription_is_theirs_and_reads_as_them(self):
+        hook = self.subscribe(self.alice_token, field_ids=["name"])
+        self.assertEqual((hook.user_id, hook.key_id.user_id), (self.alice, self.app_owner))
+        path = f"/api/webhooks/{hook.id}"
+        self.assertEqual(self.as_token(self.bob_token, "GET", "/api/webhooks").json(), [])
+        for method, body in (("GET", None), ("PATCH", {"url": self.receiver.url + "/bob"}), ("DELETE", None)):
+            self.assertProblem(self.as_token(self.bob_token, method, path, body=body), 404)
+        self.assertEqual(self.as_token(self.alice_token, "GET", path).status_code, 200)
+        # a partner of a company Alice is not in: the key's owner could read it, Alice cannot
+        other = self.env["res.company"].create({"name": "Elsewhere"})
+        self.app_owner.write({"company_ids": [(4, other.id)]})
+        hidden = self.env["res.partner"].create({"name": "Hidden from Alice", "company_id": other.id})
+        seen = self.env["res.partner"].create({"name": "Seen by Alice"})
+        events = self.env["rest.api.webhook.event"].sudo().search([("webhook_id", "=", hook.id)])
+        self.assertIn(seen.id, events.mapped("res_id"))
+        self.assertNotIn(hidden.id, events.mapped("res_id"))
+
+    def test_a_subscription_cannot_be_moved_to_another_key(self):
+        hook = self.subscribe(self.alice_token)
+        admin_key = self.env["rest.api.key"].search([("user_id", "=", self.admin.id)], limit=1)
+        for user in (self.manager, self.alice):
+            with self.assertRaises(AccessError):
+                hook.with_user(user).write({"key_id": admin_key.id})
+        with self.assertRaises(AccessError):
+            hook.with_user(self.manager).write({"user_id": self.admin.id})
+        # created for someone else's key, or for another user: refused as well
+        values = {"name": "x", "url": self.receiver.url, "model_id": hook.model_id.id, "events": "create"}
+        self.manager.write({"groups_id": [(4, self.env.ref("rest_api.group_rest_api_user").id)]})
+        with self.assertRaises(AccessError):
+            self.env["rest.api.webhook"].with_user(self.manager).create(dict(values, key_id=admin_key.id))
+
+    def test_subscriptions_stop_when_the_key_expires_or_its_user_is_archived(self):
+        hook = self.subscribe(self.alice_token)
+        Event = self.env["rest.api.webhook.event"].sudo()
+        self.env["res.partner"].create({"name": "Before"})
+        pending = Event.search([("webhook_id", "=", hook.id)])
+        self.assertEqual(len(pending), 1)
+        key = hook.key_id.sudo()
+        key.expiration_date = fields.Datetime.now() - timedelta(minutes=1)
+        self.env["res.partner"].create({"name": "After expiry"})
+        self.assertEqual(Event.search_count([("webhook_id", "=", hook.id)]), 1)
+        Event._deliver()
+        self.assertEqual(pending.state, "failed")
+        self.assertEqual(self.receiver.got, [])
+        key.expiration_date = False
+        self.alice.active = False
+        self.env["res.partner"].create({"name": "After archiving"})
+        self.assertEqual(Event.search_count([("webhook_id", "=", hook.id)]), 1)
+
+    def test_only_the_pair_or_a_manager_holding_its_groups_resends_or_reads_events(self):
+        admin_hook = self.env["rest.api.webhook"].create({
+            "name": "admin's", "key_id": self.env["rest.api.key"].search([("user_id", "=", self.admin.id)],
+                                                                          limit=1).id,
+            "url": self.receiver.url, "model_id": self.env["ir.model"]._get_id("res.partner"), "events": "create",
+        })  # fmt: skip
+        self.env["res.partner"].create({"name": "Admin's event"})
+        event = self.env["rest.api.webhook.event"].search([("webhook_id", "=", admin_hook.id)])
+        self.assertTrue(event)
+        for user in (self.plain, self.manager):
+            with self.assertRaises(AccessError):
+                event.with_user(user).action_resend()
+        # the manager lacks the admin's groups: none of the admin's products are visible or changeable
+        Hook = self.env["rest.api.webhook"].with_user(self.manager)
+        self.assertFalse(Hook.search([("id", "=", admin_hook.id)]))
+        self.assertFalse(
+            self.env["rest.api.webhook.event"].with_user(self.manager).search([("id", "=", event.id)])
+        )
+        with self.assertRaises(AccessError):
+            admin_hook.with_user(self.manager).write({"url": self.receiver.url + "/stolen"})
+        with self.assertRaises(AccessError):
+            admin_hook.with_user(self.manager).action_rotate_secret()
+        # a pair whose groups the manager holds: visible, resendable
+        alices = self.subscribe(self.alice_token)
+        self.env["res.partner"].create({"name": "Alice's event"})
+        own_event = (
+            self.env["rest.api.webhook.event"]
+            .with_user(self.manager)
+            .search([("webhook_id", "=", alices.id)])
+        )
+        self.assertEqual(len(own_event), 1)
+        self.assertTrue(own_event.action_resend())
+
+    def test_a_manager_reads_no_kept_answer_made_above_them(self):
+        self.call(
+            "POST", "/api/res.partner/create", body={"name": "k"}, headers={"Idempotency-Key": "admin-k"}
+        )
+        self.as_token(self.alice_token, "POST", "/api/res.partner/create", body={"name": "k"},
+                      headers={"Idempotency-Key": "alice-k"})  # fmt: skip
+        seen = self.env["rest.api.idempotency"].with_user(self.manager).search([]).mapped("name")
+        self.assertIn("alice-k", seen)
+        self.assertNotIn("admin-k", seen)
+
+
+@tagged("post_install", "-at_install")
+class TestManagerPower(RestApiCase):
+    """A manager's power over a key stops at keys whose owner holds a group the manager lacks."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env, login="rest_power_manager", groups="base.group_user,rest_api.group_rest_api_manager"
+        )
+        Key = cls.env["rest.api.key"]
+        cls.admin_key = Key.search([("user_id", "=", cls.admin.id)], limit=1)
+        cls.below = new_test_user(cls.env, login="rest_power_below", groups="base.group_user")
+        cls.make_key(cls.below)
+        cls.below_key = Key.search([("user_id", "=", cls.below.id)], limit=1)
+
+    def test_no_new_secret_scope_or_limit_on_a_key_acting_above_the_manager(self):
+        key = self.admin_key.with_user(self.manager)
+        for attempt in (
+            key.action_generate_key,
+            lambda: key.write({"rate_limit": 0, "all_models": True}),
+            lambda: key.write({"active": False}),
+            lambda: (
+                self.env["rest.api.scope"]
+                .with_user(self.manager)
+                .create({"key_id": key.id, "model_id": self.env["ir.model"]._get_id("res.users")})
+            ),
+            key.unlink,
+        ):
+            with self.assertRaises(AccessError):
+                attempt()
+        self.assertEqual(self.call("GET", "/api/res.country/search", params={"limit": 1}).status_code, 200)
+
+    def test_a_key_of_a_user_whose_groups_the_manager_holds_is_managed(self):
+        key = self.below_key.with_user(self.manager)
+        self.assertEqual(key.action_generate_key()["context"]["default_kind"], "key")
+        key.write({"rate_limit": 5})
+        self.assertEqual(key.rate_limit, 5)
+
+
+@tagged("post_install", "-at_install")
+class TestExecuteKwContract(RestApiCase):
+    """What execute_kw walks is decided by the ORM's base signature, not an override's names."""
+
+    def scoped(self, *lines):
+        return self.make_key(self.admin, all_models=False, scope_ids=[self.scope(m, "rcwdx") for m in lines])
+
+    def execute(self, key, model, method, args, kwargs=None):
+        return self.call("POST", f"/api/{model}/execute_kw", key=key,
+                         body={"method": method, "args": args, "kwargs": kwargs or {}})  # fmt: skip
+
+    def test_every_override_with_other_parameters_is_walked_or_refused(self):
+        # every model's write/create/web_save/web_read/copy whose parameters differ from Odoo's own
+        marker = {"marker": True}
+        differing = []
+        for name in sorted(self.env.registry):
+            model = self.env[name]
+            if model._abstract:
+                continue
+            for method, walked in WALKED.items():
+                base = handlers._base_signature(model, method)
+                override = inspect.signature(getattr(model, method))
+                if list(base.parameters) == list(override.parameters):
+                    continue
+                differing.append((name, method))
+                args = [] if getattr(getattr(type(model), method), "_api", None) else [[1]]
+                try:
+                    ids, bound = handlers._bind_arguments(
+                        model, method, [*args, marker], {}, methods.method(method), 80
+                    )
+                except errors.BadRequest:
+                    continue  # refused
+                self.assertIs(bound.arguments[walked], marker, (name, method))  # walked under the base name
+                self.assertIs(bound.args[0], marker, (name, method))  # where the override takes it
+                # by the override's own name: refused, never waved through
+                own = [p for p in override.parameters if p not in base.parameters]
+                if own:
+                    with self.assertRaises(errors.BadRequest):
+                        handlers._bind_arguments(
+                            model, method, args, {own[0]: marker}, methods.method(method), 80
+                        )
+        self.assertIn(("res.users", "write"), differing)
+        self.assertIn(("res.company", "write"), differing)
+
+    def test_res_users_write_is_walked(self):
+        key = self.scoped("res.users")
+        for args, kwargs in (
+            ([[self.limited.id], {"company_ids": [[0, 0, {"name": "Made through res.users"}]]}], {}),
+            ([[self.limited.id]], {"vals": {"company_ids": [[0, 0, {"name": "Made through res.users"}]]}}),
+        ):
+            self.assertProblem(self.execute(key, "res.users", "write", args, kwargs), 403)
+        self.assertProblem(self.execute(key, "res.users", "write", [[self.limited.id]],
+                                        {"values": {"company_ids": [[0, 0, {"name": "x"}]]}}), 400)  # fmt: skip
+        group = self.env.ref("base.group_system")
+        self.assertProblem(self.execute(self.scoped("res.groups"), "res.groups", "write",
+                                        [[group.id], {"users": [[4, self.limited.id]]}]), 403)  # fmt: skip
+        self.assertFalse(self.env["res.company"].search([("name", "=", "Made through res.users")]))
+        self.assertFalse(self.limited.has_group("base.group_system"))
+
+    def test_load_needs_read_on_the_models_its_columns_link(self):
+        key = self.scoped("res.partner")
+        category = self.env["res.partner.category"].create({"name": "Secret tag"})
+        for fields_, row in ((["name", "category_id/.id"], ["x", str(category.id)]),
+                             (["name", "category_id"], ["x", "Secret tag"]),
+                             (["name", "country_id"], ["x", "Belgium"])):  # fmt: skip
+            self.assertProblem(self.execute(key, "res.partner", "load", [fields_, [row]]), 403)
+        allowed = self.scoped("res.partner", "res.partner.category")
+        answer = self.execute(
+            allowed, "res.partner", "load", [["name", "category_id/.id"], [["y", str(category.id)]]]
+        )
+        self.assertEqual(answer.status_code, 200, answer.text)
+
+    def test_group_and_panel_methods_are_capped(self):
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.max_page_size", "3")
+        for index in range(5):
+            self.env["res.partner"].create({"name": f"Capped {index}", "ref": f"cap-{index}"})
+        bar = self.execute(self.key, "res.partner", "read_progress_bar",
+                           [[["ref", "like", "cap-"]], "ref", {"field": "type", "colors": {"contact": "success"}}])  # fmt: skip
+        self.assertEqual(bar.status_code, 200, bar.text)
+        self.assertEqual(len(bar.json()), 3)
+        panel = self.execute(self.key, "res.partner", "search_panel_select_range", ["country_id"],
+                             {"limit": 10000})  # fmt: skip
+        self.assertEqual(panel.status_code, 200, panel.text)
+        self.assertLessEqual(len(panel.json().get("values", [])), 3)
+
+    def test_errors_and_views_describe_nothing_outside_the_scopes(self):
+        key = self.scoped("res.partner")
+        known = self.get(
+            "/api/res.partner/search", key=key, params={"domain": '[["user_ids.login", "=", "x"]]'}
+        )
+        unknown = self.get(
+            "/api/res.partner/search", key=key, params={"domain": '[["user_ids.nope", "=", "x"]]'}
+        )
+        self.assertProblem(known, 403)
+        self.assertProblem(unknown, 403)
+        views = self.execute(key, "res.partner", "get_views", [[[False, "form"]]])
+        self.assertEqual(views.status_code, 200, views.text)
+        self.assertEqual(set(views.json()["models"]), {"res.partner"})
+        self.assertProblem(self.execute(key, "res.partner", "fields_get", [], {"attributes": 5}), 400)
+
+    def test_an_external_id_of_a_model_the_key_cannot_read_is_not_found(self):
+        key = self.scoped("res.partner")
+        self.assertProblem(self.get("/api/res.partner/xmlid/base.group_system", key=key), 404)
+        self.assertProblem(self.get("/api/res.partner/xmlid/base.no_such_thing", key=key), 404)
+        both = self.scoped("res.partner", "res.groups")
+        self.assertProblem(self.get("/api/res.partner/xmlid/base.group_system", key=both), 409)
+
+    def test_prefer_representation_is_ignored_without_read(self):
+        key = self.make_key(self.admin, all_models=False, scope_ids=[self.scope("res.partner", "cw")])
+        made = self.call("POST", "/api/res.partner/create", key=key, body={"name": "Write only"},
+                         headers={"Prefer": "return=representation"})  # fmt: skip
+        self.assertEqual(made.status_code, 201, made.text)
+        self.assertEqual(set(made.json()), {"id", "message"})
+        self.assertNotIn("Preference-Applied", made.headers)
+
+    def test_odd_idempotency_keys_and_batch_references_are_malformed(self):
+        for value in ("abc\xa0", "abc\x85", "\xe9t\xe9"):
+            response = self.call("POST", "/api/res.partner/create", body={"name": "x"},
+                                 headers={"Idempotency-Key": value.encode("latin-1")})  # fmt: skip
+            self.assertProblem(response, 400)
+        for path in ("/api/res.partner/${-1.id}", "/api/res.partner/${7.id}"):
+            body = {"operations": [{"method": "POST", "path": "/api/res.partner/create", "body": {"name": "a"}},
+                                   {"method": "GET", "path": path}]}  # fmt: skip
+            self.assertEqual(
+                self.assertProblem(self.call("POST", "/api/batch", body=body), 400)["operation"], 1
+            )
