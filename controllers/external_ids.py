@@ -28,12 +28,11 @@ def _xmlid(call):
     return call.params["xmlid"].split(".", 1)
 
 
-def _named(call, reading=False):
+def _named(call):
     """The id of the record the path's external id names, or None (no such
-    external id, or one whose record is gone, or, ``reading``, one of a model
-    the key cannot read: its existence is not told, API.md section 8); 409
-    when it names a record of another model. A ``PUT`` gets 409 all the
-    same: it cannot take the external id over, and says why."""
+    external id, or one whose record is gone, or one of a model the key cannot
+    read: its existence is not told, API.md section 8); 409 when it names a
+    record of another model the key may read."""
     module, name = _xmlid(call)
     cr = call.model.env.cr
     cr.execute(SQL("SELECT model, res_id FROM ir_model_data WHERE module = %s AND name = %s", module, name))
@@ -42,7 +41,7 @@ def _named(call, reading=False):
         return None
     model, res_id = row
     if model != call.model._name:
-        if reading and not _readable(call, model):
+        if not _readable(call, model):
             return None
         raise errors.Conflict(f"External id {call.params['xmlid']!r} names a record of another model.")
     cr.execute(SQL("SELECT 1 FROM %s WHERE id = %s", SQL.identifier(call.model._table), res_id))
@@ -59,11 +58,41 @@ def _readable(call, model):
 
 
 def read(call):
-    record_id = _named(call, reading=True)
+    record_id = _named(call)
     if record_id is None:
         raise errors.NotFound(f"No {call.model._name} record with external id {call.params['xmlid']!r}.")
     call.params["id"] = record_id
     return handlers.read(call)
+
+
+def _check_not_taken(call, module, name):
+    """409 when the external id names a live record of another model (one the key
+    cannot read, which ``_named`` did not tell): it is taken, and a ``PUT`` can only
+    say so. (An installed module's external ids were refused before: 400, as for a
+    name nobody has.)"""
+    cr = call.model.env.cr
+    cr.execute(SQL("SELECT model, res_id FROM ir_model_data WHERE module = %s AND name = %s", module, name))
+    model, res_id = cr.fetchone()
+    if model != call.model._name and res_id and model in call.model.env.registry:
+        table = call.model.env[model]._table
+        cr.execute(SQL("SELECT 1 FROM %s WHERE id = %s", SQL.identifier(table), res_id))
+        if cr.fetchone():
+            raise errors.Conflict(f"External id {call.params['xmlid']!r} names a record of another model.")
+
+
+def _refuse_installed_module(call, module):
+    cr = call.model.env.cr
+    cr.execute(
+        SQL(
+            "SELECT 1 FROM ir_module_module WHERE name = %s AND state IN ('installed', 'to upgrade', 'to remove')",
+            module,
+        )
+    )
+    if cr.fetchone():
+        raise errors.BadRequest(
+            f"{module!r} is an installed module: Odoo deletes the records of its external ids it does not "
+            "define when it is updated. Use another prefix for new external ids."
+        )
 
 
 def upsert_operations(call):
@@ -84,17 +113,7 @@ def upsert(call):
     model = call.model
     module, name = _xmlid(call)
     cr = model.env.cr
-    cr.execute(
-        SQL(
-            "SELECT 1 FROM ir_module_module WHERE name = %s AND state IN ('installed', 'to upgrade', 'to remove')",
-            module,
-        )
-    )
-    if cr.fetchone():
-        raise errors.BadRequest(
-            f"{module!r} is an installed module: Odoo deletes the records of its external ids it does not "
-            "define when it is updated. Use another prefix for new external ids."
-        )
+    _refuse_installed_module(call, module)
     body = call.json()
     if not isinstance(body, dict):
         raise errors.BadRequest("The body must be a JSON object of field values.")
@@ -103,6 +122,7 @@ def upsert(call):
     row = cr.fetchone()
     dangling = row is None
     if dangling:  # an external id whose record is gone (seen by _named): it names the new record
+        _check_not_taken(call, module, name)
         cr.execute(
             SQL(
                 "UPDATE ir_model_data SET model = %s, res_id = NULL WHERE module = %s AND name = %s RETURNING id",

@@ -370,5 +370,8 @@ def execute_kw(call):
     if entry.capped_answer:
         result = methods.capped_answer(result, maximum)
     if entry.shown is not None and call.scope_map is not None:
-        result = entry.shown(result, lambda name: scopes.allows(call.scope_map, name, frozenset({"read"})))
-    return json_response(result)
+        result = entry.shown(result, lambda name: scopes.allows(call.scope_map, name, READ))
+    try:
+        return json_response(result)
+    except TypeError as exc:  # grouped(): records as keys; any answer JSON cannot hold
+        raise errors.BadRequest(f"The answer of {method!r} cannot be written as JSON.") from exc

@@ -94,6 +94,9 @@ def _values(call, body, hook=None):
         if isinstance(domain, str):
             domain = query.load_domain(domain)
         values["domain"] = _checked_domain(call, model, domain)
+    elif hook is not None and "model_id" in values:
+        # the domain it has is checked again on the model it moves to (the walls of section 8)
+        values["domain"] = _checked_domain(call, model, hook._domain_list())
     return values
 
 

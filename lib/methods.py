@@ -111,6 +111,37 @@ def _string_list(value: object, where: str) -> list[str]:
     return list(value)
 
 
+def _field_path(name: str) -> Walker:
+    # mapped("user_ids.login"), filtered("parent_id.is_company"): a path read on every record
+    def walk(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
+        path = arguments.get(name)
+        if path is None or path is False:
+            return
+        if not isinstance(path, str):
+            raise BadRequest(f"{name!r} must be a dot-separated field path.")
+        reach._path(model, path, name)
+
+    return walk
+
+
+def _field_name(name: str) -> Walker:
+    # sorted(key="name"), grouped("state"): one field of the model itself
+    def walk(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
+        value = arguments.get(name)
+        if value is not None:
+            reach._field(model, value, name)
+
+    return walk
+
+
+def _property_definition(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
+    full_name = arguments.get("full_name")
+    if not isinstance(full_name, str) or full_name.count(".") != 1:
+        raise BadRequest("full_name must be 'properties_field.property'.")
+    if reach._field(model, full_name.split(".")[0], "full_name").type != "properties":
+        raise BadRequest("full_name must name a properties field.")
+
+
 def _views_in_scope(answer: object, readable: Callable[[str], bool]) -> object:
     # get_views describes the fields of every model its views name: only those the key may read
     if isinstance(answer, dict) and isinstance(answer.get("models"), dict):
@@ -173,6 +204,12 @@ METHODS: dict[str, Method] = {
     "check_access": Method(READ),
     "has_access": Method(READ),
     "check_field_access_rights": Method(READ),
+    "mapped": Method(READ, _field_path("func")),
+    "filtered": Method(READ, _field_path("func")),
+    "filtered_domain": Method(READ, _args(domain="domain")),
+    "sorted": Method(READ, _field_name("key")),
+    "grouped": Method(READ, _field_name("key")),
+    "get_property_definition": Method(READ, _property_definition),
     # creates
     "create": Method(CREATE, _args(vals_list="create")),
     "name_create": Method(CREATE),

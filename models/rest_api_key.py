@@ -237,9 +237,8 @@ class RestApiKey(models.Model):
             owner = key.user_id
             if owner != self.env.user and not self._holds_groups_of(owner):
                 raise AccessError(
-                    _("The key %(key)s acts as %(owner)s, who holds groups you do not: you cannot change it.",
-                      key=key.name, owner=owner.name)
-                )  # fmt: skip
+                    _("This key acts as a user who holds groups you do not: you cannot change it.")
+                )
 
     @api.model
     def _holds_groups_of(self, user):

@@ -88,9 +88,8 @@ class RestApiOwnedMixin(models.AbstractModel):
         for record in self.sudo():
             if not self._may_act_for(record.key_id, record.user_id):
                 raise AccessError(
-                    _("%(what)s was made through an API key and user whose groups you do not all hold.",
-                      what=record.display_name)
-                )  # fmt: skip
+                    _("This was made through an API key and user whose groups you do not all hold.")
+                )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -107,9 +107,20 @@ class RestApiToken(models.Model):
 
     # ------------------------------------------------------------ caches
     def write(self, vals):
-        if not self.env.su and vals != {"revoked": True} and not self._is_rest_api_manager():
+        if not self.env.su and vals != {"revoked": True}:
             # REST API users may revoke their tokens, never extend or move them
-            raise AccessError(_("Only a REST API manager may change an issued token."))
+            if not self._is_rest_api_manager():
+                raise AccessError(_("Only a REST API manager may change an issued token."))
+            # a token is bound to its user and key (its claims say so): it never moves
+            if {"user_id", "key_id", "jti", "chain", "token_type"} & set(vals):
+                raise AccessError(_("An issued token cannot be moved to another user or key."))
+            # extending or un-revoking a token acts as its user, under its key
+            Key = self.env["rest.api.key"]
+            for token in self.sudo():
+                if not (Key._holds_groups_of(token.user_id) and Key._holds_groups_of(token.key_id.user_id)):
+                    raise AccessError(
+                        _("A token acts as a user who holds groups you do not: you may only revoke it.")
+                    )
         result = super().write(vals)
         self.env.registry.clear_cache()  # a revocation reaches every worker on its next call
         return result
@@ -221,12 +232,12 @@ class RestApiToken(models.Model):
         except UnknownToken:
             _logger.info("rest_api: login token refused: unknown jti")
             raise tokens.InvalidToken("unknown jti") from None
-        self._check_state(state, key_id, claims.user_id)
+        self._check_state(state, key_id, claims.user_id, claims.key_id)
         return state
 
-    def _check_state(self, state, key_id, user_id):
+    def _check_state(self, state, key_id, user_id, claimed_key_id=None):
         reason = None
-        if state.key_id != key_id:
+        if state.key_id != key_id or (claimed_key_id is not None and claimed_key_id != key_id):
             reason = "issued under another key"
         elif state.user_id != user_id:
             reason = "user mismatch"

@@ -11,6 +11,7 @@ subscriptions read once per worker (``_subscriptions``).
 
 import base64
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,10 +21,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..infra import worker_cache
-from ..lib import query, webhooks
-from ..lib.errors import BadRequest
+from ..infra import field_meta, worker_cache
+from ..lib import query, walls, webhooks
+from ..lib.errors import BadRequest, Forbidden
 
+_logger = logging.getLogger(__name__)
 ROTATION_OVERLAP = timedelta(hours=24)  # the old secret still signs this long after a rotation
 MAX_FAILURES = 20  # events that finally failed in a row: the subscription is deactivated
 
@@ -217,6 +219,8 @@ class RestApiWebhook(models.Model):
             for hook in hooks.filtered(lambda h: h._pair_active()):
                 key = hook.key_id
                 scopes = key._scope_map()
+                if not hook._within_scopes(scopes):
+                    continue
                 by_model.setdefault(hook.model_id.model, []).append(
                     Subscription(
                         id=hook.id, key_id=key.id, user_id=hook.user_id.id,
@@ -227,6 +231,21 @@ class RestApiWebhook(models.Model):
                 )  # fmt: skip
             memo["models"] = {model: tuple(subs) for model, subs in by_model.items()}
         return memo["models"]
+
+    def _within_scopes(self, scopes):
+        """Whether the subscription's domain stays inside its key's scopes (API.md section 8):
+        a subscription made before its key's scopes were narrowed sends nothing any more."""
+        if scopes is None:
+            return True
+        try:
+            fields_of = field_meta.fields_of(self.env(user=self.user_id.id, su=False))
+            walls.Reach(fields_of, scopes).domain(self.model_id.model, self._domain_list()).check()
+        except (BadRequest, Forbidden, ValidationError) as exc:
+            _logger.info(
+                "webhook %s sends nothing: its domain is outside its key's scopes (%s)", self.id, exc
+            )
+            return False
+        return True
 
     def _pair_active(self):
         """Whether its key still acts: not revoked or expired, its owner and its user not archived."""

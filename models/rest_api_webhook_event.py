@@ -18,7 +18,7 @@ import time
 import requests
 from psycopg2.extras import execute_values
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from ..infra import field_meta, webhook_sender
@@ -59,6 +59,13 @@ class RestApiWebhookEvent(models.Model):
     next_attempt = fields.Datetime(readonly=True, index=True)
     sent_at = fields.Datetime(readonly=True)
     delivery_ids = fields.One2many("rest.api.webhook.delivery", "event_id", string="Attempts", readonly=True)
+
+    def write(self, vals):
+        """Events are written by the sender only (``sudo()``): an event moved to another
+        subscription, or given another payload, would be signed with its secret."""
+        if not self.env.su:
+            raise AccessError(_("Webhook events cannot be changed; resend them instead."))
+        return super().write(vals)
 
     # ------------------------------------------------------------ recording
     @api.model

@@ -87,6 +87,14 @@ def test_managers_and_plain_users_over_xml_rpc(admin, make_key, shared):
     admin("res.partner", "create", {"name": uniq("event")})
     event_ids = admin("rest.api.webhook.event", "search", [("webhook_id", "=", hook)])
     assert event_ids
+    login = call(
+        "POST", "/api/auth/login", admin_key["key"], json={"login": "admin", "password": admin.password}
+    )
+    assert login.status_code == 200, login.text
+    assert call(
+        "POST", "/api/auth/logout", admin_key["key"], json={"refresh_token": login.json()["refresh_token"]}
+    ).ok
+    token_ids = admin("rest.api.token", "search", [("key_id", "=", admin_key["id"])])
     attempts = (
         (as_plain, "rest.api.webhook.event", "action_resend", [event_ids]),
         (as_manager, "rest.api.webhook.event", "action_resend", [event_ids]),
@@ -94,6 +102,8 @@ def test_managers_and_plain_users_over_xml_rpc(admin, make_key, shared):
         (as_manager, "rest.api.webhook", "write", [[hook], {"key_id": shared.key_id}]),
         (as_manager, "rest.api.key", "action_generate_key", [[admin_key["id"]]]),
         (as_manager, "rest.api.key", "write", [[admin_key["id"]], {"rate_limit": 0}]),
+        (as_manager, "rest.api.token", "write", [token_ids, {"revoked": False, "spent": False}]),
+        (as_manager, "rest.api.token", "write", [token_ids, {"expiration_date": "2099-01-01 00:00:00"}]),
     )
     for rpc, model, method, args in attempts:
         with pytest.raises(xmlrpc.client.Fault) as refused:

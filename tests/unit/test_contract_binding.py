@@ -118,3 +118,22 @@ def test_a_malformed_reference_in_a_body_is_400_but_other_text_is_data():
     parsed = batch.parse({"operations": [*ops, {"method": "POST", "path": "/api/x/create",
                                                  "body": {"a": "${name}", "b": "${0.id}"}}]}, 9)  # fmt: skip
     assert parsed[1].body == {"a": "${name}", "b": "${0.id}"}
+
+
+def test_generic_record_methods_walk_their_paths():
+    def walk(method, **arguments):
+        r = reach()
+        methods.method(method).walk(r, PARTNER, arguments)
+        return needs(r)
+
+    assert walk("mapped", func="user_ids.login") == {"res.users": {"read"}}
+    assert walk("filtered", func="parent_id.name") == {PARTNER: {"read"}}
+    assert walk("filtered_domain", domain=[["user_ids.login", "=", "x"]]) == {"res.users": {"read"}}
+    assert walk("sorted", key="name") == {}
+    for method, arguments in (("mapped", {"func": 3}), ("sorted", {"key": "user_ids.login"}),
+                              ("grouped", {"key": "nosuch"}), ("get_property_definition", {"full_name": "name.x"})):  # fmt: skip
+        with pytest.raises(BadRequest):
+            walk(method, **arguments)
+    assert {"mapped", "filtered", "filtered_domain", "sorted", "grouped"} <= {
+        name for name, entry in methods.METHODS.items() if entry.operations == {"read"}
+    }
