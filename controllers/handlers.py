@@ -8,6 +8,7 @@ returns an ``odoo.http.Response``.
 import inspect
 from urllib.parse import urlencode
 
+import psycopg2
 from werkzeug.urls import url_encode
 
 from odoo import api, models
@@ -15,9 +16,13 @@ from odoo.http import Response
 from odoo.tools import SQL
 
 from ..infra.search_page import search_page
-from ..lib import errors, etags, methods, query, scopes, serialize, values, walls
+from ..lib import errors, etags, methods, query, routes, scopes, serialize, values, walls
 
 READ = frozenset({"read"})
+# what an ORM method raises on an argument it cannot take (not a serialisation failure:
+# psycopg2.OperationalError is left to Odoo, which runs the transaction again)
+MALFORMED = (ValueError, AssertionError, TypeError, AttributeError, KeyError, IndexError, OverflowError,
+             psycopg2.ProgrammingError, psycopg2.DataError)  # fmt: skip
 MESSAGES = {
     "created": "Record created successfully.",
     "updated": "Record updated successfully.",
@@ -308,6 +313,14 @@ def execute_kw_operations(call):
     return scopes.operations_for_method(call.checked[0])
 
 
+def execute_kw_kept(call):
+    """What an Idempotency-Key keeps of this call's answer: an ORM method's answer
+    is records and values; any other method's may hold a secret (a key's
+    ``generate``, an action showing a new secret), which is never stored."""
+    method = call.checked[0] if call.checked else None
+    return routes.KEPT if method and methods.method(method) is not methods.EXECUTE else routes.WITHHELD
+
+
 def _base_signature(model, method):
     """The signature of ``method`` where Odoo first defines it (the ORM's contract,
     not an override's spelling), without ``self``; None for a model's own method."""
@@ -362,7 +375,7 @@ def execute_kw(call):
     kwargs = dict(bound.kwargs, context=dict(model.env.context, **context))
     try:
         result = api.call_kw(model, method, args, kwargs)
-    except (ValueError, AssertionError, TypeError, AttributeError, KeyError) as exc:
+    except MALFORMED as exc:
         if entry is methods.EXECUTE:  # a business method's own failure: unexpected
             raise
         # the ORM refusing a malformed argument (unknown field, bad domain or order, wrong type)

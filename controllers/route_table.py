@@ -38,7 +38,7 @@ from ..lib.openapi import (
     upserted,
 )
 from ..lib.postman import Example
-from ..lib.routes import Route
+from ..lib.routes import NOT_KEPT, WITHHELD, Route
 from . import batch, docs, external_ids, handlers, tokens, webhooks
 
 AUTH = ("authentication",)
@@ -75,7 +75,7 @@ ROUTES = (
     # ------------------------------------------------------------ login tokens (API.md section 2)
     Route(
         "generate_token", "POST", "generate_token", tokens.generate_token,
-        summary="Issue a login token", tags=AUTH, openapi=GENERATE_TOKEN,
+        summary="Issue a login token", tags=AUTH, openapi=GENERATE_TOKEN, kept=NOT_KEPT,
         postman=Example(
             body={"user_id": "{{userId}}", "expiration_days": 1}, token_header=False,
             then=('pm.collectionVariables.set("token", pm.response.json().login_token);',),
@@ -83,11 +83,11 @@ ROUTES = (
     ),
     Route(
         "model_generate_token", "POST", "{model}/generate_token", tokens.generate_token,
-        summary="Issue a login token", tags=AUTH, openapi=GENERATE_TOKEN,
+        summary="Issue a login token", tags=AUTH, openapi=GENERATE_TOKEN, kept=NOT_KEPT,
     ),
     Route(
         "auth_login", "POST", "auth/login", tokens.auth_login, auth="key",
-        summary="Log a user in", tags=AUTH,
+        summary="Log a user in", tags=AUTH, kept=NOT_KEPT,
         openapi=Operation(body=LOGIN_BODY, example={"login": "demo", "password": "demo"}, answer=LOGGED_IN,
                           answer_name="login", errors=TOKEN_ERRORS),
         postman=Example(body={"login": "{{login}}", "password": "{{password}}"}, token_header=False,
@@ -95,7 +95,7 @@ ROUTES = (
     ),
     Route(
         "auth_refresh", "POST", "auth/refresh", tokens.auth_refresh, auth="key",
-        summary="Exchange a refresh token", tags=AUTH,
+        summary="Exchange a refresh token", tags=AUTH, kept=NOT_KEPT,
         openapi=Operation(body=REFRESH_BODY, example={"refresh_token": "odoorefresh_..."}, answer=LOGGED_IN,
                           answer_name="login", errors=TOKEN_ERRORS),
         postman=Example(body={"refresh_token": "{{refreshToken}}"}, token_header=False, then=REMEMBER_TOKENS),
@@ -161,7 +161,7 @@ ROUTES = (
     ),
     Route(
         "execute_kw", "POST", "{model}/execute_kw", handlers.execute_kw,
-        operations=handlers.execute_kw_operations,
+        operations=handlers.execute_kw_operations, kept=handlers.execute_kw_kept,
         summary="Call a public model method", tags=RECORDS,
         openapi=Operation(
             parameters=(IDEMPOTENT,),
@@ -230,7 +230,7 @@ ROUTES = (
     ),
     Route(
         "webhook_subscribe", "POST", "webhooks", webhooks.subscribe, summary="Subscribe to a model's changes",
-        tags=HOOKS,
+        tags=HOOKS, kept=WITHHELD,
         openapi=Operation(
             body=WEBHOOK_BODY, example=WEBHOOK_EXAMPLE, answer=SUBSCRIBED, answer_name="subscribed", status=201,
             errors=(400, 401, 403, 413, 429), headers=("Location",),

@@ -134,6 +134,16 @@ def _field_name(name: str) -> Walker:
     return walk
 
 
+def _progress_bar(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
+    # read_progress_bar(domain, group_by, progress_bar): it groups by both fields
+    reach.domain(model, arguments.get("domain"))
+    reach.groupby(model, arguments.get("group_by"))
+    bar = arguments.get("progress_bar")
+    if not isinstance(bar, Mapping) or not isinstance(bar.get("field"), str):
+        raise BadRequest('progress_bar must be {"field": ..., "colors": {...}}.')
+    reach.groupby(model, bar["field"])
+
+
 def _property_definition(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
     full_name = arguments.get("full_name")
     if not isinstance(full_name, str) or full_name.count(".") != 1:
@@ -186,7 +196,7 @@ METHODS: dict[str, Method] = {
                          limit="limit"),
     "web_read_group": Method(READ, _args(domain="domain", fields="aggregates", groupby="groupby",
                                          orderby="order"), limit="limit"),
-    "read_progress_bar": Method(READ, _args(domain="domain", group_by="groupby"), capped_answer=True),
+    "read_progress_bar": Method(READ, _progress_bar, capped_answer=True),
     "web_read": Method(READ, _args(specification="spec")),
     "web_search_read": Method(READ, _args(domain="domain", specification="spec", order="order"), limit="limit"),
     "name_search": Method(READ, _args(args="domain", domain="domain"), limit="limit"),
@@ -197,6 +207,9 @@ METHODS: dict[str, Method] = {
     "default_get": Method(READ, _args(fields_list="fields")),
     "fields_get": Method(READ),
     "get_views": Method(READ, shown=_views_in_scope),
+    "get_view": Method(READ, shown=_views_in_scope),
+    "get_external_id": Method(READ),
+    "get_field_translations": Method(READ, _field_name("field_name")),
     "exists": Method(READ),
     "get_metadata": Method(READ),
     "check_access_rights": Method(READ),
@@ -221,6 +234,10 @@ METHODS: dict[str, Method] = {
     "action_archive": Method(WRITE),
     "action_unarchive": Method(WRITE),
     "toggle_active": Method(WRITE),
+    # translations: values of the records' own fields, in other languages
+    "update_field_translations": Method(WRITE, _field_name("field_name")),
+    "web_update_field_translations": Method(WRITE, _field_name("fname")),
+    "web_override_translations": Method(WRITE, _args(values="write")),
     # deletes
     "unlink": Method(frozenset({"delete"})),
     # create or write, depending on the arguments

@@ -17,6 +17,8 @@ from typing import Any
 from .errors import MethodNotAllowed, NotFound
 
 API_PREFIX = "/api"
+# what an Idempotency-Key keeps of a route's answer (Route.kept)
+KEPT, WITHHELD, NOT_KEPT = "kept", "withheld", "not kept"
 MODEL_RE = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$")
 ID_RE = re.compile(r"^[1-9][0-9]{0,9}$")
 # an external id, <module>.<name> (ir.model.data)
@@ -42,6 +44,13 @@ class Route:
       once per model the caller reaches.
     - ``openapi``: a ``lib.openapi.Operation`` (None: not documented);
       ``postman``: a ``lib.postman.Example`` (None: not in the collection).
+    - ``kept``: what an ``Idempotency-Key`` keeps of its answer (API.md section 9):
+      ``KEPT`` the answer; ``WITHHELD`` (an answer that may hold a secret, which
+      is never stored: sections 1 and 2) only that the request ran, so that it
+      runs once and a replay is told so (422); ``NOT_KEPT`` nothing, the
+      header is ignored (the login routes: a retried login just logs in
+      again, and a refresh token's reuse must be detected). A callable
+      decides per call (execute_kw: by its method).
     """
 
     name: str
@@ -56,6 +65,7 @@ class Route:
     tags: tuple[str, ...] = ()
     openapi: Any = None
     postman: Any = None
+    kept: str | Callable = KEPT
     segments: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):

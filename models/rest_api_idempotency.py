@@ -38,24 +38,28 @@ from ..lib import idempotency
 
 # after side_store's lock: the kept answer, if any (a fresh snapshot)
 LOOK_SQL = """
-SELECT current_setting('rest_api.locked')::bool, kept.fingerprint, kept.status, kept.headers, kept.body
+SELECT current_setting('rest_api.locked')::bool, kept.fingerprint, kept.status, kept.headers, kept.body,
+       kept.withheld
   FROM (VALUES (1)) AS one
   LEFT JOIN rest_api_idempotency AS kept
          ON kept.key_id = %(key_id)s AND kept.user_id = %(user_id)s AND kept.name = %(name)s
         AND kept.expires > %(now)s
 """
 KEEP_SQL = """
-INSERT INTO rest_api_idempotency AS kept (key_id, user_id, name, fingerprint, expires, status, headers, body)
-VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
+INSERT INTO rest_api_idempotency AS kept
+       (key_id, user_id, name, fingerprint, expires, status, headers, body, withheld)
+VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s,
+        %(withheld)s)
 ON CONFLICT (key_id, user_id, name) DO UPDATE
     SET fingerprint = EXCLUDED.fingerprint, expires = EXCLUDED.expires, status = EXCLUDED.status,
-        headers = EXCLUDED.headers, body = EXCLUDED.body
+        headers = EXCLUDED.headers, body = EXCLUDED.body, withheld = EXCLUDED.withheld
     WHERE kept.expires <= %(now)s
 RETURNING kept.id
 """
 KEEP_FAILURE_SQL = """
-INSERT INTO rest_api_idempotency (key_id, user_id, name, fingerprint, expires, status, headers, body)
-VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s)
+INSERT INTO rest_api_idempotency (key_id, user_id, name, fingerprint, expires, status, headers, body, withheld)
+VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s,
+        %(withheld)s)
 ON CONFLICT (key_id, user_id, name) DO NOTHING
 """
 
@@ -70,6 +74,7 @@ class Claim:
     name: str
     fingerprint: str
     ttl: int
+    withheld: bool = False  # the answer may hold a secret: only that it ran is kept
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class RestApiIdempotency(models.Model):
     status = fields.Integer(required=True, readonly=True)
     headers = fields.Json(readonly=True)
     body = fields.Binary(attachment=False, readonly=True)
+    withheld = fields.Boolean(
+        readonly=True, help="The answer may have held a secret: only that the request ran is kept."
+    )
     expires = fields.Datetime(required=True, index=True, readonly=True)
 
     _sql_constraints = [
@@ -128,12 +136,14 @@ class RestApiIdempotency(models.Model):
     @api.model
     def _values(self, claim, response):
         now = fields.Datetime.now()
+        # an error answer holds no secret: it is kept and replayed as any other
+        withheld = claim.withheld and response.status_code < 400
         return {
             "key_id": claim.key_id, "user_id": claim.user_id, "name": claim.name, "fingerprint": claim.fingerprint,
             "expires": fields.Datetime.add(now, seconds=claim.ttl), "now": now,
             "status": response.status_code,
             "headers": json.dumps(idempotency.kept_headers(response.headers)),
-            "body": response.get_data(),
+            "body": None if withheld else response.get_data(), "withheld": withheld,
         }  # fmt: skip
 
     @api.model

@@ -180,6 +180,8 @@ class RestApiKey(models.Model):
         return records
 
     def write(self, vals):
+        # access rights and rules first: the checks below name the key and its limits
+        self.check_access("write")
         self._check_power()
         self._check_owner_change(vals)
         self._check_only_tightened(vals)
@@ -295,6 +297,7 @@ class RestApiKey(models.Model):
         return action
 
     def unlink(self):
+        self.check_access("unlink")
         self._check_power()
         ids = self.ids
         result = super().unlink()

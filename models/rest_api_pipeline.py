@@ -239,12 +239,14 @@ class RestApiPipeline(models.AbstractModel):
         409 while it runs."""
         httprequest = call.httprequest
         name = idempotency.key_of(httprequest.method, httprequest.headers.get(idempotency.HEADER))
-        if name is None or call.key is None:
+        kept = call.route.kept(call) if callable(call.route.kept) else call.route.kept
+        if name is None or call.key is None or kept == routes.NOT_KEPT:
             return None
         fingerprint = idempotency.fingerprint(
             httprequest.method, httprequest.path, httprequest.query_string, call.raw_body()
         )
-        claim = Claim(call.key.id, call.user_id, name, fingerprint, call.setting("rest_api.idempotency_ttl"))
+        claim = Claim(call.key.id, call.user_id, name, fingerprint, call.setting("rest_api.idempotency_ttl"),
+                      withheld=kept == routes.WITHHELD)  # fmt: skip
         if call.lock is None:  # not a transaction Odoo runs again: that one holds the lock already
             # sudo(): kept answers are looked up by the call's own pair only
             look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, call.user_id, name)
@@ -260,11 +262,16 @@ class RestApiPipeline(models.AbstractModel):
         return None
 
     @api.model
-    def _replay(self, fingerprint, kept_fingerprint, status, headers, body):
+    def _replay(self, fingerprint, kept_fingerprint, status, headers, body, withheld=False):
         if kept_fingerprint != fingerprint:
             raise errors.Unprocessable(
                 f"This {idempotency.HEADER} was used for another request (method, path or body): "
                 "use a new key for a new request."
+            )
+        if withheld:
+            raise errors.Unprocessable(
+                f"This request already ran (it answered {status}); its answer may hold a secret, "
+                "which is never kept: it cannot be sent again."
             )
         return Response(bytes(body or b""), status=status, headers={**headers, idempotency.REPLAYED: "true"})
 

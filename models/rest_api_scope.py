@@ -30,7 +30,10 @@ class RestApiScope(models.Model):
         # A new line lets a key reach one more model: an owner may add lines
         # only while creating the key (in the same transaction), a manager always.
         Key = self.env["rest.api.key"]
-        Key.browse([vals["key_id"] for vals in vals_list if vals.get("key_id")])._check_power()
+        keys = Key.browse([vals["key_id"] for vals in vals_list if vals.get("key_id")]).exists()
+        self.check_access("create")
+        keys.check_access("write")  # before any message that names a key
+        keys._check_power()
         if not self.env["rest.api.key"]._is_rest_api_manager():
             now = self.env.cr.now()
             for vals in vals_list:
@@ -42,6 +45,7 @@ class RestApiScope(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self.check_access("write")  # before any message that names a key
         self.key_id._check_power()
         if vals.get("key_id"):
             # rules are checked on the lines before the write, not on the key they move to

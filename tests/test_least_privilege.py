@@ -8,6 +8,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from ..controllers import handlers
 from ..lib import errors, methods
@@ -188,6 +189,32 @@ class TestPairs(RestApiCase):
         self.assertTrue(hook._within_scopes(hook.key_id._scope_map()))
         self.assertFalse(hook._within_scopes({"res.partner": frozenset({"read"})}))
 
+    def test_answers_that_may_hold_a_secret_are_never_kept(self):
+        def post(path, body, key=None, **headers):
+            return self.call(
+                "POST", path, key=key, body=body, headers={"Idempotency-Key": "secret-1", **headers}
+            )
+
+        made = post("/api/rest.api.key/execute_kw", {"method": "generate", "args": [{"name": "by API"}]})
+        self.assertEqual(made.status_code, 200, made.text)
+        again = post("/api/rest.api.key/execute_kw", {"method": "generate", "args": [{"name": "by API"}]})
+        self.assertIn("already ran", self.assertProblem(again, 422)["detail"])  # ran once, not shown again
+        kept = self.env["rest.api.idempotency"].sudo().search([("name", "=", "secret-1")])
+        self.assertEqual((kept.withheld, kept.body), (True, False))
+        self.assertEqual(self.env["rest.api.key"].search_count([("name", "=", "by API")]), 1)
+        # the login routes keep nothing: a retried login logs in again; a spent refresh token stays spent
+        login = {"login": "rest_alice", "password": "rest_alice"}
+        first = post("/api/auth/login", login, key=self.app_key, **{"Idempotency-Key": "login-1"})
+        second = post("/api/auth/login", login, key=self.app_key, **{"Idempotency-Key": "login-1"})
+        self.assertEqual((first.status_code, second.status_code), (200, 200), first.text)
+        self.assertNotEqual(first.json()["access_token"], second.json()["access_token"])
+        refresh = {"refresh_token": first.json()["refresh_token"]}
+        self.assertEqual(post("/api/auth/refresh", refresh, key=self.app_key, **{"Idempotency-Key": "r"}).status_code,
+                         200)  # fmt: skip
+        self.assertProblem(
+            post("/api/auth/refresh", refresh, key=self.app_key, **{"Idempotency-Key": "r"}), 401
+        )
+
     def test_a_manager_reads_no_kept_answer_made_above_them(self):
         self.call(
             "POST", "/api/res.partner/create", body={"name": "k"}, headers={"Idempotency-Key": "admin-k"}
@@ -257,9 +284,24 @@ class TestManagerPower(RestApiCase):
     def test_a_token_works_only_with_the_key_its_claims_name(self):
         Token = self.env["rest.api.token"]
         jwt, _expiry, record = Token._issue_access(self.below, self.below_key.id, 600)
-        record.sudo().key_id = self.admin_key  # as if its row were moved by SQL
-        admin_secret = self.make_key(self.admin)
-        self.assertProblem(self.get("/api/res.country/search", key=admin_secret, headers={"token": jwt}), 401)
+        record.sudo().key_id = self.env["rest.api.key"]._find_key(self.key).id  # as if its row were moved
+        self.assertProblem(self.get("/api/res.country/search", key=self.key, headers={"token": jwt}), 401)
+
+    def test_refusals_name_no_key_to_a_user_without_access(self):
+        plain = new_test_user(self.env, login="rest_power_plain", groups="base.group_user")
+        secret_name = self.below_key.name
+        for attempt in (
+            lambda: (
+                self.env["rest.api.scope"]
+                .with_user(plain)
+                .create({"key_id": self.below_key.id, "model_id": self.env["ir.model"]._get_id("res.users")})
+            ),
+            lambda: self.below_key.with_user(plain).write({"rate_limit": 0}),
+            lambda: self.below_key.with_user(plain).write({"rate_limit": 10**6}),
+        ):
+            with self.assertRaises(AccessError) as refused:
+                attempt()
+            self.assertNotIn(secret_name, str(refused.exception))
 
     def test_a_key_of_a_user_whose_groups_the_manager_holds_is_managed(self):
         key = self.below_key.with_user(self.manager)
@@ -384,6 +426,30 @@ class TestExecuteKwContract(RestApiCase):
         self.assertProblem(self.execute(key, "res.partner", "mapped", [admin_partner, "nosuch"]), 400)
         self.assertProblem(self.execute(key, "res.partner", "grouped", [admin_partner, "country_id"]), 400)
         self.assertProblem(self.execute(key, "res.partner", "get_property_definition", ["x.y"]), 400)
+
+    def test_translations_need_the_scope_of_what_they_read_or_write(self):
+        key = self.make_key(self.admin, all_models=False, scope_ids=[self.scope("res.partner.category", "x")])
+        category = self.env["res.partner.category"].create({"name": "Tag"})
+        for method, args in (("update_field_translations", [[category.id], "name", {"en_US": "Changed"}]),
+                             ("web_override_translations", [[category.id], {"name": "Changed"}]),
+                             ("get_field_translations", [[category.id], "name"])):  # fmt: skip
+            self.assertProblem(self.execute(key, "res.partner.category", method, args), 403)
+        self.assertEqual(category.name, "Tag")
+
+    def test_malformed_orm_arguments_are_400(self):
+        admin_partner = [self.admin.partner_id.id]
+        with mute_logger("odoo.sql_db"):  # Odoo logs the statement psycopg2 could not adapt
+            self.assertProblem(
+                self.execute(self.key, "res.partner", "search", [[], [["name", "=", {}]]]), 400
+            )
+        for method, args in (("search", [[[]]]), ("search_count", [["x"]]), ("name_search", ["a", [[]]]),
+                             ("get_view", [True]),
+                             ("get_field_translations", [admin_partner, "no_such_field"]),
+                             ("sorted", [admin_partner, "name", 2**40])):  # fmt: skip
+            self.assertProblem(self.execute(self.key, "res.partner", method, args), 400)
+        key = self.scoped("res.partner")
+        bar = {"field": "country_code", "colors": {"BE": "success"}}
+        self.assertProblem(self.execute(key, "res.partner", "read_progress_bar", [[], "type", bar]), 403)
 
     def test_an_external_id_of_a_model_the_key_cannot_read_is_not_found(self):
         key = self.scoped("res.partner")

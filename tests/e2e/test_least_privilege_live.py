@@ -35,7 +35,11 @@ def shared(admin, make_key):
     tokens = {}
     for person in (alice, bob):
         answer = call(
-            "POST", "/api/auth/login", made["key"], json={"login": person.login, "password": person.password}
+            "POST",
+            "/api/auth/login",
+            made["key"],
+            source=loopback(),
+            json={"login": person.login, "password": person.password},
         )
         assert answer.status_code == 200, answer.text
         tokens[person.login] = answer.json()["access_token"]
@@ -88,7 +92,11 @@ def test_managers_and_plain_users_over_xml_rpc(admin, make_key, shared):
     event_ids = admin("rest.api.webhook.event", "search", [("webhook_id", "=", hook)])
     assert event_ids
     login = call(
-        "POST", "/api/auth/login", admin_key["key"], json={"login": "admin", "password": admin.password}
+        "POST",
+        "/api/auth/login",
+        admin_key["key"],
+        source=loopback(),
+        json={"login": "admin", "password": admin.password},
     )
     assert login.status_code == 200, login.text
     assert call(
@@ -144,3 +152,24 @@ def test_a_failed_login_takes_as_long_for_an_unknown_login(make_key, employee):
     known = statistics.median(took(employee.login) for _i in range(5))
     unknown = statistics.median(took(uniq("nobody")) for _i in range(5))
     assert unknown > known * 0.7, (known, unknown)
+
+
+def test_answers_holding_a_secret_are_never_kept(make_key, admin, employee):
+    key = make_key()["key"]
+    name = uniq("secret")
+    body = {"method": "generate", "args": [{"name": name}]}
+    first = call("POST", "/api/rest.api.key/execute_kw", key, headers={"Idempotency-Key": name}, json=body)
+    assert first.status_code == 200, first.text
+    assert_problem(
+        call("POST", "/api/rest.api.key/execute_kw", key, headers={"Idempotency-Key": name}, json=body), 422
+    )
+    kept = admin("rest.api.idempotency", "search_read", [("name", "=", name)], fields=["body", "withheld"])
+    assert [(row["body"], row["withheld"]) for row in kept] == [(False, True)]
+    assert first.json()["key"] not in str(kept)
+    # a refresh token's reuse is detected even with the same Idempotency-Key
+    login = call("POST", "/api/auth/login", key, source=loopback(),
+                 json={"login": employee.login, "password": employee.password})  # fmt: skip
+    refresh = {"refresh_token": login.json()["refresh_token"]}
+    headers = {"Idempotency-Key": uniq("refresh")}
+    assert call("POST", "/api/auth/refresh", key, headers=headers, json=refresh).status_code == 200
+    assert_problem(call("POST", "/api/auth/refresh", key, headers=headers, json=refresh), 401)

@@ -151,7 +151,8 @@ def test_unexpected_error_is_500_and_its_id_is_in_the_server_log(make_key):
         "POST",
         "/api/res.partner/execute_kw",
         key,
-        json={"method": "fields_get", "args": [], "kwargs": {"attributes": 5}},
+        # a business method's own failure (set(5)): not an ORM method refusing an argument
+        json={"method": "address_get", "args": [[1]], "kwargs": {"adr_pref": 5}},
     )
     body = assert_problem(response, 500)
     assert "not iterable" not in response.text
