@@ -289,6 +289,7 @@ class TestManagerPower(RestApiCase):
 
     def test_refusals_name_no_key_to_a_user_without_access(self):
         plain = new_test_user(self.env, login="rest_power_plain", groups="base.group_user")
+        self.below_key.sudo().write({"rate_limit": 50, "name": "PAYROLL-EXPORT"})  # a loosening names it
         secret_name = self.below_key.name
         for attempt in (
             lambda: (
