@@ -19,10 +19,9 @@ from ..infra.search_page import search_page
 from ..lib import errors, etags, methods, query, routes, scopes, serialize, values, walls
 
 READ = frozenset({"read"})
-# what an ORM method raises on an argument it cannot take (not a serialisation failure:
-# psycopg2.OperationalError is left to Odoo, which runs the transaction again)
-MALFORMED = (ValueError, AssertionError, TypeError, AttributeError, KeyError, IndexError, OverflowError,
-             psycopg2.ProgrammingError, psycopg2.DataError)  # fmt: skip
+# what an ORM method raises on an argument it cannot take; the database's own refusals
+# (values, too complex a query, serialisation failures) are mapped by controllers/errors.py
+MALFORMED = (ValueError, AssertionError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
 MESSAGES = {
     "created": "Record created successfully.",
     "updated": "Record updated successfully.",
@@ -375,6 +374,11 @@ def execute_kw(call):
     kwargs = dict(bound.kwargs, context=dict(model.env.context, **context))
     try:
         result = api.call_kw(model, method, args, kwargs)
+    except psycopg2.ProgrammingError as exc:
+        if entry is methods.EXECUTE or exc.pgcode is not None:
+            raise
+        # psycopg2 could not even send a value (an object as a limit): nothing reached PostgreSQL
+        raise errors.BadRequest(f"Odoo refused the arguments of {method!r}: {str(exc)[:300]}") from exc
     except MALFORMED as exc:
         if entry is methods.EXECUTE:  # a business method's own failure: unexpected
             raise
