@@ -20,7 +20,7 @@ from werkzeug.urls import url_decode
 from odoo.service import model as service_model
 
 from ..lib import batch as batches
-from ..lib import errors, routes, serialize
+from ..lib import errors, methods, routes, serialize
 from .call import Call
 from .errors import to_api_error
 
@@ -43,6 +43,22 @@ class OperationRequest:
 def runs_in_batch(route):
     """Whether a route may be an operation of a batch: the data routes."""
     return route.auth == "user" and "records" in route.tags
+
+
+def batch_kept(call):
+    """What an Idempotency-Key keeps of a batch's answer: withheld when any of its
+    operations' answers would be (an ``execute_kw`` of a method outside the ORM's:
+    its answer may hold a secret, API.md sections 1 and 8)."""
+    try:
+        operations = batches.parse(call.json(), call.setting("rest_api.max_batch_operations"))
+    except errors.ApiError:
+        return routes.KEPT  # the batch fails as a whole, with this error: nothing secret to keep
+    for operation in operations:
+        path = operation.path.split("?", 1)[0].rstrip("/")
+        body = operation.body if isinstance(operation.body, dict) else {}
+        if path.endswith("/execute_kw") and methods.method(str(body.get("method"))) is methods.EXECUTE:
+            return routes.WITHHELD
+    return routes.KEPT
 
 
 def batch(call):

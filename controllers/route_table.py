@@ -205,7 +205,7 @@ ROUTES = (
     ),
     # ------------------------------------------------------------ batch (API.md section 9)
     Route(
-        "batch", "POST", "batch", batch.batch,
+        "batch", "POST", "batch", batch.batch, kept=batch.batch_kept,
         summary="Run data operations in one transaction", tags=("batch",),
         openapi=Operation(
             parameters=(IDEMPOTENT,), body=BATCH_BODY, example=BATCH_EXAMPLE, answer=BATCH_ANSWER,

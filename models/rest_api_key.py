@@ -171,8 +171,18 @@ class RestApiKey(models.Model):
                 raise ValidationError(_("Allowed IPs: %s", exc)) from exc
 
     # ------------------------------------------------------------ ownership
+    @api.model
+    def _check_no_login_token(self):
+        """A call authenticated by a login token issues no credential: no key, no
+        secret, no token (API.md section 8). The pipeline marks its context."""
+        if self.env.context.get("rest_api_login_token"):
+            raise AccessError(
+                _("A call made with a login token cannot create keys or issue secrets and tokens.")
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_no_login_token()
         for vals in vals_list:
             self._check_owner_change(vals)
         records = super().create(vals_list)
@@ -265,6 +275,7 @@ class RestApiKey(models.Model):
 
     def _new_secret(self):
         self.ensure_one()
+        self._check_no_login_token()
         self.check_access("write")
         self._check_power()
         secret = keys.generate_key()

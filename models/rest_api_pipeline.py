@@ -28,6 +28,8 @@ from ..infra import company_paths, search_page, throttle, worker_cache
 from ..lib import credentials, errors, idempotency, ipnet, query, routes, scopes, settings
 from .rest_api_idempotency import Claim
 
+LOGIN_TOKEN_CONTEXT = "rest_api_login_token"  # the call is authenticated by a login token
+
 
 class RestApiPipeline(models.AbstractModel):
     _name = "rest.api.pipeline"
@@ -195,9 +197,19 @@ class RestApiPipeline(models.AbstractModel):
                 "This API key needs a user's login token (header token or Login-Token)."
             )
         call.user_id = user_id
-        request.update_env(user=user_id)
+        request.update_env(user=user_id, context=self._call_context(call, request.env.context))
         if call.audit is not None:
             call.audit["user_id"] = user_id
+
+    @api.model
+    def _call_context(self, call, context):
+        """The call's context, marked when a login token authenticates it: the addon's
+        models then issue no credential (API.md section 8: a login token cannot mint
+        a longer-lived token, nor a key). Clients cannot set or clear the mark: the
+        context they send goes through an allow-list (``lib.query.check_context``)."""
+        if call.token is not None:
+            return dict(context, **{LOGIN_TOKEN_CONTEXT: True})
+        return context
 
     # ------------------------------------------------------------ scope
     @api.model
@@ -226,7 +238,7 @@ class RestApiPipeline(models.AbstractModel):
         context = dict(context)
         if call.httprequest.method in ("GET", "HEAD"):
             context.update(query.parse_context(call.args.get("context")))
-        request.update_env(context=context)
+        request.update_env(context=self._call_context(call, context))
         company_paths.prefill(request.env)  # multi-company rules read them (infra/company_paths.py)
         return request.env[name]
 

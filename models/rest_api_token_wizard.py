@@ -36,6 +36,7 @@ class RestApiTokenWizard(models.TransientModel):
         )
 
     def _check_may_issue(self):
+        self.env["rest.api.key"]._check_no_login_token()
         if not self.env["rest.api.token"]._may_issue_for(self.user_id):
             raise AccessError(_("Only a REST API manager may issue tokens for other users."))
         self.key_id.check_access("write")  # own keys, or any key for a manager...

@@ -215,6 +215,36 @@ class TestPairs(RestApiCase):
             post("/api/auth/refresh", refresh, key=self.app_key, **{"Idempotency-Key": "r"}), 401
         )
 
+    def test_a_batch_that_may_answer_a_secret_is_withheld(self):
+        operation = {"method": "POST", "path": "/api/rest.api.key/execute_kw",
+                     "body": {"method": "generate", "args": [{"name": "in a batch"}]}}  # fmt: skip
+        headers = {"Idempotency-Key": "batch-secret"}
+        first = self.call("POST", "/api/batch", body={"operations": [operation]}, headers=headers)
+        self.assertEqual(first.status_code, 200, first.text)
+        again = self.call("POST", "/api/batch", body={"operations": [operation]}, headers=headers)
+        self.assertProblem(again, 422)
+        kept = self.env["rest.api.idempotency"].sudo().search([("name", "=", "batch-secret")])
+        self.assertEqual((kept.withheld, kept.body), (True, False))
+
+    def test_a_login_token_mints_no_credential(self):
+        carol = new_test_user(
+            self.env, login="rest_carol", groups="base.group_user,rest_api.group_rest_api_user"
+        )
+        token = self.env["rest.api.token"]._issue_access(carol, self.app_key_id, 3600)[0]
+        key_id = self.env["rest.api.key"].search([("user_id", "=", carol.id)], limit=1).id or self.app_key_id
+        for path, body in (
+            ("/api/rest.api.key/execute_kw", {"method": "generate", "args": [{"name": "minted"}]}),
+            ("/api/rest.api.token.wizard/execute_kw",
+             {"method": "create", "args": [{"user_id": carol.id, "key_id": key_id, "expiration_days": 30}]}),
+        ):  # fmt: skip
+            answer = self.as_token(token, "POST", path, body=body)
+            if path.endswith("wizard/execute_kw") and answer.status_code == 200:
+                answer = self.as_token(
+                    token, "POST", path, body={"method": "action_issue", "args": [[answer.json()]]}
+                )
+            self.assertProblem(answer, 403)
+        self.assertFalse(self.env["rest.api.key"].search([("name", "=", "minted")]))
+
     def test_a_manager_reads_no_kept_answer_made_above_them(self):
         self.call(
             "POST", "/api/res.partner/create", body={"name": "k"}, headers={"Idempotency-Key": "admin-k"}
