@@ -173,3 +173,20 @@ def test_answers_holding_a_secret_are_never_kept(make_key, admin, employee):
     headers = {"Idempotency-Key": uniq("refresh")}
     assert call("POST", "/api/auth/refresh", key, headers=headers, json=refresh).status_code == 200
     assert_problem(call("POST", "/api/auth/refresh", key, headers=headers, json=refresh), 401)
+
+
+def test_a_login_token_mints_no_key_and_a_batch_keeps_no_secret(shared, make_key, admin):
+    minted = call("POST", "/api/rest.api.key/execute_kw", shared.key, token=shared.alice_token,
+                  json={"method": "generate", "args": [{"name": uniq("minted")}]})  # fmt: skip
+    assert_problem(minted, 403)
+    key, name = make_key()["key"], uniq("batch")
+    operation = {"method": "POST", "path": "/api/rest.api.key/execute_kw",
+                 "body": {"method": "generate", "args": [{"name": name}]}}  # fmt: skip
+    first = call(
+        "POST", "/api/batch", key, headers={"Idempotency-Key": name}, json={"operations": [operation]}
+    )
+    assert first.status_code == 200, first.text
+    assert_problem(call("POST", "/api/batch", key, headers={"Idempotency-Key": name}, json={"operations": [operation]}),
+                   422)  # fmt: skip
+    kept = admin("rest.api.idempotency", "search_read", [("name", "=", name)], fields=["body", "withheld"])
+    assert [(row["body"], row["withheld"]) for row in kept] == [(False, True)]
