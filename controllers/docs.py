@@ -149,7 +149,9 @@ class SwaggerUiAssets(http.Controller):
         save_session=False,
         readonly=True,
     )
-    def swagger_ui_asset(self, name):
+    def swagger_ui_asset(self, name, v=None):
+        # ``v``: the page's cache-busting version (``?v=``); taken, so that Odoo
+        # does not warn about an argument the route ignores on every request
         if name not in ASSETS:
             return request.not_found()
         plain, packed = _asset(name)
