@@ -15,6 +15,7 @@ from odoo import api, models
 from odoo.http import Response
 from odoo.tools import SQL
 
+from ..infra import worker_cache
 from ..infra.search_page import search_page
 from ..lib import errors, etags, methods, query, routes, scopes, serialize, values, walls
 
@@ -317,7 +318,12 @@ def execute_kw_kept(call):
     is records and values; any other method's may hold a secret (a key's
     ``generate``, an action showing a new secret), which is never stored."""
     method = call.checked[0] if call.checked else None
-    return routes.KEPT if method and methods.method(method) is not methods.EXECUTE else routes.WITHHELD
+    return routes.WITHHELD if not method or methods.answer_may_hold_secret(method) else routes.KEPT
+
+
+def _without_self(function):
+    signature = inspect.signature(function)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
 
 
 def _base_signature(model, method):
@@ -326,11 +332,21 @@ def _base_signature(model, method):
     for klass in reversed(type(model).__mro__):
         if method in vars(klass):
             function = vars(klass)[method]
-            if not callable(function):
-                return None
-            signature = inspect.signature(function)
-            return signature.replace(parameters=list(signature.parameters.values())[1:])
+            return _without_self(function) if callable(function) else None
     return None
+
+
+def _signatures(model, method, entry):
+    """(base, override) signatures of ``method`` on ``model``, worked out once per worker
+    (``inspect.signature`` costs tens of µs; a registry reload drops the memo)."""
+    memo = worker_cache.memo(model.env.registry, "rest_api.signatures")
+    found = memo.get((model._name, method))
+    if found is None:
+        override = inspect.signature(getattr(model, method))  # bound: a classmethod's too
+        # a business method of the model's own: its arguments are its own business ("execute")
+        base = _base_signature(model, method) if entry is not methods.EXECUTE else None
+        found = memo[(model._name, method)] = (base or override, override)
+    return found
 
 
 def _bind_arguments(model, method, args, kwargs, entry, maximum):
@@ -350,11 +366,9 @@ def _bind_arguments(model, method, args, kwargs, entry, maximum):
             raise errors.BadRequest(
                 f"At most {maximum} ids per call (rest_api.max_page_size); got {len(ids)}."
             )
-    override = inspect.signature(getattr(model, method))
-    base = _base_signature(model, method) if entry is not methods.EXECUTE else None
-    # a business method of the model's own: its arguments are its own business ("execute")
+    base, override = _signatures(model, method, entry)
     limit = (entry.limit, maximum) if entry.limit else None
-    return ids, methods.bind(method, base or override, override, positional, kwargs, limit)
+    return ids, methods.bind(method, base, override, positional, kwargs, limit)
 
 
 def execute_kw(call):

@@ -85,22 +85,14 @@ def _load(reach: Reach, model: str, arguments: Mapping[str, object]) -> None:
     # passes through may be created or written
     for path in _string_list(arguments.get("fields"), "fields"):
         segments = [s for s in path.split("/") if s not in ("id", ".id")]
-        current = model
-        for index, segment in enumerate(segments):
-            info = reach._field(current, segment, "fields")
-            reach._related(info)
-            last = index == len(segments) - 1
-            if not info.relation or info.type == "properties":
-                if not last:
-                    raise BadRequest(
-                        f"Field {segment[:60]!r} is not relational; cannot follow {path[:60]!r}."
-                    )
-                break
-            if last:
-                reach.need(info.relation, "read")
-            else:
-                reach.need(info.relation, "read", "create", "write")
-                current = info.relation
+        if not segments:
+            continue
+        inner = Reach(reach.fields_of)
+        _model, last = inner._path(model, "/".join(segments), "fields", "/")
+        for comodel in inner.needs:
+            reach.need(comodel, "read", "create", "write")
+        if last.relation and last.type != "properties":
+            reach.need(last.relation, "read")
 
 
 def _string_list(value: object, where: str) -> list[str]:
@@ -251,6 +243,13 @@ EXECUTE = Method(frozenset({"execute"}))
 def method(name: str) -> Method:
     """The table entry of ``name``; an unlisted method needs ``execute``."""
     return METHODS.get(name, EXECUTE)
+
+
+def answer_may_hold_secret(name: str) -> bool:
+    """Whether the answer of method ``name`` may hold a secret, and so is never kept
+    by an Idempotency-Key: an ORM method's answer is records and values; any other
+    method's may be a new key (``generate``) or an action showing a new secret."""
+    return method(name) is EXECUTE
 
 
 # ---------------------------------------------------------------- binding

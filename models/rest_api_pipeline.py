@@ -197,7 +197,7 @@ class RestApiPipeline(models.AbstractModel):
                 "This API key needs a user's login token (header token or Login-Token)."
             )
         call.user_id = user_id
-        request.update_env(user=user_id, context=self._call_context(call, request.env.context))
+        request.update_env(user=user_id, context=call.token and self._call_context(call, request.env.context))
         if call.audit is not None:
             call.audit["user_id"] = user_id
 

@@ -114,10 +114,11 @@ class RestApiToken(models.Model):
             # a token is bound to its user and key (its claims say so): it never moves
             if {"user_id", "key_id", "jti", "chain", "token_type"} & set(vals):
                 raise AccessError(_("An issued token cannot be moved to another user or key."))
-            # extending or un-revoking a token acts as its user, under its key
-            Key = self.env["rest.api.key"]
+            # extending or un-revoking a token acts as its user, under its key: the rule of
+            # what a (key, user) pair made (models/rest_api_owned.py)
+            Pairs = self.env["rest.api.owned.mixin"]
             for token in self.sudo():
-                if not (Key._holds_groups_of(token.user_id) and Key._holds_groups_of(token.key_id.user_id)):
+                if not Pairs._may_act_for(token.key_id, token.user_id):
                     raise AccessError(
                         _("A token acts as a user who holds groups you do not: you may only revoke it.")
                     )
