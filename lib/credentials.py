@@ -57,6 +57,10 @@ def extract(headers: Mapping[str, str], query: Mapping[str, str]) -> Credentials
     if any(name.lower() in QUERY_CREDENTIALS for name in query):
         raise Unauthorized("Credentials must be sent in headers, never in the URL.")
     key, token, bearer = _one(headers, KEY_HEADERS), _one(headers, TOKEN_HEADERS), _bearer(headers)
+    if token is not None and token == key:
+        # the key sent again as the token: a generated client given only the key sends it
+        # in every security scheme of the OpenAPI document (lib.openapi._security_schemes)
+        token = None
     if bearer:
         if key is None and not looks_like_jwt(bearer):
             key = bearer

@@ -14,6 +14,7 @@ Everything here is deterministic: the same input gives the same document.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -46,15 +47,31 @@ FALSY_TYPES = {
 MAGIC_FIELDS = {"id", "display_name", "create_uid", "create_date", "write_uid", "write_date", "__last_update"}
 
 
-# A record id, or an x2many command. Kept flat on purpose: per-item constraints (prefixItems,
-# bounds) make schemathesis' coverage phase hit a CPython 3.11 < 3.11.8 race in the fuzzer
-# itself (gh-106905) about every other run; lib.values checks each command and answers 400.
-X2MANY_ITEM = {
-    "type": ["integer", "array"],
-    "description": "A record id, or an Odoo x2many command: [0, 0, {values}] create, "
-    "[1, id, {values}] update, [2, id] delete, [3, id] unlink, [4, id] link, [5] unlink all, "
-    "[6, 0, [ids]] replace.",
+# Odoo's empty value of a field that is not a number, a boolean or a list (API.md section 4)
+# (``enum`` rather than ``const``: openapi-python-client 0.29 cannot parse a ``const`` in a union)
+FALSE = {"type": "boolean", "enum": [False], "description": "Empty (Odoo's false)."}
+NULL = {"type": "null"}
+# An x2many command, [0, 0, {values}] ... [6, 0, [ids]]: its items are numbers, an object of
+# values or a list of ids. Kept without prefixItems or bounds on purpose: per-item constraints
+# make schemathesis' coverage phase hit a CPython 3.11 < 3.11.8 race in the fuzzer itself
+# (gh-106905) about every other run; lib.values checks each command and answers 400.
+X2MANY_COMMAND = {
+    "type": "array",
+    "title": "X2ManyCommand",
+    "description": "An Odoo x2many command: [0, 0, {values}] create, [1, id, {values}] update, "
+    "[2, id] delete, [3, id] unlink, [4, id] link, [5] unlink all, [6, 0, [ids]] replace.",
+    "items": {
+        "anyOf": [
+            {"type": "integer"},
+            {"type": "object", "additionalProperties": True},
+            {"type": "array", "items": {"type": "integer"}},
+        ]
+    },
 }
+# What the component schemas every document shares are called (model schemas never
+# contain a capital letter, so the names cannot meet)
+SHARED_SCHEMAS = {"X2ManyCommand": X2MANY_COMMAND}
+X2MANY_ITEM = {"anyOf": [{"type": "integer"}, {"$ref": "#/components/schemas/X2ManyCommand"}]}
 SAMPLES = {
     "char": "Example",
     "text": "Example",
@@ -173,32 +190,49 @@ def _marshmallow_field(info: FieldInfo, write: bool) -> mfields.Field:
     return mfields.Raw()
 
 
-def _with_empty(prop: dict, empties: list) -> dict:
-    """``prop`` that also admits the given empty values (None, False).
+def enum_names(values: Sequence[str]) -> list[str]:
+    """Code names for enum values (``x-enum-varnames``), unique once generators
+    upper-case them: ``GMT+0``, ``GMT-0`` and ``GMT0`` must not become one name."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for value in values:
+        words = re.findall(r"[A-Za-z0-9]+|[+-]", str(value))
+        name = "_".join({"+": "PLUS", "-": "MINUS"}.get(word, word.upper()) for word in words) or "EMPTY"
+        if not name[0].isalpha():
+            name = f"V_{name}"
+        unique, count = name, 1
+        while unique in taken:
+            count += 1
+            unique = f"{name}_{count}"
+        taken.add(unique)
+        names.append(unique)
+    return names
 
-    Written as a list of types (and enum values), not as ``anyOf``: the
-    schema stays flat, which code generators and fuzzers handle best. The
-    cost is that a boolean type admits ``true`` too; the API refuses it.
-    """
-    if "type" not in prop:  # any value already
+
+def _one_of_types(prop: dict, empties: Sequence[dict]) -> dict:
+    """``prop`` that also admits the given empty values (``FALSE``, ``NULL``), as
+    ``anyOf``: each member keeps one type, which is what generators type best
+    (a TypeScript ``false``, a Python ``bool``)."""
+    if not prop.get("type") and "$ref" not in prop:  # any value already
         return prop
-    types = [prop["type"], *("null" if value is None else "boolean" for value in empties)]
-    prop["type"] = list(dict.fromkeys(types))
-    if "enum" in prop:
-        prop["enum"] = [*prop["enum"], *empties]
-    return prop
+    outer = {
+        k: prop.pop(k)
+        for k in list(prop)
+        if k in ("title", "description", "readOnly") or k.startswith("x-odoo-")
+    }
+    return {"anyOf": [prop, *empties], **outer}
 
 
 def field_property(info: FieldInfo, write: bool = False) -> dict:
     """JSON Schema of one field, with Odoo's own type, relation and label."""
     prop = dict(_converter().field2property(_marshmallow_field(info, write)))
     if write and info.type in ("one2many", "many2many"):
-        # no maxItems (lib.values allows 10,000): schemathesis' coverage phase builds arrays of that
-        # size, which on CPython 3.11 < 3.11.8 crashes the fuzzer itself (gh-106905), not the server
         prop["items"] = X2MANY_ITEM
     if not write and info.type == "many2one":  # apispec has no JSON Schema for marshmallow's Tuple
         prop.pop("items", None)  # draft 4's tuple form: JSON Schema 2020-12 says prefixItems
         prop.update(type="array", items={"type": ["integer", "string"]}, minItems=2, maxItems=2)
+    if info.type == "selection" and info.selection:
+        prop["x-enum-varnames"] = enum_names(prop["enum"])
     prop.setdefault("description", "")
     description = " ".join(part for part in (info.help.strip()[:300], prop["description"]) if part)
     prop["x-odoo-type"] = info.type
@@ -213,14 +247,14 @@ def field_property(info: FieldInfo, write: bool = False) -> dict:
         if info.required:  # Odoo refuses to empty a required field
             return prop
         if info.type == "boolean":
-            return _with_empty(prop, [None])
+            return _one_of_types(prop, [NULL])
         if info.type in FALSY_TYPES or info.type in ("one2many", "many2many"):
-            return _with_empty(prop, [None, False])
+            return _one_of_types(prop, [FALSE, NULL])
         return prop
     if info.readonly:
         prop["readOnly"] = True
     if info.type in FALSY_TYPES:
-        return _with_empty(prop, [False])
+        return _one_of_types(prop, [FALSE])
     return prop
 
 
@@ -229,13 +263,23 @@ def _writable(info: FieldInfo) -> bool:
 
 
 def model_schemas(model: ModelDoc) -> dict[str, dict]:
-    """The three component schemas of a model: as read, to create, to update."""
+    """The three component schemas of a model: as read, to create, to update.
+
+    The create schema repeats the update schema's properties rather than
+    referring to it (``allOf``): generators read an ``allOf`` of one schema
+    as that schema, and the create body's required fields would be lost.
+    """
     infos = sorted(model.fields.values(), key=lambda i: i.name)
     read = {i.name: field_property(i) for i in infos}
     write = {i.name: field_property(i, write=True) for i in infos if _writable(i)}
     required = sorted(i.name for i in infos if _writable(i) and i.required and not i.has_default)
     title = model.description or model.name
-    create = {"title": f"{title} (create)", "allOf": [_ref(f"{model.name}-update")]}
+    create = {
+        "type": "object",
+        "title": f"{title} (create)",
+        "properties": write,
+        "additionalProperties": False,
+    }
     if required:
         create["required"] = required
     create["example"] = _example(model, required)
@@ -445,26 +489,32 @@ def _parameters(max_page_size: int) -> dict:
 
 
 def _security_schemes() -> dict:
+    """The key, and a login token that travels with it (API.md section 1).
+
+    Two schemes, two requirements: the key alone, or the key and a token.
+    Generators send every scheme they have a value for, so a client given
+    only the key may send it as the token too: the server reads a token
+    equal to the key as no token (lib.credentials).
+    """
     return {
         "apiKey": {
             "type": "apiKey",
             "in": "header",
             "name": "api-key",
-            "description": "The API key (odoorest_...).",
+            "description": "The API key (odoorest_...). Also accepted in X-API-Key, or in "
+            "Authorization: Bearer when no login token is sent.",
         },
         "loginToken": {
             "type": "apiKey",
             "in": "header",
             "name": "token",
-            "description": "A user's login token (JWT), together with the key it was issued under.",
-        },
-        "bearerToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "Authorization: Bearer <login token>, together with the key in api-key.",
+            "description": "A user's login token (JWT), together with the key it was issued under: the "
+            "call runs as that user. Also accepted in Login-Token, or in Authorization: Bearer.",
         },
     }
+
+
+SECURITY = [{"apiKey": []}, {"apiKey": [], "loginToken": []}]
 
 
 # ---------------------------------------------------------------- bodies and answers
@@ -484,6 +534,12 @@ USER_INFO = _object(
     ["user_id", "user_name", "user_login"],
 )
 STRING = {"type": "string"}
+# a domain: terms [field, operator, value] and the operators "&", "|", "!"
+DOMAIN = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "string"}, {"type": "array", "items": {}}]},
+    "description": 'An Odoo domain: [["name", "ilike", "a"]].',
+}
 TEXT = {"type": "string", "minLength": 1}
 INTEGER = {"type": "integer"}
 
@@ -528,7 +584,7 @@ def update_body(model: str | None) -> dict:
 MESSAGE = _object({"id": INTEGER, "message": STRING}, ["id", "message"])
 SCHEMA_ANSWER = {"type": "object", "additionalProperties": {"type": "object", "properties": {"type": STRING}}}
 COUNT = _object(
-    {"model": STRING, "domain": {"type": "array"}, "record_count": INTEGER},
+    {"model": STRING, "domain": DOMAIN, "record_count": INTEGER},
     ["model", "domain", "record_count"],
 )
 CREATED = {
@@ -539,7 +595,7 @@ CREATED = {
 }
 ANY: dict = {}
 EXECUTE_KW_BODY = _object(
-    {"method": STRING, "args": {"type": "array"}, "kwargs": {"type": "object"}}, ["method"]
+    {"method": STRING, "args": {"type": "array", "items": {}}, "kwargs": {"type": "object"}}, ["method"]
 )
 GENERATE_TOKEN_BODY = _object(
     {
@@ -595,7 +651,7 @@ WEBHOOK = _object(
     {
         "id": INTEGER, "name": STRING, "url": STRING, "model": STRING, "model_id": INTEGER,
         "events": {"type": "array", "items": {"type": "string", "enum": ["create", "write", "unlink"]}},
-        "fields": {"type": "array", "items": STRING}, "domain": {"type": "array"}, "active": {"type": "boolean"},
+        "fields": {"type": "array", "items": STRING}, "domain": DOMAIN, "active": {"type": "boolean"},
         "failure_count": INTEGER, "last_success": {"type": ["string", "null"]},
         "last_error": {"type": ["string", "null"]},
     },
@@ -609,7 +665,7 @@ WEBHOOK_BODY = _object(
         "model_id": {"anyOf": [STRING, INTEGER]},
         "events": {"type": "array", "items": {"type": "string", "enum": ["create", "write", "unlink"]}},
         "field_ids": {"type": "array", "items": {"anyOf": [STRING, INTEGER]}},
-        "domain": {"anyOf": [{"type": "array"}, STRING]},
+        "domain": {"anyOf": [DOMAIN, STRING]},
         "active": {"type": "boolean"},
     },
 )  # fmt: skip
@@ -718,7 +774,7 @@ def _spec(title: str, version: str, openapi_description: str, server_url: str) -
         openapi_version=OPENAPI_VERSION,
         info={"description": openapi_description},
         servers=[{"url": server_url}],
-        security=[{"apiKey": []}, {"apiKey": [], "loginToken": []}, {"apiKey": [], "bearerToken": []}],
+        security=SECURITY,
     )
 
 
@@ -768,6 +824,8 @@ def build(
     for name, scheme in _security_schemes().items():
         spec.components.security_scheme(name, scheme)
     spec.components.schema("Problem", _problem_schema())
+    for name, schema in SHARED_SCHEMAS.items():
+        spec.components.schema(name, schema)
     for name, header in _headers().items():
         spec.components.header(name, header)
     for name, param in _parameters(max_page_size).items():
@@ -775,6 +833,9 @@ def build(
     for name, response in _error_responses().items():
         spec.components.response(name, response)
     documented = [r for r in routes if r.openapi is not None]
+    if models:  # a caller's document: the generic routes it may use on some model it reaches
+        anywhere = ModelDoc("", "", {}, frozenset().union(*(m.operations for m in models)))
+        documented = [r for r in documented if not r.has_model or _visible(r, anywhere)]
     for name in dict.fromkeys(tag for r in documented for tag in r.tags[:1]):
         description, display = TAGS.get(name, (name, name))
         spec.tag({"name": name, "description": description, "x-displayName": display})
@@ -800,16 +861,15 @@ def build(
 def _add_paths(
     spec: APISpec, routes: Sequence[Route], model: ModelDoc | None, tag: str, successes: dict
 ) -> None:
+    """The operations of ``routes``, on ``model``'s paths when one is given:
+    only those the caller may use on it (a key's document lists what its
+    scopes allow, API.md section 5)."""
     by_path: dict[str, dict] = {}
     for order, route in enumerate(routes):
+        if model is not None and not _visible(route, model):
+            continue
         path = _concrete(route, model.name) if model else route.full_path
-        visible = model is None or _visible(route, model)
         operation = _operation(route, model.name if model else None, tag, successes, order)
-        if not visible:
-            # still listed: the path answers this method (OPTIONS says so), with a 403
-            needed = route.operation or " or ".join(route.one_of)
-            operation["description"] = f"Not within this caller's access ({needed}): answers 403."
-            operation.pop("x-postman", None)
         by_path.setdefault(path, {})[route.method.lower()] = operation
     for path, operations in by_path.items():
         parameters = []

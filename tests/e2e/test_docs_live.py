@@ -66,6 +66,22 @@ def test_live_documents_validate(partner_key):
     assert {"res.partner", "res.country"} <= set(schemas) and "res.users" not in schemas
 
 
+def test_a_read_only_keys_document_lists_only_reads(scoped_key):
+    key = scoped_key("res.partner", perm_read=True)
+    doc = requests.get(URL + "/api/openapi.json", headers={"api-key": key["key"]}, timeout=60).json()
+    methods = {
+        (path, method) for path, item in doc["paths"].items() for method in item if method != "parameters"
+    }
+    assert ("/api/res.partner/{id}", "get") in methods and ("/api/{model}/search", "get") in methods
+    writes = {(path, method) for path, method in methods if method in ("put", "patch", "delete")}
+    creates = {path for path, method in methods if path.endswith("/create")}
+    # only the webhook subscriptions (the key's own, not a model's) may be changed
+    assert all(path.startswith("/api/webhooks") for path, _method in writes) and not creates, writes | creates
+    postman = requests.get(URL + "/api/postman.json", headers={"api-key": key["key"]}, timeout=60).json()
+    folder = next(f for f in postman["item"] if f["name"] == "res.partner")
+    assert {item["request"]["method"] for item in folder["item"]} <= {"GET", "POST"}  # POST: execute_kw
+
+
 def test_newman_runs_the_whole_collection(partner_key, admin):
     assert os.path.exists(NEWMAN), f"newman not found at {NEWMAN}: run `npm ci --prefix tools/node`"
     response = requests.get(URL + "/api/postman.json", headers={"api-key": partner_key["key"]}, timeout=60)

@@ -41,6 +41,10 @@ def test_malformed_keys_are_refused_before_any_lookup(text):
         ({"api-key": "K", "Login-Token": JWT}, "K", JWT),
         ({"api-key": "K", "Authorization": "Bearer " + JWT}, "K", JWT),
         ({"Authorization": "Basic abc"}, None, None),
+        # a generated client given only the key sends it in every scheme of the document
+        ({"api-key": "K", "token": "K", "Authorization": "Bearer K"}, "K", None),
+        ({"api-key": "K", "token": JWT, "Authorization": "Bearer " + JWT}, "K", JWT),
+        ({"api-key": "K", "token": JWT, "Authorization": "Bearer K"}, "K", JWT),
         ({}, None, None),
     ],
 )
@@ -58,3 +62,8 @@ def test_credentials_in_the_query_string_are_refused(name):
 def test_conflicting_keys_are_refused():
     with pytest.raises(errors.Unauthorized):
         credentials.extract({"api-key": "K1", "X-API-Key": "K2"}, {})
+
+
+def test_another_key_as_the_token_is_still_a_token():
+    # only the very key of the call is read as no token; anything else is checked as a token
+    assert credentials.extract({"api-key": "K1", "token": "K2"}, {}).token == "K2"
