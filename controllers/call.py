@@ -38,6 +38,7 @@ class Call:
         self.body = None  # the raw body, read once (a retried transaction needs it again)
         self.count = None  # counted once per request, not per attempt
         self.lock = None  # an Idempotency-Key's lock (infra.side_store.Held): until the answer is sent
+        self.primary = None  # the primary's environment, while the replica serves the call (infra.replica)
         self.attempt()
 
     def release(self):
@@ -92,8 +93,19 @@ class Call:
 
     def raw_body(self):
         """The body's bytes, read once and at most ``rest_api.max_body_size`` bytes (413 beyond)."""
+        limit = self.setting("rest_api.max_body_size")
         if self.body is None:
-            self.body = _read_body(self.httprequest, self.setting("rest_api.max_body_size"))
+            self.body = _read_body(self.httprequest, limit)
+        elif len(self.body) > limit:  # read ahead by peek_body, under another limit
+            raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
+        return self.body
+
+    def peek_body(self, limit):
+        """The body, read before the transaction opens (``infra.replica.reads_only``
+        decides where the call runs), at most ``limit`` bytes; ``raw_body`` then
+        gives it again."""
+        if self.body is None:
+            self.body = _read_body(self.httprequest, limit)
         return self.body
 
     def json(self):

@@ -9,6 +9,7 @@ lib.errors; the dispatcher turns that into problem+json.
 from odoo import http
 from odoo.http import request
 
+from ..infra import replica
 from . import cors
 
 
@@ -19,12 +20,14 @@ class RestApi(http.Controller):
         auth="none",
         csrf=False,
         save_session=False,
-        # auth="none" routes default to a read-only cursor in Odoo 18: every
-        # write would fail once and be replayed on a read/write cursor.
-        readonly=False,
+        # a call that only reads runs on a read-only cursor: on the replica of an
+        # Odoo started with --db_replica_host (infra/replica.py); any other call
+        # on a read/write one, so that no write fails once and is replayed
+        readonly=lambda _controller: replica.serves(request.dispatcher.call),
     )
     def rest_api(self, subpath=None):
         call = request.dispatcher.call
+        replica.revive(request.env.registry)
         call.attempt()  # Odoo may run the transaction again: start afresh, keep the count
         pipeline = request.env["rest.api.pipeline"]
         cors.add_headers(call)

@@ -11,6 +11,16 @@ class UnknownKey(Exception):
     """No key has this digest (raised, so that misses are never kept)."""
 
 
+# A key's state: read before its KeyInfo (``_key_info``), compared again by ``_find_key(fresh=True)``
+STATE_SQL = """
+SELECT k.write_date, k.active, u.write_date, u.active,
+       (SELECT array_agg(s.id::text || '@' || s.write_date::text ORDER BY s.id)
+          FROM rest_api_scope s WHERE s.key_id = k.id)
+  FROM rest_api_key k JOIN res_users u ON u.id = k.user_id
+ WHERE k.id = %s
+"""
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     """What a call needs to know about its key; cached per worker, cleared on any change."""
@@ -26,6 +36,7 @@ class KeyInfo:
     rate_limit_period: int
     require_user_token: bool
     log_requests: bool
+    state: tuple = ()  # _key_state() when this was read
 
     def usable(self, now):
         return self.active and (self.expiration is None or self.expiration > now)
@@ -317,21 +328,37 @@ class RestApiKey(models.Model):
 
     # ------------------------------------------------------------ per call
     @api.model
-    def _find_key(self, secret):
+    def _find_key(self, secret, fresh=False):
         """The usable key of ``secret`` (KeyInfo), or None: unknown, archived or
         expired, and the caller cannot tell which. Nothing is counted here
-        (``infra.throttle.count`` does, once the call passed the key's refusals)."""
+        (``infra.throttle.count`` does, once the call passed the key's refusals).
+
+        ``fresh``: the kept KeyInfo is first compared with the database's state
+        of the key (one statement), and read again when it differs: for a call
+        a replica serves, where Odoo may learn late that its caches are stale
+        (``infra.replica``); ``self`` is then on the primary.
+        """
         if not keys.looks_like_key(secret):
             return None
         key_hash = keys.hash_key(secret)
         known = worker_cache.memo(self.env.registry, "rest.api.key")
         info = known.get(key_hash)
+        if info is not None and fresh and self._key_state(info.id) != info.state:
+            info = None
         if info is None:
             try:
                 info = known[key_hash] = self.sudo()._key_info(key_hash)
             except UnknownKey:
+                known.pop(key_hash, None)
                 return None
         return info if info.usable(fields.Datetime.now()) else None
+
+    def _key_state(self, key_id):
+        """What tells whether a kept KeyInfo still holds: the key's, its scopes' and
+        its owner's last writes and active flags (None: no such key)."""
+        self.env.cr.execute(STATE_SQL, [key_id])
+        row = self.env.cr.fetchone()
+        return tuple(row) if row else None
 
     def _scope_map(self):
         """None for an all-models key, else {model: frozenset(operations)} of its scope lines."""
@@ -351,6 +378,7 @@ class RestApiKey(models.Model):
         if not row:
             raise UnknownKey()
         key = self.sudo().with_context(active_test=False).browse(row[0])
+        state = self._key_state(key.id)
         scopes = key._scope_map()
         if scopes is not None:
             scopes = tuple(sorted(scopes.items()))
@@ -366,4 +394,5 @@ class RestApiKey(models.Model):
             rate_limit_period=max(1, key.rate_limit_period),
             require_user_token=key.require_user_token,
             log_requests=key.log_requests,
+            state=state,
         )

@@ -20,11 +20,13 @@ add an ``_auth_<name>`` method (an auth policy routes can name), or wrap a
 stage with ``super()``.
 """
 
+from contextlib import closing
+
 from odoo import api, models
 from odoo.http import Response, request
 
 from ..controllers import route_table
-from ..infra import company_paths, search_page, throttle, worker_cache
+from ..infra import company_paths, replica, search_page, throttle, worker_cache
 from ..lib import credentials, errors, idempotency, ipnet, query, routes, scopes, settings
 from .rest_api_idempotency import Claim
 
@@ -56,10 +58,38 @@ class RestApiPipeline(models.AbstractModel):
 
     @api.model
     def _serve(self, call):
-        """Run the stages on ``call``; the response, or an exception from lib.errors."""
+        """Run the stages on ``call``; the response, or an exception from lib.errors.
+
+        A call the replica serves (``infra.replica``) checks its key and token on
+        the primary, and reads the primary instead when the replica is too far
+        behind.
+        """
         call.route, call.params = routes.resolve(
             call.httprequest.method, call.httprequest.path, self._routes()
         )
+        if not replica.on_replica(self.env.cr):
+            return self._stages(call)
+        with closing(replica.primary_cursor(self.env.registry)) as primary_cr:
+            call.primary = self.env(cr=primary_cr)
+            try:
+                if replica.usable(self.env.cr, primary_cr):
+                    return self._stages(call)
+                replica_env, request.env = request.env, request.env(cr=primary_cr)
+                try:
+                    return self.with_env(request.env)._stages(call)
+                finally:
+                    request.env = replica_env
+            finally:
+                call.primary = None
+                primary_cr.rollback()  # it only read
+
+    @api.model
+    def _checking_env(self, call):
+        """Where keys and tokens are checked: the primary while the replica serves the call."""
+        return self.env if call.primary is None else call.primary
+
+    @api.model
+    def _stages(self, call):
         try:
             self._authenticate(call)
             self._throttle(call)
@@ -98,7 +128,10 @@ class RestApiPipeline(models.AbstractModel):
         key = (
             counted.key
             if counted is not None
-            else self.env["rest.api.key"]._find_key(call.credentials.key)  # sudo() on a miss only
+            # sudo() on a miss only; on the primary when the replica serves the call
+            else self._checking_env(call)["rest.api.key"]._find_key(
+                call.credentials.key, fresh=call.primary is not None
+            )
         )
         if key is None:
             raise errors.Unauthorized("Unknown, revoked or expired API key.")
@@ -190,7 +223,10 @@ class RestApiPipeline(models.AbstractModel):
             return
         user_id = call.key.user_id
         if call.credentials.token:
-            call.token = self.env["rest.api.token"].sudo()._verify_access(call.credentials.token, call.key.id)
+            tokens = self._checking_env(call)["rest.api.token"].sudo()  # the primary's, as for the key
+            call.token = tokens._verify_access(
+                call.credentials.token, call.key.id, fresh=call.primary is not None
+            )
             user_id = call.token.user_id
         elif call.token_required:
             raise errors.Unauthorized(

@@ -26,6 +26,12 @@ class TokenState:
     fingerprint: str
 
 
+def _uncached(records, name, *args):
+    """``records.<name>(*args)`` without Odoo's cache (``ormcache`` keeps the method it caches)."""
+    cache = getattr(getattr(type(records), name), "__cache__", None)
+    return cache.method(records, *args) if cache is not None else getattr(records, name)(*args)
+
+
 class UnknownToken(Exception):
     """No token has this id (raised, so that ormcache never stores misses)."""
 
@@ -169,11 +175,15 @@ class RestApiToken(models.Model):
 
     # ------------------------------------------------------------ issuing
     @api.model
-    def _fingerprint(self, user, jti):
+    def _fingerprint(self, user, jti, fresh=False):
         # Odoo's own session token: an HMAC over the user's id, login,
         # password hash and active flag, so a password change, or archiving
-        # the user, invalidates every token issued before it.
-        return user.sudo()._compute_session_token(jti) or ""
+        # the user, invalidates every token issued before it. ``fresh``: not
+        # from Odoo's cache (``ormcache`` keeps the method it caches).
+        user = user.sudo()
+        if fresh:
+            return _uncached(user, "_compute_session_token", jti) or ""
+        return user._compute_session_token(jti) or ""
 
     @api.model
     def _issue_access(self, user, key_id, seconds, chain=None):
@@ -222,21 +232,25 @@ class RestApiToken(models.Model):
 
     # ------------------------------------------------------------ checking
     @api.model
-    def _verify_access(self, token, key_id):
-        """The user id an access token stands for, if it is valid with key ``key_id``; 401 otherwise."""
+    def _verify_access(self, token, key_id, fresh=False):
+        """The user id an access token stands for, if it is valid with key ``key_id``; 401 otherwise.
+
+        ``fresh``: the user's state is read without Odoo's cache, which a call a
+        replica serves may see cleared late (``infra.replica``); ``self`` is then
+        on the primary."""
         try:
             claims = tokens.verify(self._signing_secret(), token)
-            state = self._token_state(claims.jti)
+            state = _uncached(self, "_token_state", claims.jti) if fresh else self._token_state(claims.jti)
         except tokens.InvalidToken as exc:
             _logger.info("rest_api: login token refused: %s", exc.reason)
             raise
         except UnknownToken:
             _logger.info("rest_api: login token refused: unknown jti")
             raise tokens.InvalidToken("unknown jti") from None
-        self._check_state(state, key_id, claims.user_id, claims.key_id)
+        self._check_state(state, key_id, claims.user_id, claims.key_id, fresh=fresh)
         return state
 
-    def _check_state(self, state, key_id, user_id, claimed_key_id=None):
+    def _check_state(self, state, key_id, user_id, claimed_key_id=None, fresh=False):
         reason = None
         if state.key_id != key_id or (claimed_key_id is not None and claimed_key_id != key_id):
             reason = "issued under another key"
@@ -246,7 +260,10 @@ class RestApiToken(models.Model):
             reason = "revoked"
         elif state.expiration <= fields.Datetime.now():
             reason = "expired"
-        elif self._fingerprint(self.env["res.users"].browse(state.user_id), state.jti) != state.fingerprint:
+        elif (
+            self._fingerprint(self.env["res.users"].browse(state.user_id), state.jti, fresh)
+            != state.fingerprint
+        ):
             reason = "user archived or password changed since issue"
         if reason:
             _logger.info("rest_api: login token %s refused: %s", state.id, reason)

@@ -109,13 +109,13 @@ class Odoo:
     def run(self, log, *args):
         return Group(self.command(*args), log, env=self.env).wait(TIMEOUT)
 
-    def serve(self, log, database, workers, cron=0):
-        """A server on ``database`` (``cron``: its cron workers, which send webhooks);
-        (group, url), group None when it did not come up."""
+    def serve(self, log, database, workers, cron=0, extra=()):
+        """A server on ``database`` (``cron``: its cron workers, which send webhooks;
+        ``extra``: more options); (group, url), group None when it did not come up."""
         port = free_port()
         group = Group(self.command("-d", database, f"--db-filter=^{database}$", "--http-interface=127.0.0.1",
                                    f"--http-port={port}", f"--gevent-port={free_port()}", f"--workers={workers}",
-                                   f"--max-cron-threads={cron}", f"--logfile={log}", "--log-level=info"),
+                                   f"--max-cron-threads={cron}", f"--logfile={log}", "--log-level=info", *extra),
                       Path(f"{log}.out"), env=self.env)  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         # a path of three segments: Odoo works out its map of static folders on the first
@@ -212,12 +212,24 @@ def stage_e2e(context):
     second, url2 = (
         odoo.serve(Path(f"{server_log}.2"), "rest_api_e2e", workers=0, cron=1) if first else (None, "")
     )
+    # a third server reads from a streaming replica of the database (API.md section 10)
+    standby = third = None
     try:
-        if not (first and second):
+        standby = odoo.cluster.standby()
+        print(f"e2e: streaming replica of the cluster on 127.0.0.1:{standby.port}")
+    except RuntimeError as exc:
+        loud(f"e2e: could not make a streaming replica: {exc}")
+    if standby and first:
+        third, url3 = odoo.serve(Path(f"{server_log}.replica"), "rest_api_e2e", workers=2,
+                                 extra=("--db_replica_host=127.0.0.1", f"--db_replica_port={standby.port}"))  # fmt: skip
+    try:
+        if not (first and second and third):
             return 0, 1
         env = dict(odoo.env, REST_API_URL=url, REST_API_URL2=url2, REST_API_DB="rest_api_e2e",
                    REST_API_ADMIN_LOGIN="admin", REST_API_ADMIN_PASSWORD="admin", REST_API_LOG=str(server_log),
-                   REST_API_PID=str(first.process.pid), REST_API_REPORTS=str(REPORTS))  # fmt: skip
+                   REST_API_PID=str(first.process.pid), REST_API_REPORTS=str(REPORTS),
+                   REST_API_REPLICA_URL=url3, REST_API_REPLICA_PGPORT=str(standby.port),
+                   REST_API_REPLICA_PGDATA=str(standby.data), REST_API_REPLICA_LOG=str(server_log) + ".replica")  # fmt: skip
         passed, failed = pytest("e2e", ROOT / "tests" / "e2e", env=env)
         # the prefork server's gevent child (websockets, longpolling) must still be up
         if any("gevent" in child.cmdline() for child in psutil.Process(first.process.pid).children()):
@@ -226,9 +238,11 @@ def stage_e2e(context):
             loud("e2e: the prefork server's gevent child is not running after the tests")
             failed += 1
     finally:
-        for group in (second, first):
+        for group in (third, second, first):
             if group:
                 group.stop()
+        if standby:
+            standby.stop()
     # no traceback in the server's own output: a gevent child that cannot start
     # is respawned forever and fills it
     tracebacks = Path(f"{server_log}.out").read_text(errors="replace").count("Traceback")

@@ -88,6 +88,35 @@ class Cluster:
         if done.returncode:
             raise RuntimeError("could not create the role odoo: " + done.stderr)
 
+    def standby(self) -> Cluster:
+        """A streaming hot standby of this cluster (``pg_basebackup -R``), started on a
+        port of its own: what Odoo's ``--db_replica_host``/``--db_replica_port`` read."""
+        replica = Cluster(fast=self.fast)
+        replica.dir = Path(tempfile.mkdtemp(prefix="rest_api_pg_replica."))
+        (replica.dir / "socket").mkdir()
+        if AS_ROOT:
+            shutil.chown(replica.dir, "postgres")
+            shutil.chown(replica.dir / "socket", "postgres")
+        done = replica._as_owner(PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres",
+                                 "-D", replica.data, "-R", "-X", "stream", "-c", "fast", "--no-sync")  # fmt: skip
+        if done.returncode:
+            raise RuntimeError("pg_basebackup failed:\n" + done.stdout + done.stderr)
+        for _attempt in range(3):
+            replica.port = free_port()
+            conf = f"port = {replica.port}\nunix_socket_directories = '{replica.dir / 'socket'}'\nhot_standby = on\n"
+            replica._as_owner("sh", "-c", f"cat >> '{replica.data}/postgresql.conf'", input=f"\n{conf}")
+            if not replica._as_owner(PG_BIN / "pg_ctl", "-D", replica.data, "-l", replica.log, "-w", "-t", "60",
+                                     "start").returncode:  # fmt: skip
+                return replica
+        raise RuntimeError("the standby did not start:\n" + replica.log.read_text(errors="replace")[-3000:])
+
+    def pg_ctl(self, action: str) -> None:
+        """``pg_ctl stop`` (fast) or ``start`` under whatever uses the cluster."""
+        extra = ["-m", "fast"] if action == "stop" else ["-l", self.log]
+        done = self._as_owner(PG_BIN / "pg_ctl", "-D", self.data, *extra, "-w", "-t", "60", action)
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl {action} failed: {done.stdout}{done.stderr}")
+
     def stop(self) -> None:
         if self.dir is None:
             return
