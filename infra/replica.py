@@ -7,8 +7,9 @@ or ``HEAD``, or an ``execute_kw`` of a method that needs only the read
 scope. Everything such a call writes already goes to the primary on side
 connections (``infra.side_store``: throttle counters, call log).
 
-What the replica cannot be trusted with, the pipeline asks the primary
-(``primary_cursor``), on every call the replica serves:
+What the replica cannot be trusted with, the pipeline asks the primary, on
+every call the replica serves (one statement on a side connection; a cursor
+of its own, ``Primary``, only when a token is checked or a key read again):
 
 - the key and the login token: Odoo learns that its caches are stale from
   sequences it reads on the replica, which a lagging replica shows late
@@ -17,7 +18,7 @@ What the replica cannot be trusted with, the pipeline asks the primary
   for a while; the key's state is compared with the primary's on each
   call instead (``rest.api.key._find_key``);
 - whether the replica is too far behind (``usable``): the primary's WAL
-  position is sampled every ``SAMPLE_EVERY`` seconds; once the replica has
+  position is sampled every ``SAMPLE_EVERY`` seconds (on a side connection); once the replica has
   not replayed what the primary had written ``MAX_LAG`` seconds ago, the
   call reads the primary instead.
 
@@ -36,6 +37,7 @@ from odoo import sql_db
 from odoo.tools import config
 
 from ..lib import methods, scopes
+from . import side_store
 
 _logger = logging.getLogger(__name__)
 
@@ -89,9 +91,25 @@ def reads_only(call):
 
 
 # ---------------------------------------------------------------- the primary, beside the replica
-def primary_cursor(registry):
-    """A cursor on the primary (read/write pool), for the checks the replica cannot answer."""
-    return registry._db.cursor()
+class Primary:
+    """The primary's environment for a call the replica serves, its cursor opened
+    on first use (a login token to check, a key to read again, a replica too far
+    behind); ``close()`` rolls it back: it only reads."""
+
+    def __init__(self, env):
+        self._replica_env, self._env = env, None
+
+    @property
+    def env(self):
+        if self._env is None:
+            self._env = self._replica_env(cr=self._replica_env.registry._db.cursor())
+        return self._env
+
+    def close(self):
+        env, self._env = self._env, None
+        if env is not None:
+            env.cr.rollback()
+            env.cr.close()
 
 
 def _lsn(text):
@@ -99,14 +117,15 @@ def _lsn(text):
     return (int(high, 16) << 32) + int(low or "0", 16)
 
 
-def usable(replica_cr, primary_cr, max_lag=MAX_LAG):
-    """Whether the replica has replayed what the primary had written ``max_lag`` seconds ago."""
+def usable(env, max_lag=MAX_LAG):
+    """Whether the replica (``env.cr``) has replayed what the primary had written
+    ``max_lag`` seconds ago. The primary's position is sampled on a side
+    connection (``infra.side_store``), at most every ``SAMPLE_EVERY`` seconds."""
     now = time.monotonic()
     with _lock:
         sample = not _samples or now - _samples[-1][0] >= SAMPLE_EVERY
     if sample:
-        primary_cr.execute("SELECT pg_current_wal_lsn()::text")
-        position = _lsn(primary_cr.fetchone()[0])
+        position = _lsn(side_store.execute(env, "SELECT pg_current_wal_lsn()::text", None)[0][0])
         with _lock:
             _samples.append((now, position))
             while len(_samples) > 1 and now - _samples[1][0] > KEEP_SAMPLES:
@@ -115,8 +134,8 @@ def usable(replica_cr, primary_cr, max_lag=MAX_LAG):
         due = [position for at, position in _samples if now - at >= max_lag]
     if not due:
         return True  # nothing written long enough ago to be missing yet
-    replica_cr.execute("SELECT pg_last_wal_replay_lsn()::text")
-    replayed = replica_cr.fetchone()[0]
+    env.cr.execute("SELECT pg_last_wal_replay_lsn()::text")
+    replayed = env.cr.fetchone()[0]
     if replayed is None:  # not a standby (a "replica" that is the primary itself)
         return True
     if _lsn(replayed) >= due[-1]:

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..infra import throttle, worker_cache
+from ..infra import side_store, throttle, worker_cache
 from ..lib import ipnet, keys, limits, states
 
 
@@ -11,7 +11,7 @@ class UnknownKey(Exception):
     """No key has this digest (raised, so that misses are never kept)."""
 
 
-# A key's state: read before its KeyInfo (``_key_info``), compared again by ``_find_key(fresh=True)``
+# A key's state: read before its KeyInfo (``_key_info``), compared again by ``_find_key(primary=...)``
 STATE_SQL = """
 SELECT k.write_date, k.active, u.write_date, u.active,
        (SELECT array_agg(s.id::text || '@' || s.write_date::text ORDER BY s.id)
@@ -328,26 +328,29 @@ class RestApiKey(models.Model):
 
     # ------------------------------------------------------------ per call
     @api.model
-    def _find_key(self, secret, fresh=False):
+    def _find_key(self, secret, primary=None):
         """The usable key of ``secret`` (KeyInfo), or None: unknown, archived or
         expired, and the caller cannot tell which. Nothing is counted here
         (``infra.throttle.count`` does, once the call passed the key's refusals).
 
-        ``fresh``: the kept KeyInfo is first compared with the database's state
-        of the key (one statement), and read again when it differs: for a call
-        a replica serves, where Odoo may learn late that its caches are stale
-        (``infra.replica``); ``self`` is then on the primary.
+        ``primary`` (``infra.replica.Primary``): the call runs on a replica, where
+        Odoo may learn late that its caches are stale. The kept KeyInfo is then
+        compared with the primary's state of the key (one statement on a side
+        connection), and read again from the primary when it differs.
         """
         if not keys.looks_like_key(secret):
             return None
         key_hash = keys.hash_key(secret)
         known = worker_cache.memo(self.env.registry, "rest.api.key")
         info = known.get(key_hash)
-        if info is not None and fresh and self._key_state(info.id) != info.state:
-            info = None
+        if info is not None and primary is not None:
+            rows = side_store.execute(self.env, STATE_SQL, [info.id])
+            if (tuple(rows[0]) if rows else None) != info.state:
+                info = None
         if info is None:
+            source = self if primary is None else self.with_env(primary.env)
             try:
-                info = known[key_hash] = self.sudo()._key_info(key_hash)
+                info = known[key_hash] = source.sudo()._key_info(key_hash)
             except UnknownKey:
                 known.pop(key_hash, None)
                 return None

@@ -20,8 +20,6 @@ add an ``_auth_<name>`` method (an auth policy routes can name), or wrap a
 stage with ``super()``.
 """
 
-from contextlib import closing
-
 from odoo import api, models
 from odoo.http import Response, request
 
@@ -69,24 +67,23 @@ class RestApiPipeline(models.AbstractModel):
         )
         if not replica.on_replica(self.env.cr):
             return self._stages(call)
-        with closing(replica.primary_cursor(self.env.registry)) as primary_cr:
-            call.primary = self.env(cr=primary_cr)
+        call.primary = replica.Primary(self.env)
+        try:
+            if replica.usable(self.env):
+                return self._stages(call)
+            replica_env, request.env = request.env, call.primary.env  # too far behind: the primary
             try:
-                if replica.usable(self.env.cr, primary_cr):
-                    return self._stages(call)
-                replica_env, request.env = request.env, request.env(cr=primary_cr)
-                try:
-                    return self.with_env(request.env)._stages(call)
-                finally:
-                    request.env = replica_env
+                return self.with_env(request.env)._stages(call)
             finally:
-                call.primary = None
-                primary_cr.rollback()  # it only read
+                request.env = replica_env
+        finally:
+            call.primary.close()
+            call.primary = None
 
     @api.model
     def _checking_env(self, call):
-        """Where keys and tokens are checked: the primary while the replica serves the call."""
-        return self.env if call.primary is None else call.primary
+        """Where login tokens are checked: the primary while the replica serves the call."""
+        return self.env if call.primary is None else call.primary.env
 
     @api.model
     def _stages(self, call):
@@ -128,10 +125,8 @@ class RestApiPipeline(models.AbstractModel):
         key = (
             counted.key
             if counted is not None
-            # sudo() on a miss only; on the primary when the replica serves the call
-            else self._checking_env(call)["rest.api.key"]._find_key(
-                call.credentials.key, fresh=call.primary is not None
-            )
+            # sudo() on a miss only; checked on the primary when the replica serves the call
+            else self.env["rest.api.key"]._find_key(call.credentials.key, primary=call.primary)
         )
         if key is None:
             raise errors.Unauthorized("Unknown, revoked or expired API key.")

@@ -85,21 +85,30 @@ class TestReplica(RestApiCase):
             call.raw_body()
 
     def test_the_replica_is_left_when_it_has_not_replayed_what_the_primary_wrote_long_ago(self):
-        primary, behind, level = _Cursor("0/500"), _Cursor("0/400"), _Cursor("0/500")
+        def env(replayed):
+            return types.SimpleNamespace(cr=_Cursor(replayed))
+
+        sampled = []
+
+        def primary_position(_env, query, params):
+            sampled.append(query)
+            return [("0/500",)]
+
         with (
             patch.object(replica, "_samples", replica.collections.deque()),
             patch.object(replica.time, "monotonic", return_value=1000.0),
+            patch.object(replica.side_store, "execute", side_effect=primary_position),
         ):
             # nothing known from long enough ago: usable, the primary sampled
-            self.assertTrue(replica.usable(behind, primary, max_lag=5))
-            self.assertEqual(len(primary.statements), 1)
+            self.assertTrue(replica.usable(env("0/400"), max_lag=5))
+            self.assertEqual(len(sampled), 1)
             replica.time.monotonic.return_value = 1000.2  # sampled less than SAMPLE_EVERY ago: not again
-            self.assertTrue(replica.usable(behind, primary, max_lag=5))
-            self.assertEqual(len(primary.statements), 1)
+            self.assertTrue(replica.usable(env("0/400"), max_lag=5))
+            self.assertEqual(len(sampled), 1)
             replica.time.monotonic.return_value = 1006.0  # what was written 6 s ago is not replayed
-            self.assertFalse(replica.usable(behind, primary, max_lag=5))
-            self.assertTrue(replica.usable(level, primary, max_lag=5))
-            self.assertTrue(replica.usable(_Cursor(None), primary, max_lag=5))  # not a standby at all
+            self.assertFalse(replica.usable(env("0/400"), max_lag=5))
+            self.assertTrue(replica.usable(env("0/500"), max_lag=5))
+            self.assertTrue(replica.usable(env(None), max_lag=5))  # not a standby at all
         self.assertGreater(replica._lsn("1/0"), replica._lsn("0/FFFFFFFF"))
 
     def test_without_a_replica_nothing_changes(self):
@@ -126,6 +135,7 @@ class TestReplica(RestApiCase):
 
     def test_a_fresh_key_check_sees_what_the_cache_does_not(self):
         Key = self.env["rest.api.key"]
+        primary = types.SimpleNamespace(env=self.env)  # infra.replica.Primary, here on the test's cursor
         made = Key.generate({"name": "replica key", "user_id": self.admin.id, "all_models": True})
         self.assertTrue(Key._find_key(made["key"]))
         # what a primary shows and a replica's stale signaling hides: no cache is cleared
@@ -135,14 +145,14 @@ class TestReplica(RestApiCase):
         )
         self.env.invalidate_all()  # a call's environment on the primary starts with no record cache
         self.assertTrue(Key._find_key(made["key"]))  # the kept answer
-        self.assertIsNone(Key._find_key(made["key"], fresh=True))
+        self.assertIsNone(Key._find_key(made["key"], primary=primary))
         # the owner archived is seen too
         self.env.cr.execute(
             "UPDATE rest_api_key SET active = true, write_date = now() + interval '2 seconds' WHERE id = %s",
             [made["id"]],
         )
         self.env.invalidate_all()
-        self.assertTrue(Key._find_key(made["key"], fresh=True).owner_active)
+        self.assertTrue(Key._find_key(made["key"], primary=primary).owner_active)
         self.env.cr.execute(
             "UPDATE res_users SET active = false, write_date = now() + interval '3 seconds'"
             " WHERE id = (SELECT user_id FROM rest_api_key WHERE id = %s)",
@@ -150,7 +160,7 @@ class TestReplica(RestApiCase):
         )
         self.env.invalidate_all()
         self.assertTrue(Key._find_key(made["key"]).owner_active)  # the kept answer
-        self.assertFalse(Key._find_key(made["key"], fresh=True).owner_active)
+        self.assertFalse(Key._find_key(made["key"], primary=primary).owner_active)
 
     def test_a_fresh_token_check_sees_a_revocation_the_cache_does_not(self):
         Token = self.env["rest.api.token"].sudo()
