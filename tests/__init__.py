@@ -12,3 +12,4 @@ from . import test_extending
 from . import test_safe_writes
 from . import test_webhooks
 from . import test_least_privilege
+from . import test_nested_reads
