@@ -39,7 +39,9 @@ changes how its records are fetched or formatted (``_fetch_query``,
 ``_read_format``: res.users hides fields that way). A model that changes
 its search itself (``search_fetch``, ``search_read`` or ``search_count``:
 ir.ui.menu shows only the menus the user may see) is searched and counted
-by those methods.
+by those methods. A nested read (``fields=child_ids{name}``, lib.nested)
+takes the same query and reads its page with ``web_read``: one batch of
+statements per level of its specification, whatever the number of records.
 """
 
 import re
