@@ -3,9 +3,11 @@ on search and by id, within the key's scopes and the user's rights, one batch
 of SQL per level whatever the number of records."""
 
 import json
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from ..infra import search_page
 from .common import RestApiCase, recorded_statements
 
 SPEC = "name,country_id,child_ids{name,country_id{name,code},parent_id},category_id"
@@ -76,6 +78,15 @@ class TestNestedReads(RestApiCase):
         path = f"/api/res.partner/{self.company.id}"
         tag = self.get(path, params={"fields": "name"}).headers["ETag"]
         self.assertTrue(tag.startswith('"'), tag)  # a plain read keeps the record's strong version
+
+    def test_plain_fields_keep_the_plain_path(self):
+        # plain columns are read from the query's rows (infra/search_page.py), not by web_read
+        with patch.object(search_page, "_plain_page", wraps=search_page._plain_page) as plain:
+            for fields in ("name,email", '["name", "email"]', '{"name": {}, "email": {}}'):
+                self.assertEqual(self.search(fields).status_code, 200)
+            self.assertEqual(plain.call_count, 3)
+            self.assertEqual(self.search("name,country_id{name}").status_code, 200)
+            self.assertEqual(plain.call_count, 3)
 
     def test_refusals_are_400_and_name_no_value(self):
         for fields, said in (
