@@ -17,7 +17,7 @@ from odoo.tools import SQL
 
 from ..infra import worker_cache
 from ..infra.search_page import search_page
-from ..lib import errors, etags, methods, query, routes, scopes, serialize, values, walls
+from ..lib import errors, etags, methods, nested, query, routes, scopes, serialize, values, walls
 
 READ = frozenset({"read"})
 # what an ORM method raises on an argument it cannot take; the database's own refusals
@@ -52,9 +52,24 @@ def _default_fields(call):
 
 
 def _fields(call):
-    return query.parse_fields(call.args.get("fields"), call.model._name, call.fields_of()) or _default_fields(
-        call
+    """The ``fields`` parameter: a list of names (by default every readable field
+    but binaries), or a ``lib.nested.Nested`` when it expands relations."""
+    found = nested.parse(
+        call.args.get("fields"), call.model._name, call.fields_of(), call.setting(nested.SETTING)
     )
+    return found or _default_fields(call)
+
+
+def _names(fields):
+    """The names of the model's own fields that ``fields`` reads."""
+    return fields.names if isinstance(fields, nested.Nested) else fields
+
+
+def _walk_fields(wall, model, fields):
+    """A nested read reaches every model it expands (API.md section 8): ``read`` on each."""
+    if isinstance(fields, nested.Nested):
+        wall.spec(model, fields.specification())
+    return wall
 
 
 def _domain(call):
@@ -126,10 +141,13 @@ def _prefers_representation(call):
     return scopes.allows(call.scope_map, call.model._name, READ) and call.model.has_access("read")
 
 
-def _representation(call, records, names=None):
+def _representation(call, records, fields=None):
     """The records as ``GET`` returns them (``fields`` applies), with their versions
     (``write_date`` is read in the same query)."""
-    names = names or _fields(call)
+    fields = fields or _fields(call)
+    if isinstance(fields, nested.Nested):
+        return _nested_representation(call, records, fields)
+    names = fields
     if not _versioned(records):
         return records.read(names), {}
     rows = records.read(list(dict.fromkeys([*names, "write_date"])))
@@ -141,6 +159,18 @@ def _representation(call, records, names=None):
     return rows, versions
 
 
+def _nested_representation(call, records, fields):
+    """The records read with their nested records, one batch per level, each with
+    the weak ETag of its answer: a line or a product changes it as well as the
+    record (lib.etags.of_answer)."""
+    if wall := _wall(call):
+        _walk_fields(wall, records._name, fields).check()
+    rows = fields.shape(records.web_read(fields.web_read()))
+    if len(rows) != 1:  # a tag is only sent with one record
+        return rows, {}
+    return rows, {rows[0]["id"]: etags.of_answer(serialize.dumps(rows[0], _recordset_to_ids))}
+
+
 def _invalid_query(exc):
     # Odoo's own message may quote domain values: say only what kind of input failed.
     return errors.BadRequest("The domain or order cannot be applied to this model.")
@@ -149,16 +179,21 @@ def _invalid_query(exc):
 # ---------------------------------------------------------------- routes
 def search(call):
     model = call.model
-    domain, names = _domain(call), _fields(call)
+    domain, fields = _domain(call), _fields(call)
     limit = query.parse_limit(call.args.get("limit"), maximum=call.setting("rest_api.max_page_size"))
     offset = query.parse_offset(call.args.get("offset"))
     order = query.parse_order(call.args.get("order"), model._name, call.fields_of())
     if wall := _wall(call):
-        wall.domain(model._name, domain).order(model._name, order).check()
+        _walk_fields(wall.domain(model._name, domain).order(model._name, order), model._name, fields).check()
+    expanded = isinstance(fields, nested.Nested)
     try:
-        rows, total = search_page(model, domain, names, offset, limit, order)
+        rows, total = search_page(
+            model, domain, _names(fields), offset, limit, order, fields.web_read() if expanded else None
+        )
     except ValueError as exc:
         raise _invalid_query(exc) from exc
+    if expanded:
+        fields.shape(rows)
     headers = {"X-Total-Count": str(total)}
     if links := _page_links(call, offset, limit, total):
         headers["Link"] = links
@@ -211,11 +246,13 @@ def read(call):
     if_none_match = etags.parse(call.httprequest.headers.get("If-None-Match"))
     # read() leaves out a record that does not exist (no exists() query
     # first); the version comes in the same query (write_date)
-    names = _fields(call)
+    fields = _fields(call)
     record = (
-        model.browse(record_id) if _versioned(model) or set(names) - {"id"} else _existing(model, record_id)
+        model.browse(record_id)
+        if _versioned(model) or set(_names(fields)) - {"id"}
+        else _existing(model, record_id)
     )
-    rows, versions = _representation(call, record, names)
+    rows, versions = _representation(call, record, fields)
     if not rows:
         raise errors.NotFound(f"No {model._name} record with id {record_id}.")
     headers = {"ETag": versions[record_id]} if versions else {}

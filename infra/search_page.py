@@ -39,7 +39,9 @@ changes how its records are fetched or formatted (``_fetch_query``,
 ``_read_format``: res.users hides fields that way). A model that changes
 its search itself (``search_fetch``, ``search_read`` or ``search_count``:
 ir.ui.menu shows only the menus the user may see) is searched and counted
-by those methods.
+by those methods. A nested read (``fields=child_ids{name}``, lib.nested)
+takes the same query and reads its page with ``web_read``: one batch of
+statements per level of its specification, whatever the number of records.
 """
 
 import re
@@ -76,13 +78,20 @@ VOLATILE_RE = re.compile(
 )
 
 
-def search_page(model, domain, field_names, offset, limit, order):
+def search_page(model, domain, field_names, offset, limit, order, specification=None):
     """The rows of one page in read() shapes, and the number of records matching ``domain``.
 
-    Raises ValueError (from Odoo) for a domain or order it cannot apply.
+    ``specification``: Odoo's ``web_read`` specification of ``field_names`` (a
+    nested read, lib.nested): the page's records are then read by ``web_read``,
+    one batch per level, instead of ``read()``. Raises ValueError (from Odoo)
+    for a domain or order it cannot apply.
     """
     if _overrides(model, "search_fetch", "search_read", "search_count"):
-        rows = model.search_read(domain, field_names, offset=offset, limit=limit, order=order)
+        if specification is None:
+            rows = model.search_read(domain, field_names, offset=offset, limit=limit, order=order)
+        else:  # what search_read does, with web_read's formatting
+            records = model.search_fetch(domain, field_names, offset=offset, limit=limit, order=order)
+            rows = _for_values(records).web_read(specification)
         total = _told_by_page(len(rows), limit, offset)
         return rows, model.search_count(domain) if total is None else total
     query = model._search(domain, offset=offset, limit=limit, order=order or model._order)
@@ -94,13 +103,23 @@ def search_page(model, domain, field_names, offset, limit, order):
         query.add_where(NOTE)
         del notices[:]
     fields = model._determine_fields_to_fetch(field_names)  # checks the fields' groups, as search_read()
-    if not _overrides(model, "_fetch_query", "_read_format") and (columns := _plain(model, field_names)):
+    if (
+        specification is None
+        and not _overrides(model, "_fetch_query", "_read_format")
+        and (columns := _plain(model, field_names))
+    ):
         return _plain_page(model, query, columns, limit, offset, notices)
     records = model._fetch_query(query, fields)
     total = _total(env, query, len(records), limit, offset, notices)
-    if "active_test" in model.env.context:  # as search_read(): the flag filters the search, not x2many values
-        records = records.with_context(active_test=True)
+    records = _for_values(records)
+    if specification is not None:
+        return records.web_read(specification), total
     return records._read_format(field_names), total
+
+
+def _for_values(records):
+    """As search_read(): a context's ``active_test`` filters the search, not x2many values."""
+    return records.with_context(active_test=True) if "active_test" in records.env.context else records
 
 
 def _overrides(model, *names):

@@ -3,11 +3,17 @@
 A record's version is the moment of its last write (Odoo's ``write_date``,
 set on every ``write()``), with its id: the ETag changes whenever the record
 is written. It is a strong tag, so that ``If-Match`` may use it.
+
+An answer that shows more than the record (a nested read, API.md section
+10: its lines, their products) changes without the record being written:
+its tag is a weak one, a digest of the answer itself (``of_answer``), which
+``If-None-Match`` compares and ``If-Match`` never matches.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 
 from .errors import BadRequest
@@ -23,6 +29,11 @@ def etag(record_id: int, written: dt.datetime | None) -> str:
         "0" if written is None else format(round(written.replace(tzinfo=None).timestamp() * 1_000_000), "x")
     )
     return f'"{int(record_id):x}-{stamp}"'
+
+
+def of_answer(body: bytes) -> str:
+    """The weak ETag of an answer's bytes (RFC 9110 section 8.8.1: the same bytes, the same tag)."""
+    return f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def parse(header: str | None) -> list[str] | None:
@@ -54,7 +65,7 @@ def none_match(tags: list[str] | None, current: str) -> bool:
     """``If-None-Match`` (weak comparison): True when the client's copy is current (answer 304)."""
     if tags is None:
         return False
-    return tags == ["*"] or any(_opaque(tag) == current for tag in tags)
+    return tags == ["*"] or any(_opaque(tag) == _opaque(current) for tag in tags)
 
 
 def match(tags: list[str] | None, current: str | None) -> bool:

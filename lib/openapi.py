@@ -68,9 +68,25 @@ X2MANY_COMMAND = {
         ]
     },
 }
+# A related record as a nested read gives it (API.md section 10, lib.nested): its id and the
+# fields asked. One schema for every model: the model a field leads to may not be in the document.
+EXPANDED_RECORD = {
+    "type": "object",
+    "title": "ExpandedRecord",
+    "description": "A related record expanded by fields (name,partner_id{name,email}): its id and "
+    "the fields asked, in the shapes of a read.",
+    "properties": {"id": {"type": "integer"}},
+    "required": ["id"],
+    "additionalProperties": True,
+}
 # What the component schemas every document shares are called (model schemas never
 # contain a capital letter, so the names cannot meet)
-SHARED_SCHEMAS = {"X2ManyCommand": X2MANY_COMMAND}
+SHARED_SCHEMAS = {"ExpandedRecord": EXPANDED_RECORD, "X2ManyCommand": X2MANY_COMMAND}
+EXPANDED = {"$ref": "#/components/schemas/ExpandedRecord"}
+# an x2many as read: ids, or expanded records. Each item is one or the other, rather than the
+# array being one of two arrays: generators tell two array types apart by their first check
+# (openapi-python-client 0.29 casts any list to the first), an item by its own type.
+X2MANY_READ_ITEM = {"anyOf": [{"type": "integer"}, EXPANDED]}
 X2MANY_ITEM = {"anyOf": [{"type": "integer"}, {"$ref": "#/components/schemas/X2ManyCommand"}]}
 SAMPLES = {
     "char": "Example",
@@ -179,10 +195,14 @@ def _marshmallow_field(info: FieldInfo, write: bool) -> mfields.Field:
                 metadata={"description": f"The id of a {info.relation} record."},
             )
         return mfields.Tuple(
-            (mfields.Integer(), mfields.String()), metadata={"description": "[id, display name]"}
+            (mfields.Integer(), mfields.String()),
+            metadata={"description": f"[id, display name]; a {info.relation} object when fields expands it."},
         )
     if kind in ("one2many", "many2many"):
-        return mfields.List(mfields.Integer(), metadata={"description": f"Ids of {info.relation} records."})
+        expanded = "" if write else "; objects when fields expands them"
+        return mfields.List(
+            mfields.Integer(), metadata={"description": f"Ids of {info.relation} records{expanded}."}
+        )
     if kind == "binary":
         return mfields.String(metadata={"format": "byte", "contentEncoding": "base64"})
     if kind in ("char", "text", "html", "selection", "reference"):
@@ -226,8 +246,8 @@ def _one_of_types(prop: dict, empties: Sequence[dict]) -> dict:
 def field_property(info: FieldInfo, write: bool = False) -> dict:
     """JSON Schema of one field, with Odoo's own type, relation and label."""
     prop = dict(_converter().field2property(_marshmallow_field(info, write)))
-    if write and info.type in ("one2many", "many2many"):
-        prop["items"] = X2MANY_ITEM
+    if info.type in ("one2many", "many2many"):
+        prop["items"] = X2MANY_ITEM if write else X2MANY_READ_ITEM
     if not write and info.type == "many2one":  # apispec has no JSON Schema for marshmallow's Tuple
         prop.pop("items", None)  # draft 4's tuple form: JSON Schema 2020-12 says prefixItems
         prop.update(type="array", items={"type": ["integer", "string"]}, minItems=2, maxItems=2)
@@ -253,6 +273,8 @@ def field_property(info: FieldInfo, write: bool = False) -> dict:
         return prop
     if info.readonly:
         prop["readOnly"] = True
+    if info.type == "many2one":  # a nested read expands it (lib.nested)
+        return _one_of_types(prop, [EXPANDED, FALSE])
     if info.type in FALSY_TYPES:
         return _one_of_types(prop, [FALSE])
     return prop
@@ -445,7 +467,12 @@ def _parameters(max_page_size: int) -> dict:
         "fields": query(
             "fields",
             {"type": "string"},
-            "Fields to return: name,email or a JSON list. Default: every readable field except binaries.",
+            "Fields to return: name,email or a JSON list. Default: every readable field except binaries. "
+            "Relations expand as Odoo's web_read specification, compact "
+            "(name,partner_id{name,email},child_ids{name,country_id{name}}) or JSON "
+            '({"name": {}, "partner_id": {"fields": {"name": {}}}}), at most rest_api.max_expand_depth '
+            "levels deep (default 3): an expanded many2one is an object with id and the fields asked "
+            "(false when empty), an expanded one2many or many2many an array of such objects.",
             "id,display_name",
         ),
         "limit": query(

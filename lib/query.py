@@ -72,7 +72,7 @@ class _Malformed(ValueError):
 # --------------------------------------------------------------------------- helpers
 
 
-def _show(text: object) -> str:
+def show(text: object) -> str:
     """A client-supplied name, truncated and quoted for an error message."""
     return repr(str(text)[:ECHO_LIMIT])
 
@@ -224,11 +224,18 @@ def load_domain(text: str) -> object:
     return _load(text, "domain")
 
 
-def _fields(model: str, fields_of: FieldsOf) -> Mapping[str, FieldInfo]:
+def load_specification(text: str) -> object:
+    """A ``fields`` specification's value (``{"name": {}, ...}``), JSON or a safe
+    Python literal, not checked against a model (lib.nested does that)."""
+    return _load(text, "fields", allow_dict=True)
+
+
+def model_fields(model: str, fields_of: FieldsOf) -> Mapping[str, FieldInfo]:
+    """The caller's readable fields of ``model``; 400 for a model that does not exist."""
     try:
         return fields_of(model)
     except KeyError:
-        raise BadRequest(f"Unknown model {_show(model)}.") from None
+        raise BadRequest(f"Unknown model {show(model)}.") from None
 
 
 # --------------------------------------------------------------------------- domain
@@ -282,9 +289,9 @@ def _check_term(term: list, model: str, fields_of: FieldsOf) -> None:
     if not isinstance(path, str):
         raise BadRequest("The field of a domain term must be a string.")
     if not isinstance(operator, str):
-        raise BadRequest(f"The operator of the term on {_show(path)} must be a string.")
+        raise BadRequest(f"The operator of the term on {show(path)} must be a string.")
     if operator not in DOMAIN_OPERATORS:
-        raise BadRequest(f"Unknown domain operator {_show(operator)}.")
+        raise BadRequest(f"Unknown domain operator {show(operator)}.")
     info = _resolve_path(path, model, fields_of)
     _check_value(info, path, operator, value, fields_of)
 
@@ -294,25 +301,25 @@ def _resolve_path(path: str, model: str, fields_of: FieldsOf) -> FieldInfo:
     info: FieldInfo | None = None
     for segment in path.split("."):
         if not _NAME_RE.fullmatch(segment):
-            raise BadRequest(f"Invalid field name {_show(path)} in domain.")
+            raise BadRequest(f"Invalid field name {show(path)} in domain.")
         if info is not None:
             if not info.relation:
-                raise BadRequest(f"Field {_show(info.name)} is not relational; cannot follow {_show(path)}.")
+                raise BadRequest(f"Field {show(info.name)} is not relational; cannot follow {show(path)}.")
             model = info.relation
-        info = _fields(model, fields_of).get(segment)
+        info = model_fields(model, fields_of).get(segment)
         if info is None:
-            raise BadRequest(f"Unknown field {_show(segment)} in domain.")
+            raise BadRequest(f"Unknown field {show(segment)} in domain.")
         if not info.searchable:
-            raise BadRequest(f"Field {_show(segment)} is not searchable.")
+            raise BadRequest(f"Field {show(segment)} is not searchable.")
     return info
 
 
 def _check_value(info: FieldInfo, path: str, operator: str, value: object, fields_of: FieldsOf) -> None:
     if operator in ("any", "not any"):
         if not info.relation:
-            raise BadRequest(f"Operator {operator!r} needs a relational field; {_show(path)} is not.")
+            raise BadRequest(f"Operator {operator!r} needs a relational field; {show(path)} is not.")
         if not isinstance(value, list):
-            raise BadRequest(f"The value of {operator!r} on {_show(path)} must be a domain (a list).")
+            raise BadRequest(f"The value of {operator!r} on {show(path)} must be a domain (a list).")
         _check_domain(value, info.relation, fields_of)
         return
     if operator in ("child_of", "parent_of"):
@@ -320,7 +327,7 @@ def _check_value(info: FieldInfo, path: str, operator: str, value: object, field
     else:
         ok = _is_scalar(value) or (isinstance(value, list) and all(map(_is_scalar, value)))
     if not ok:
-        raise BadRequest(f"Invalid value for operator {operator!r} on field {_show(path)}.")
+        raise BadRequest(f"Invalid value for operator {operator!r} on field {show(path)}.")
 
 
 def _is_scalar(value: object) -> bool:
@@ -369,19 +376,20 @@ def _check_field_names(names: object, model: str, fields_of: FieldsOf) -> list[s
         raise BadRequest("fields must name at least one field.")
     if len(names) > MAX_FIELDS:
         raise BadRequest(f"Too many fields (max {MAX_FIELDS}).")
-    known = _fields(model, fields_of)
+    known = model_fields(model, fields_of)
     for name in names:
-        _check_field_name(name, known, "fields")
+        check_field_name(name, known, "fields")
     return list(dict.fromkeys(names))
 
 
-def _check_field_name(name: object, known: dict[str, FieldInfo], where: str) -> FieldInfo:
+def check_field_name(name: object, known: Mapping[str, FieldInfo], where: str) -> FieldInfo:
+    """The FieldInfo of ``name`` among ``known``; 400 naming it (truncated) when it is not one."""
     if not isinstance(name, str):
         raise BadRequest(f"Field names in {where} must be strings.")
     if not name:
         raise BadRequest(f"Empty field name in {where}.")
     if not _NAME_RE.fullmatch(name) or name not in known:
-        raise BadRequest(f"Unknown field {_show(name)} in {where}.")
+        raise BadRequest(f"Unknown field {show(name)} in {where}.")
     return known[name]
 
 
@@ -397,7 +405,7 @@ def parse_order(text: str | None, model: str, fields_of: FieldsOf) -> str | None
         return None
     if len(text) > MAX_ORDER_LENGTH:
         raise BadRequest(f"order is too long (max {MAX_ORDER_LENGTH} characters).")
-    known = _fields(model, fields_of)
+    known = model_fields(model, fields_of)
     return ", ".join(_parse_order_term(term, known) for term in text.split(","))
 
 
@@ -406,12 +414,12 @@ def _parse_order_term(term: str, known: dict[str, FieldInfo]) -> str:
     if not words:
         raise BadRequest("Empty term in order.")
     name, modifiers = words[0], [word.lower() for word in words[1:]]
-    info = _check_field_name(name, known, "order")
+    info = check_field_name(name, known, "order")
     if not info.sortable:
-        raise BadRequest(f"Field {_show(name)} is not sortable.")
+        raise BadRequest(f"Field {show(name)} is not sortable.")
     if not _valid_modifiers(modifiers):
         raise BadRequest(
-            f"Invalid order for field {_show(name)}: use 'asc' or 'desc', then 'nulls first' or 'nulls last'."
+            f"Invalid order for field {show(name)}: use 'asc' or 'desc', then 'nulls first' or 'nulls last'."
         )
     return " ".join([name, *modifiers])
 
@@ -486,7 +494,7 @@ def check_context(context: object) -> dict:
         check = _CONTEXT_CHECKS.get(key)
         if check is None:
             raise BadRequest(
-                f"Context key {_show(key)} is not allowed (allowed: {', '.join(sorted(_CONTEXT_CHECKS))})."
+                f"Context key {show(key)} is not allowed (allowed: {', '.join(sorted(_CONTEXT_CHECKS))})."
             )
         check(value)
     return dict(context)

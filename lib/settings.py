@@ -45,6 +45,7 @@ SETTINGS: dict[str, Setting] = {
     setting.name: setting
     for setting in (
         Setting("rest_api.max_page_size", 1000, label="Page size maximum"),
+        Setting("rest_api.max_expand_depth", 3, minimum=0, label="Nested read depth"),
         Setting("rest_api.max_body_size", 10 * 1024 * 1024, label="Request body limit (bytes)"),
         Setting("rest_api.default_rate_limit", 0, minimum=0, label="Default rate limit"),
         Setting("rest_api.access_token_ttl", 3600, minimum=1, label="Access token lifetime (s)"),

@@ -20,6 +20,11 @@ class ResConfigSettings(models.TransientModel):
         "rest_api.default_rate_limit", help="Requests per period given to new keys; 0 means no limit."
     )
     rest_api_max_page_size = _setting_field("rest_api.max_page_size")
+    rest_api_max_expand_depth = _setting_field(
+        "rest_api.max_expand_depth",
+        help="How many levels deep 'fields' may expand relations, as in partner_id{name} "
+        "(0 turns nested reads off).",
+    )
     rest_api_access_token_ttl = _setting_field("rest_api.access_token_ttl")
     rest_api_refresh_token_ttl = _setting_field("rest_api.refresh_token_ttl")
     rest_api_login_max_failures = _setting_field(

@@ -12,6 +12,7 @@ REST_MANAGER = "base.group_user,rest_api.group_rest_api_manager"
 SETTINGS = {
     "rest_api_default_rate_limit": ("rest_api.default_rate_limit", 120, "120"),
     "rest_api_max_page_size": ("rest_api.max_page_size", 500, "500"),
+    "rest_api_max_expand_depth": ("rest_api.max_expand_depth", 2, "2"),
     "rest_api_access_token_ttl": ("rest_api.access_token_ttl", 600, "600"),
     "rest_api_refresh_token_ttl": ("rest_api.refresh_token_ttl", 86400, "86400"),
     "rest_api_login_max_failures": ("rest_api.login_max_failures", 5, "5"),
@@ -293,8 +294,9 @@ class TestSettings(InTransaction, TransactionCase):
         shown = self.env["res.config.settings"].default_get(list(SETTINGS))
         self.assertEqual(
             [shown[n] for n in ("rest_api_max_page_size", "rest_api_access_token_ttl", "rest_api_refresh_token_ttl",
-                                "rest_api_max_body_size", "rest_api_log_retention_days", "rest_api_default_rate_limit")],
-            [1000, 3600, 30 * 86400, 10 * 1024 * 1024, 30, 0],
+                                "rest_api_max_body_size", "rest_api_log_retention_days", "rest_api_default_rate_limit",
+                                "rest_api_max_expand_depth")],
+            [1000, 3600, 30 * 86400, 10 * 1024 * 1024, 30, 0, 3],
         )  # fmt: skip
 
 

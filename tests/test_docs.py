@@ -2,7 +2,11 @@ import gzip
 
 from odoo.tests import tagged
 
+from ..lib.openapi import SHARED_SCHEMAS
 from .common import RestApiCase
+
+# every document carries the shared schemas (x2many commands, expanded records) and Problem
+SHARED = ["Problem", *SHARED_SCHEMAS]
 
 
 @tagged("post_install", "-at_install")
@@ -25,7 +29,7 @@ class TestDocs(RestApiCase):
 
     def test_anonymous_document_is_generic(self):
         doc = self.get("/api/openapi.json", key=False).json()
-        self.assertEqual(list(doc["components"]["schemas"]), ["Problem"])
+        self.assertEqual(list(doc["components"]["schemas"]), SHARED)
         self.assertIn("/api/{model}/search", doc["paths"])
         self.assertFalse([path for path in doc["paths"] if "res.partner" in path])
         self.assertFalse([tag for tag in doc["tags"] if tag["name"] == "res.partner"])
@@ -58,14 +62,14 @@ class TestDocs(RestApiCase):
     def test_key_document_has_only_its_scoped_models(self):
         schemas = self.schemas(self.get("/api/openapi.json", key=self.partner_key))
         self.assertEqual(
-            sorted(schemas), ["Problem", "res.partner", "res.partner-create", "res.partner-update"]
+            sorted(schemas), sorted([*SHARED, "res.partner", "res.partner-create", "res.partner-update"])
         )
 
     def test_models_parameter_narrows_and_ignores_unreachable_names(self):
         response = self.get("/api/openapi.json", params={"models": "res.country,res.partner,no.such.model"})
         self.assertEqual(
             sorted(n for n in self.schemas(response) if "-" not in n),
-            ["Problem", "res.country", "res.partner"],
+            sorted([*SHARED, "res.country", "res.partner"]),
         )
         self.assertProblem(self.get("/api/openapi.json", params={"models": "res.partner;drop"}), 400)
 

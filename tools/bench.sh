@@ -17,8 +17,11 @@
 #     batches of 100 and as 1,000 calls; the SQL an Idempotency-Key adds;
 #  7. tools/bench_webhooks.py: what a webhook subscription adds to 1,000
 #     creates (singles and one list), and sustained delivery to a local
-#     receiver (events per second, delay from commit to delivery).
-# Not a test: it prints figures (also kept in .reports/bench.txt). About 18 min.
+#     receiver (events per second, delay from commit to delivery);
+#  8. tools/bench_nested.py: a nested read of 80 companies with their
+#     contacts against 8 (SQL statements per call and milliseconds), a plain
+#     read and /jsonrpc web_search_read of the same specification.
+# Not a test: it prints figures (also kept in .reports/bench.txt). About 19 min.
 #
 # Variables: ACCEPTANCE (default ../shared/acceptance), BENCH_SECONDS (10),
 # ACC_DIR (the harness's work dir, default ~/.cache/rest_api_acceptance).
@@ -77,3 +80,6 @@ BENCH_LOG=$log python3 tools/bench_safe_writes.py | tee -a .reports/bench.txt
 echo
 echo "Webhooks: 1,000 creates without and with a subscription; sustained delivery to a local receiver:"
 BENCH_LOG=$log python3 tools/bench_webhooks.py | tee -a .reports/bench.txt
+echo
+echo "Nested reads: 80 companies with 3 contacts each against 8, SQL statements per call (API.md section 10):"
+BENCH_LOG=$log python3 tools/bench_nested.py | tee -a .reports/bench.txt

@@ -7,7 +7,8 @@ document of a key scoped to partners and on the document of an all-models key:
 no schema dropped or warned about, the TypeScript SDK compiles under
 ``tsc --strict``, and the generated code itself (no hand-written request)
 searches, creates, reads as a typed model, updates and deletes a partner,
-parses records whose fields are empty (Odoo's ``false``), and sends a login
+parses records whose fields are empty (Odoo's ``false``) and records whose
+relations a nested read expanded (API.md section 10), and sends a login
 token with the key when given one.
 
 Everything generated stays under .reports/clients/ for a developer to look at.
@@ -163,6 +164,7 @@ def _python_crud(pkg, doc, key, admin):
         assert (got.parsed.id, got.parsed.name, got.parsed.email) == (new_id, name, "py@example.com")
         # Odoo's empty values: a selection, a many2one, a many2one again, typed as false
         assert (got.parsed.tz, got.parsed.parent_id, got.parsed.title) == (False, False, False)
+        _python_nested_read(pkg, client, create, read, new_id, name)
         changed = update.sync_detailed(new_id, client=client, body=_py_body(update)(email="new@example.com"))
         assert changed.status_code == 200 and changed.parsed.id == new_id, changed.content[:300]
         again = read.sync_detailed(new_id, client=client, fields="email")
@@ -173,6 +175,26 @@ def _python_crud(pkg, doc, key, admin):
     finally:
         if admin(PARTNER, "search", [("id", "=", new_id)]):
             admin(PARTNER, "unlink", [new_id])
+
+
+def _python_nested_read(pkg, client, create, read, parent_id, name):
+    """A contact of the partner, read with its relations expanded and not: typed either way."""
+    kid = create.sync_detailed(client=client, body=_py_body(create)(name=name + " kid", parent_id=parent_id))
+    assert kid.status_code == 201, kid.content[:300]
+    kid_id = kid.parsed.id
+    try:
+        expanded = importlib.import_module(pkg.__name__ + ".models").ExpandedRecord
+        got = read.sync_detailed(parent_id, client=client, fields="id,name,child_ids{name,parent_id{name}}")
+        assert got.status_code == 200, got.content[:300]
+        (line,) = got.parsed.child_ids
+        assert isinstance(line, expanded) and (line.id, line["name"]) == (kid_id, name + " kid")
+        assert line["parent_id"] == {"id": parent_id, "name": name}
+        up = read.sync_detailed(kid_id, client=client, fields="parent_id{name}").parsed.parent_id
+        assert isinstance(up, expanded) and (up.id, up["name"]) == (parent_id, name)
+        plain = read.sync_detailed(kid_id, client=client, fields="parent_id,child_ids").parsed
+        assert (plain.parent_id, plain.child_ids) == ([parent_id, name], [])
+    finally:
+        client.get_httpx_client().delete(f"/api/{PARTNER}/{kid_id}")
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +252,7 @@ TSCONFIG = {
 PROGRAM = r"""import { createClient } from './sdk/client/index.js';
 import { createResPartner, deleteResPartner, readResPartner, searchResPartner, updateResPartner }
   from './sdk/sdk.gen.js';
-import type { ResPartner, ResPartnerCreate } from './sdk/types.gen.js';
+import type { ExpandedRecord, ResPartner, ResPartnerCreate } from './sdk/types.gen.js';
 
 declare const process: { argv: string[]; exitCode?: number };
 const [baseUrl, apiKey, appKey, token, name] = process.argv.slice(2);
@@ -245,6 +267,16 @@ async function main(): Promise<void> {
   const id = made && !Array.isArray(made) && 'id' in made ? made.id : 0;
   const read = await readResPartner({ client, path: { id }, query: { fields: 'id,name,email,tz,parent_id,title' } });
   const record: ResPartner | undefined = read.data;
+  // a nested read (API.md section 10): the contact as an ExpandedRecord, its parent too
+  const kid = await createResPartner({ client, body: { name: name + ' kid', parent_id: id } });
+  const kidId = kid.data && !Array.isArray(kid.data) && 'id' in kid.data ? kid.data.id : 0;
+  const nested = await readResPartner({ client, path: { id }, query: { fields: 'id,child_ids{name,parent_id{name}}' } });
+  const first = nested.data?.child_ids?.[0];
+  const line: ExpandedRecord | undefined = typeof first === 'object' ? first : undefined;
+  const up = await readResPartner({ client, path: { id: kidId }, query: { fields: 'parent_id{name}' } });
+  const parent = up.data?.parent_id;
+  const parentId = parent && !Array.isArray(parent) ? parent.id : null;
+  await deleteResPartner({ client, path: { id: kidId } });
   const updated = await updateResPartner({ client, path: { id }, body: { email: 'new@example.com' } });
   const again = await readResPartner({ client, path: { id }, query: { fields: 'email' } });
   const deleted = await deleteResPartner({ client, path: { id } });
@@ -260,6 +292,7 @@ async function main(): Promise<void> {
     create: [created.response.status, id],
     read: [read.response.status, record?.id, record?.name, record?.email],
     empty: [tz, record?.parent_id, record?.title],
+    nested: [line?.id === kidId, line?.name, parentId === id],
     update: [updated.response.status, again.data?.email],
     delete: [deleted.response.status, deleted.data?.message, gone.response.status],
     token: [asUser.response.status, asUser.data && 'id' in asUser.data ? asUser.data.id : null],
@@ -320,6 +353,7 @@ def test_typescript_sdk_compiles_and_runs(keys, admin, which):
         assert out["search"][0] == 200 and out["search"][1], out
         assert out["create"][0] == 201 and out["read"] == [200, out["create"][1], name, "ts@example.com"], out
         assert out["empty"] == [False, False, False], out
+        assert out["nested"] == [True, name + " kid", True], out
         assert out["update"] == [200, "new@example.com"], out
         assert out["delete"] == [200, "Record deleted successfully.", 404], out
         assert out["token"][0] == 201 and out["key_alone"] == 401, out

@@ -46,6 +46,12 @@ CASES = [
     ("fields-dunder", "GET", SEARCH, _q(fields="__class__"), 400),
     ("fields-python", "GET", SEARCH, _q(fields="__import__('os')"), 400),
     ("fields-on-read", "GET", "/api/res.partner/{rec}", _q(fields="name;select 1"), 400),
+    ("fields-nested-subselect", "GET", SEARCH, _q(fields="child_ids{name,(select password from res_users)}"), 400),
+    ("fields-nested-sql-name", "GET", SEARCH, _q(fields={"child_ids": {"fields": {"id); DROP TABLE x; --": {}}}}), 400),
+    ("fields-nested-context", "GET", SEARCH,
+     _q(fields={"user_ids": {"fields": {"login": {}}, "context": {"active_test": False}}}), 400),
+    ("fields-nested-deep", "GET", SEARCH, _q(fields="child_ids{" * 2000 + "name" + "}" * 2000), 400),
+    ("fields-nested-on-read", "GET", "/api/res.partner/{rec}", _q(fields="parent_id{__class__}"), 400),
     # ------------------------------------------------ model name
     ("model-statement", "GET", "/api/res.partner;DROP TABLE res_partner/search", {}, 404),
     ("model-quote", "GET", "/api/res.partner'--/search", {}, 404),

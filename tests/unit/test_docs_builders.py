@@ -62,7 +62,11 @@ def test_docs_routes_are_not_operations(generic):
 
 
 def test_generic_document_names_no_model(generic):
-    assert not [name for name in generic["components"]["schemas"] if name not in ("Problem", "X2ManyCommand")]
+    assert not [
+        name
+        for name in generic["components"]["schemas"]
+        if name not in ("Problem", "X2ManyCommand", "ExpandedRecord")
+    ]
     assert not [path for path in generic["paths"] if "{model}" not in path and "/auth/" not in path
                 and "generate_token" not in path and path != "/api/batch"
                 and not path.startswith("/api/webhooks")]  # fmt: skip
@@ -97,6 +101,13 @@ def test_limit_maximum_follows_the_setting(with_item):
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 500, 80)
 
 
+def test_fields_parameter_describes_nested_reads(with_item):
+    fields = with_item["components"]["parameters"]["fields"]
+    assert fields["schema"] == {"type": "string"} and fields["example"] == "id,display_name"
+    for form in ("name,email", "partner_id{name,email}", '"partner_id": {"fields":', "max_expand_depth"):
+        assert form in fields["description"], form
+
+
 def test_model_document_is_valid_and_deterministic(with_item):
     validate(with_item)
     assert json.dumps(with_item) == json.dumps(openapi.build(TABLE, [ITEM], max_page_size=500))
@@ -119,16 +130,21 @@ def test_read_schema_follows_odoo_field_types(with_item):
     ]
     day, moment = props["day"]["anyOf"][0], props["moment"]["anyOf"][0]
     assert (day["format"], moment["format"]) == ("date", "date-time")
-    partner = props["partner_id"]["anyOf"][0]
-    assert partner["type"] == "array" and props["partner_id"]["anyOf"][1] == openapi.FALSE
-    assert (partner["minItems"], partner["maxItems"]) == (2, 2)
+    # a many2one: [id, name], an expanded record (a nested read), or false; one type per member
+    partner, expanded, empty = props["partner_id"]["anyOf"]
+    assert partner["type"] == "array" and (partner["minItems"], partner["maxItems"]) == (2, 2)
+    assert expanded == {"$ref": "#/components/schemas/ExpandedRecord"} and empty == openapi.FALSE
+    # an x2many: ids, or expanded records, item by item
     assert props["tag_ids"] == {
         "type": "array",
-        "items": {"type": "integer"},
-        "description": "Ids of x.tag records.",
+        "items": {"anyOf": [{"type": "integer"}, {"$ref": "#/components/schemas/ExpandedRecord"}]},
+        "description": "Ids of x.tag records; objects when fields expands them.",
         "x-odoo-type": "many2many",
         "x-odoo-relation": "x.tag",
     }
+    record = with_item["components"]["schemas"]["ExpandedRecord"]
+    assert (record["type"], record["required"], record["additionalProperties"]) == ("object", ["id"], True)
+    assert record["properties"] == {"id": {"type": "integer"}}
     assert props["data"]["anyOf"][0]["format"] == "byte" and props["total"]["readOnly"] is True
     assert with_item["components"]["schemas"]["x.item"]["required"] == ["id"]
 

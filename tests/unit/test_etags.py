@@ -53,3 +53,15 @@ def test_if_match_compares_strongly_and_star_needs_the_record():
 
 def test_a_record_without_versions_matches_only_star():
     assert etags.match(["*"], "") and not etags.match(['"unversioned"'], "") and not etags.match(['""'], "")
+
+
+def test_an_answer_tag_is_weak_and_follows_the_bytes():
+    tag = etags.of_answer(b'{"id": 1, "child_ids": [{"id": 2, "name": "a"}]}')
+    assert tag.startswith('W/"') and tag == etags.of_answer(
+        b'{"id": 1, "child_ids": [{"id": 2, "name": "a"}]}'
+    )
+    assert etags.of_answer(b'{"id": 1, "child_ids": [{"id": 2, "name": "b"}]}') != tag
+    # If-None-Match compares it weakly, sent back as it came or without W/; If-Match never matches it
+    assert etags.none_match([tag], tag) and etags.none_match([tag[2:]], tag)
+    assert not etags.none_match([etags.of_answer(b"{}")], tag)
+    assert not etags.match([tag], etags.etag(1, WHEN))  # If-Match: against the record's version

@@ -26,6 +26,9 @@ def test_numbers_and_their_minimums():
     assert read("rest_api.default_rate_limit", "-5") == 0
     assert read("rest_api.access_token_ttl", "0") == 1
     assert read("rest_api.log_retention_days", "0") == 1
+    assert read("rest_api.max_expand_depth", None) == 3
+    assert read("rest_api.max_expand_depth", "0") == 0  # nested reads off
+    assert read("rest_api.max_expand_depth", "-2") == 0
 
 
 def test_a_boolean_absent_is_off():
