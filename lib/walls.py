@@ -271,6 +271,15 @@ class Reach:
                 continue
             if not isinstance(sub, Mapping):
                 raise BadRequest(f"The specification of {_show(name)} must be an object.")
+            if info.type in ("reference", "many2one_reference") and set(sub.get("fields") or ()) - {
+                "display_name"
+            }:
+                # web_read reads the referenced record, of whatever model it names: no scope
+                # can be checked before the call, so a key with scopes may not expand it
+                raise Forbidden(
+                    f"This API key's scopes do not allow expanding {_show(name)}: a reference may lead "
+                    "to any model."
+                )
             if info.type == "properties" or not info.relation:
                 continue
             comodel = info.relation

@@ -28,6 +28,8 @@ MODELS = {
         FieldInfo("country_id", "many2one", relation="res.country"),
         FieldInfo("country_code", "char", related_models=("res.country",)),
         FieldInfo("props", "properties"),
+        FieldInfo("ref", "reference"),
+        FieldInfo("res_id", "many2one_reference"),
     ),
     "res.partner.category": _model(FieldInfo("name", "char"), FieldInfo("parent_id", "many2one",
                                                                         relation="res.partner.category")),
@@ -144,6 +146,14 @@ def test_a_specification_reads_every_model_it_expands():
     assert needs(r) == {"res.partner.category": {"read"}}
     with pytest.raises(BadRequest):
         reach().spec(PARTNER, {"user_ids": {"fields": {"password": {}}}})
+
+
+def test_a_reference_cannot_be_expanded_past_its_name():
+    # web_read reads the referenced record whatever its model: no scope can be checked first
+    assert needs(reach().spec(PARTNER, {"ref": {}, "res_id": {"fields": {"display_name": {}}}})) == {}
+    for name in ("ref", "res_id"):
+        with pytest.raises(Forbidden):
+            reach().spec(PARTNER, {name: {"fields": {"display_name": {}, "login": {}}}})
 
 
 def test_fields_and_export_paths():
