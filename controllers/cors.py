@@ -1,8 +1,8 @@
 """CORS (API.md section 6): origins from ``rest_api.cors_origins``, none by default."""
 
-from odoo.http import Response
+from odoo.http import Response, request
 
-from ..lib import routes
+from ..lib import credentials, errors, routes, scopes
 
 ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id, if-match, if-none-match, prefer, idempotency-key"
 EXPOSED_HEADERS = (
@@ -38,12 +38,38 @@ def add_headers(call):
         headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
 
 
+def _usable(call):
+    """For an OPTIONS that carries a valid API key with scopes: whether a route is one the
+    key may use on the path's model, as the key's OpenAPI document lists it; else None."""
+    try:
+        found = credentials.extract(call.httprequest.headers, call.args)
+    except errors.ApiError:
+        return None
+    key = request.env["rest.api.key"]._find_key(found.key) if found.key else None
+    if key is None or key.scope_map is None:
+        return None
+    scope_map = key.scope_map
+
+    def usable(route, params):
+        model = params.get("model")
+        if model is None:
+            return True
+        needed = (route.operation,) if route.operation else route.one_of
+        return not needed or any(scopes.allows(scope_map, model, frozenset({op})) for op in needed)
+
+    return usable
+
+
 def preflight(call, table):
-    """Answer OPTIONS without credentials: 204, with CORS headers only for an allowed origin."""
+    """Answer OPTIONS without credentials: 204, with CORS headers only for an allowed origin.
+    ``Allow`` names the methods of the path; with an API key, those its scopes allow there."""
     path = call.httprequest.path
     methods = routes.allowed_methods(path, table)
     if not methods:
         routes.resolve("OPTIONS", path, table)  # raises the 404
+    usable = _usable(call)
+    if usable is not None:
+        methods = routes.allowed_methods(path, table, usable)
     methods = sorted(set(methods) | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set()))
     response = Response(status=204, headers={"Allow": ", ".join(methods)})
     if _allowed_origin(call):

@@ -172,6 +172,8 @@ def resolve(method: str, path: str, routes: Sequence[Route]) -> tuple[Route, dic
     raise MethodNotAllowed(sorted(allowed | {"OPTIONS"}))
 
 
-def allowed_methods(path: str, routes: Sequence[Route]) -> list[str]:
-    """Methods served at ``path`` (for CORS preflight answers)."""
-    return sorted({route.method for route, _ in _matches(split_path(path) or [], routes)})
+def allowed_methods(path: str, routes: Sequence[Route], usable: Callable | None = None) -> list[str]:
+    """Methods served at ``path`` (for CORS preflight answers); ``usable(route, params)``,
+    when given, keeps only the routes a caller may use there (its key's scopes)."""
+    matches = _matches(split_path(path) or [], routes)
+    return sorted({route.method for route, params in matches if usable is None or usable(route, params)})

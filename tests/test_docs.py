@@ -53,6 +53,25 @@ class TestDocs(RestApiCase):
                 refused = self.get(path, headers={"Accept-Encoding": "gzip;q=0"})
                 self.assertNotIn("Content-Encoding", refused.headers)
 
+    def test_a_read_only_key_sees_only_reads_in_its_document_and_in_allow(self):
+        doc = self.get("/api/openapi.json", key=self.partner_key).json()
+        self.assertEqual(set(doc["paths"]["/api/res.partner/{id}"]), {"get", "parameters"})
+        self.assertNotIn("/api/res.partner/create", doc["paths"])
+        self.assertNotIn("put", doc["paths"]["/api/res.partner/xmlid/{xmlid}"])
+        # OPTIONS says the same to a caller with that key (schemathesis compares them)
+        for key, allowed in (
+            (self.partner_key, "GET, HEAD, OPTIONS"),
+            (self.key, "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
+        ):
+            answer = self.opener.request(
+                "OPTIONS", self.base_url() + "/api/res.partner/7", headers={"api-key": key}
+            )
+            self.assertEqual((answer.status_code, answer.headers["Allow"]), (204, allowed))
+        answer = self.opener.request(
+            "OPTIONS", self.base_url() + "/api/res.partner/7"
+        )  # a browser's preflight
+        self.assertEqual(answer.headers["Allow"], "DELETE, GET, HEAD, OPTIONS, PATCH, PUT")
+
     def test_docs_public_off_needs_a_key_or_a_login(self):
         self.env["ir.config_parameter"].sudo().set_param("rest_api.docs_public", "False")
         for path in ("/api/openapi.json", "/api/postman.json", "/api/docs"):
