@@ -2,7 +2,7 @@
 
 from odoo.http import Response, request
 
-from ..lib import credentials, errors, routes, scopes
+from ..lib import credentials, errors, routes
 
 ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id, if-match, if-none-match, prefer, idempotency-key"
 EXPOSED_HEADERS = (
@@ -40,7 +40,8 @@ def add_headers(call):
 
 def _usable(call):
     """For an OPTIONS that carries a valid API key with scopes: whether a route is one the
-    key may use on the path's model, as the key's OpenAPI document lists it; else None."""
+    key may use on the path's model, as the key's OpenAPI document lists it (a model outside
+    the scopes: as the document's generic ``{model}`` paths list it); else None."""
     try:
         found = credentials.extract(call.httprequest.headers, call.args)
     except errors.ApiError:
@@ -49,13 +50,15 @@ def _usable(call):
     if key is None or key.scope_map is None:
         return None
     scope_map = key.scope_map
+    anywhere = frozenset().union(*scope_map.values())  # what the document's generic {model} paths list
 
     def usable(route, params):
         model = params.get("model")
         if model is None:
             return True
         needed = (route.operation,) if route.operation else route.one_of
-        return not needed or any(scopes.allows(scope_map, model, frozenset({op})) for op in needed)
+        allowed = scope_map.get(model, anywhere)
+        return not needed or any(op in allowed for op in needed)
 
     return usable
 
