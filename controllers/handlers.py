@@ -263,12 +263,28 @@ def read(call):
 
 def checked_values(call, body, operation):
     """A create's values (one object or a list of them) coerced to Odoo's shapes,
-    and their reach checked against the key's scopes (API.md section 8)."""
-    model = call.model
-    vals_list = values.coerce_many(body, model._name, call.fields_of())
+    their reach checked against the key's scopes (API.md section 8), then the
+    existing lines they name (API.md section 10)."""
+    model, lines = call.model, values.Lines()
+    vals_list = values.coerce_many(body, model._name, call.fields_of(), lines=lines)
     if wall := _wall(call):
         wall.values_list(model._name, vals_list, operation).check()
+    check_lines(model.env, lines)
     return vals_list
+
+
+def check_lines(env, lines):
+    """400 unless each line a nested write names by id (``values.Lines``) is a line of
+    that field of that record (API.md section 10): one query per record and field,
+    as the caller (record rules apply; archived lines count)."""
+    for (model, record_id, name), ids in lines.named.items():
+        record = env[model].browse(record_id).with_context(active_test=False, prefetch_fields=False)
+        strangers = ids.difference(record[name].ids)
+        if strangers:
+            raise errors.BadRequest(
+                f"Field {name!r}: record {min(strangers)} is not a line of {model} record {record_id}; "
+                "an object with 'id' updates or removes one of the record's own lines."
+            )
 
 
 def create(call):
@@ -300,14 +316,15 @@ def created_answer(call, records, many):
 
 
 def update(call):
-    model, record_id = call.model, call.params["id"]
-    vals = values.coerce_values(call.json(), model._name, call.fields_of())
+    model, record_id, lines = call.model, call.params["id"], values.Lines()
+    vals = values.coerce_values(call.json(), model._name, call.fields_of(), lines, record_id)
     if wall := _wall(call):
         wall.values(model._name, vals, "write").check()
     _check_if_match(call, model, record_id)
     # exists() first: Odoo's write() and unlink() of a missing record raise
     # nothing for a user that no record rule limits
     record = _existing(model, record_id)
+    check_lines(model.env, lines)
     record.write(vals)
     if _prefers_representation(call):
         rows, versions = _representation(call, record)

@@ -79,15 +79,56 @@ EXPANDED_RECORD = {
     "required": ["id"],
     "additionalProperties": True,
 }
+# A line of a nested write (API.md section 10), whatever the related model: its fields are
+# that model's (its ``-update`` schema), which one shared schema keeps documents small and
+# generated clients to one class; lib.values refuses unknown fields with 400.
+X2MANY_LINE = {
+    "type": "object",
+    "title": "X2ManyLine",
+    "description": "A line of a nested write: the related model's field values. Without id, a new line; "
+    "with id, an update of that line, which must be one of the record's own; with id and _delete, "
+    "its removal (a one2many deletes the line, a many2many unlinks it).",
+    "properties": {
+        "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "A line of this record."},
+        "_delete": {
+            "type": "boolean",
+            "enum": [True],
+            "description": "Remove the line named by id (no other field with it).",
+        },
+    },
+    "additionalProperties": True,
+}
+# A many2one as an object, {"id": 3} (API.md section 10)
+RECORD_REF = {
+    "type": "object",
+    "title": "RecordRef",
+    "description": "A record, by id.",
+    "properties": {"id": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "required": ["id"],
+    "additionalProperties": False,
+}
 # What the component schemas every document shares are called (model schemas never
 # contain a capital letter, so the names cannot meet)
-SHARED_SCHEMAS = {"ExpandedRecord": EXPANDED_RECORD, "X2ManyCommand": X2MANY_COMMAND}
+SHARED_SCHEMAS = {
+    "ExpandedRecord": EXPANDED_RECORD,
+    "RecordRef": RECORD_REF,
+    "X2ManyCommand": X2MANY_COMMAND,
+    "X2ManyLine": X2MANY_LINE,
+}
 EXPANDED = {"$ref": "#/components/schemas/ExpandedRecord"}
 # an x2many as read: ids, or expanded records. Each item is one or the other, rather than the
 # array being one of two arrays: generators tell two array types apart by their first check
 # (openapi-python-client 0.29 casts any list to the first), an item by its own type.
 X2MANY_READ_ITEM = {"anyOf": [{"type": "integer"}, EXPANDED]}
-X2MANY_ITEM = {"anyOf": [{"type": "integer"}, {"$ref": "#/components/schemas/X2ManyCommand"}]}
+# an x2many as written: ids, line objects (a nested write) or commands
+X2MANY_ITEM = {
+    "anyOf": [
+        {"type": "integer"},
+        {"$ref": "#/components/schemas/X2ManyLine"},
+        {"$ref": "#/components/schemas/X2ManyCommand"},
+    ]
+}
+RECORD_REF_ITEM = {"$ref": "#/components/schemas/RecordRef"}
 SAMPLES = {
     "char": "Example",
     "text": "Example",
@@ -192,16 +233,22 @@ def _marshmallow_field(info: FieldInfo, write: bool) -> mfields.Field:
         if write:
             return mfields.Integer(
                 validate=validate.Range(1, MAX_ID),
-                metadata={"description": f"The id of a {info.relation} record."},
+                metadata={"description": f'A {info.relation} record: its id, or {{"id": id}}.'},
             )
         return mfields.Tuple(
             (mfields.Integer(), mfields.String()),
             metadata={"description": f"[id, display name]; a {info.relation} object when fields expands it."},
         )
     if kind in ("one2many", "many2many"):
-        expanded = "" if write else "; objects when fields expands them"
+        if write:
+            described = (
+                f"Ids of {info.relation} records (the set becomes exactly those), line objects and ids "
+                "(a nested write: lines not named are left as they are), or x2many commands."
+            )
+            return mfields.List(mfields.Integer(), metadata={"description": described})
         return mfields.List(
-            mfields.Integer(), metadata={"description": f"Ids of {info.relation} records{expanded}."}
+            mfields.Integer(),
+            metadata={"description": f"Ids of {info.relation} records; objects when fields expands them."},
         )
     if kind == "binary":
         return mfields.String(metadata={"format": "byte", "contentEncoding": "base64"})
@@ -264,12 +311,13 @@ def field_property(info: FieldInfo, write: bool = False) -> dict:
     if info.relation:
         prop["x-odoo-relation"] = info.relation
     if write:
+        also = [RECORD_REF_ITEM] if info.type == "many2one" else []  # {"id": 3}
         if info.required:  # Odoo refuses to empty a required field
-            return prop
+            return _one_of_types(prop, also) if also else prop
         if info.type == "boolean":
             return _one_of_types(prop, [NULL])
         if info.type in FALSY_TYPES or info.type in ("one2many", "many2many"):
-            return _one_of_types(prop, [FALSE, NULL])
+            return _one_of_types(prop, [*also, FALSE, NULL])
         return prop
     if info.readonly:
         prop["readOnly"] = True

@@ -5,6 +5,15 @@ instead of a crash deep inside ``create()``/``write()``, and what GET returns
 (the "read shapes": ``[id, "name"]`` for a many2one, a list of ids for an
 x2many, ISO 8601 datetimes...) must be accepted back unchanged.
 
+An x2many value may also be a nested write (API.md section 10): an array of
+line objects and ids, converted here to the commands a client could have sent
+(``{...}`` -> ``(0, 0, vals)``, ``{"id": 5, ...}`` -> ``(1, 5, vals)``, a bare
+id -> ``(4, id)``, ``{"id": 5, "_delete": true}`` -> ``(2, 5)`` on a one2many,
+``(3, 5)`` on a many2many), so that the walls (lib.walls) walk exactly those
+commands. An object with an ``id`` must name a line the record already has:
+only the database can tell, so such ids are noted in a ``Lines`` for the
+caller to check before the write.
+
 Every error message may name the field and the expected type, but never
 echoes the submitted value: it goes to the client as-is and may be a secret.
 """
@@ -12,6 +21,7 @@ echoes the submitted value: it goes to the client as-is and may be a secret.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,54 +48,84 @@ _DATETIME_RE = re.compile(
 _REFERENCE_RE = re.compile(r"[a-z0-9_.]+,[0-9]+")
 
 
+@dataclass
+class Lines:
+    """The existing lines a body names by id in its line objects (API.md section 10).
+
+    ``named[(model, record id, field)]`` holds the ids that must already be
+    lines of that x2many field of that record. The caller checks them against
+    the database before the write (one query per key), and refuses the body
+    with 400 when one is not.
+    """
+
+    named: dict[tuple[str, int, str], set[int]] = dataclasses.field(default_factory=dict)
+
+    def add(self, model: str, record_id: int, name: str, line_id: int) -> None:
+        self.named.setdefault((model, record_id, name), set()).add(line_id)
+
+
 @dataclass(frozen=True)
 class _Context:
     """What a converter needs beyond the field and the value."""
 
     fields_of: FieldsOf
-    depth: int
+    depth: int = 0
+    lines: Lines | None = None  # where line objects naming an existing line are noted
+    model: str = ""  # the model of the record whose values these are
+    record_id: int | None = None  # that record's id; None: a record being created
+
+    def line(self, model: str, record_id: int | None) -> _Context:
+        """The context of a line's own values: one level deeper."""
+        return dataclasses.replace(self, depth=self.depth + 1, model=model, record_id=record_id)
 
 
 Converter = Callable[[FieldInfo, object, _Context], object]
 
 
-def coerce_values(values: object, model: str, fields_of: FieldsOf) -> dict:
+def coerce_values(
+    values: object, model: str, fields_of: FieldsOf, lines: Lines | None = None, record_id: int | None = None
+) -> dict:
     """Validate one JSON object of field values of ``model``; return a new dict of ORM values.
+
+    ``record_id``: the record the values update (None: they create one, which
+    has no lines yet). Line objects that name an existing line by id are noted
+    in ``lines``; without ``lines`` they are refused.
 
     Raises BadRequest for a non-object body, an unknown model or field, the
     ``id`` field, or a value of the wrong type.
     """
-    return _coerce_record(values, model, fields_of, 0)
+    return _coerce_record(values, _Context(fields_of, 0, lines, model, record_id))
 
 
-def coerce_many(values: object, model: str, fields_of: FieldsOf, max_records: int = 1000) -> list[dict]:
+def coerce_many(
+    values: object, model: str, fields_of: FieldsOf, max_records: int = 1000, lines: Lines | None = None
+) -> list[dict]:
     """Validate a create body: one object, or a non-empty array of at most ``max_records`` objects."""
     if isinstance(values, dict):
-        return [coerce_values(values, model, fields_of)]
+        return [coerce_values(values, model, fields_of, lines)]
     if not isinstance(values, list) or not values:
         raise BadRequest("The body must be a JSON object or a non-empty array of objects.")
     if len(values) > max_records:
         raise BadRequest(f"At most {max_records} records can be created at once.")
-    return [_coerce_item(index, item, model, fields_of) for index, item in enumerate(values)]
+    return [_coerce_item(index, item, model, fields_of, lines) for index, item in enumerate(values)]
 
 
-def _coerce_item(index: int, item: object, model: str, fields_of: FieldsOf) -> dict:
+def _coerce_item(index: int, item: object, model: str, fields_of: FieldsOf, lines: Lines | None) -> dict:
     """One element of a create array; errors say which (0-based) index."""
     if not isinstance(item, dict):
         raise BadRequest(f"Record {index}: must be a JSON object of field values.")
     try:
-        return coerce_values(item, model, fields_of)
+        return coerce_values(item, model, fields_of, lines)
     except BadRequest as exc:
         raise BadRequest(f"Record {index}: {exc.detail}") from None
 
 
-def _coerce_record(values: object, model: str, fields_of: FieldsOf, depth: int) -> dict:
-    """coerce_values at a given nesting depth of x2many CREATE/UPDATE commands."""
+def _coerce_record(values: object, ctx: _Context) -> dict:
+    """coerce_values of the record ``ctx`` names, at its nesting depth."""
     if not isinstance(values, dict) or not all(isinstance(key, str) for key in values):
         raise BadRequest("The body must be a JSON object of field values.")
-    fields = _fields(model, fields_of)
-    ctx = _Context(fields_of, depth)
-    return {name: _coerce_field(fields, model, name, value, ctx) for name, value in values.items()}
+    fields = _fields(ctx.model, ctx.fields_of)
+    return {name: _coerce_field(fields, ctx.model, name, value, ctx) for name, value in values.items()}
 
 
 def _fields(model: str, fields_of: FieldsOf) -> Mapping[str, FieldInfo]:
@@ -251,7 +291,10 @@ def _to_many2one(field: FieldInfo, value: object, ctx: _Context) -> object:
     # The read shape [id, "display name"] is accepted so a GET result can be sent back.
     if isinstance(value, (list, tuple)) and len(value) == 2 and _is_id(value[0]):
         return value[0]
-    raise _expects(field, "a record id, [id, name] or null")
+    # {"id": 3} (API.md section 10); other keys would read as a write of that record: refused
+    if isinstance(value, dict) and value.keys() == {"id"} and _is_id(value["id"]):
+        return value["id"]
+    raise _expects(field, 'a record id, [id, name], {"id": id} or null')
 
 
 # --- x2many --------------------------------------------------------------------------------------------
@@ -267,6 +310,8 @@ def _to_x2many(field: FieldInfo, value: object, ctx: _Context) -> object:
     # The read shape, a plain list of ids, replaces the whole set.
     if all(_is_int(item) for item in value):
         return [(6, 0, _ids(value, f"Field {_label(field.name)}"))]
+    if any(isinstance(item, dict) for item in value):
+        return [_line(field, index, item, ctx) for index, item in enumerate(value)]
     return [_command(field, index, item, ctx) for index, item in enumerate(value)]
 
 
@@ -309,7 +354,8 @@ def _cmd_create(field: FieldInfo, item: tuple | list, where: str, ctx: _Context)
 
 
 def _cmd_update(field: FieldInfo, item: tuple | list, where: str, ctx: _Context) -> tuple:
-    return (1, _record_id(item, where), _nested(field, item[2], where, ctx))
+    line_id = _record_id(item, where)
+    return (1, line_id, _nested(field, item[2], where, ctx, line_id))
 
 
 def _cmd_by_id(field: FieldInfo, item: tuple | list, where: str, ctx: _Context) -> tuple:
@@ -326,18 +372,73 @@ def _cmd_set(field: FieldInfo, item: tuple | list, where: str, ctx: _Context) ->
     return (6, 0, _ids(item[2], where))
 
 
-def _nested(field: FieldInfo, vals: object, where: str, ctx: _Context) -> dict:
-    """The values of a CREATE/UPDATE command, validated on the related model."""
+def _nested(field: FieldInfo, vals: object, where: str, ctx: _Context, line_id: int | None = None) -> dict:
+    """The values of a CREATE/UPDATE command or a line object, validated on the related model
+    (``line_id``: the line they update; None for a new line)."""
     if not isinstance(vals, dict):
         raise BadRequest(f"{where}: expected a JSON object of field values.")
     if ctx.depth >= MAX_DEPTH:
-        raise BadRequest(f"{where}: commands are nested deeper than {MAX_DEPTH} levels.")
+        raise BadRequest(f"{where}: lines are nested deeper than {MAX_DEPTH} levels.")
     if not field.relation:
         raise BadRequest(f"{where}: the related model of this field is unknown.")
     try:
-        return _coerce_record(vals, field.relation, ctx.fields_of, ctx.depth + 1)
+        return _coerce_record(vals, ctx.line(field.relation, line_id))
     except BadRequest as exc:
         raise BadRequest(f"{where}: {exc.detail}") from None
+
+
+# --- nested writes: line objects (API.md section 10) ---------------------------------------------------
+
+
+def _line(field: FieldInfo, index: int, item: object, ctx: _Context) -> tuple:
+    """One item of a nested write, as the command a client could have sent instead.
+
+    A bare id links a record: (4, id). On a one2many that moves the line to
+    this record, as Odoo's LINK does, and the walls count it as a write of the
+    line (lib.walls.O2M_COMMANDS).
+    """
+    where = f"Field {_label(field.name)} item {index}"
+    if _is_int(item):
+        if not _is_id(item):
+            raise BadRequest(f"{where}: record ids must be integers between 1 and {INT_MAX}.")
+        return (4, item, 0)
+    if not isinstance(item, dict):
+        raise BadRequest(
+            f"{where}: expected a line object or a record id; commands cannot be mixed with them."
+        )
+    if "_delete" in item:
+        return _line_delete(field, item, where, ctx)
+    if "id" not in item:
+        return (0, 0, _nested(field, item, where, ctx))
+    line_id = _line_id(field, item, where, ctx)
+    vals = {key: value for key, value in item.items() if key != "id"}
+    return (1, line_id, _nested(field, vals, where, ctx, line_id))
+
+
+def _line_delete(field: FieldInfo, item: dict, where: str, ctx: _Context) -> tuple:
+    """``{"id": 5, "_delete": true}``: a one2many deletes the line, a many2many unlinks it."""
+    if item["_delete"] is not True:
+        raise BadRequest(f"{where}: '_delete' can only be true.")
+    if item.keys() - {"id", "_delete"}:
+        raise BadRequest(f"{where}: an object with '_delete' takes only 'id' besides.")
+    line_id = _line_id(field, item, where, ctx)
+    return (2 if field.type == "one2many" else 3, line_id, 0)
+
+
+def _line_id(field: FieldInfo, item: dict, where: str, ctx: _Context) -> int:
+    """The id of the existing line ``item`` names, noted for the caller to check that it is one."""
+    line_id = item.get("id")
+    if not _is_id(line_id):
+        raise BadRequest(f"{where}: 'id' must be an integer between 1 and {INT_MAX}.")
+    if ctx.record_id is None:
+        raise BadRequest(
+            f"{where}: a record being created has no lines yet; an object with 'id' names a line "
+            "of an existing record."
+        )
+    if ctx.lines is None:
+        raise BadRequest(f"{where}: an object with 'id' cannot be used here.")
+    ctx.lines.add(ctx.model, ctx.record_id, field.name, line_id)
+    return line_id
 
 
 # command number -> (handler, minimum length); every command has at most 3 items.

@@ -301,7 +301,11 @@ class Reach:
     # ------------------------------------------------------------ writes
     def values(self, model: str, vals: object, operation: str | None = None, depth: int = 0) -> Reach:
         """Field values written to ``model`` (``operation`` on the record itself, if any):
-        every x2many command needs its operation on the related model, nested values too."""
+        every x2many command needs its operation on the related model, nested values too.
+
+        A route's body is walked as lib.values converted it: the line objects of a
+        nested write (API.md section 10) are commands by then, walked as if the
+        client had sent those; an object left among the commands is refused."""
         if operation:
             self.need(model, operation)
         if vals is None or vals is False:

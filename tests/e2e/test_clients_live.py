@@ -8,7 +8,8 @@ no schema dropped or warned about, the TypeScript SDK compiles under
 ``tsc --strict``, and the generated code itself (no hand-written request)
 searches, creates, reads as a typed model, updates and deletes a partner,
 parses records whose fields are empty (Odoo's ``false``) and records whose
-relations a nested read expanded (API.md section 10), and sends a login
+relations a nested read expanded, writes contacts as line objects (a nested
+write; both API.md section 10), and sends a login
 token with the key when given one.
 
 Everything generated stays under .reports/clients/ for a developer to look at.
@@ -169,6 +170,7 @@ def _python_crud(pkg, doc, key, admin):
         assert changed.status_code == 200 and changed.parsed.id == new_id, changed.content[:300]
         again = read.sync_detailed(new_id, client=client, fields="email")
         assert again.parsed.email == "new@example.com"
+        _python_nested_writes(pkg, update, client, new_id, admin)
         gone = delete.sync_detailed(new_id, client=client)
         assert gone.status_code == 200, gone.content[:300]
         assert read.sync_detailed(new_id, client=client).status_code == 404
@@ -195,6 +197,23 @@ def _python_nested_read(pkg, client, create, read, parent_id, name):
         assert (plain.parent_id, plain.child_ids) == ([parent_id, name], [])
     finally:
         client.get_httpx_client().delete(f"/api/{PARTNER}/{kid_id}")
+
+
+def _python_nested_writes(pkg, update, client, partner_id, admin):
+    """A contact added as a line object and a country as {"id"} (API.md section 10), then the
+    contact deleted as {"id", "_delete": true}, with the generated classes."""
+    models = importlib.import_module(pkg.__name__ + ".models")
+    kid = models.X2ManyLine()
+    kid["name"] = uniq("Py kid")
+    country = admin("res.country", "search", [("code", "=", "BE")])[0]
+    body = _py_body(update)(child_ids=[kid], country_id=models.RecordRef(id=country))
+    assert update.sync_detailed(partner_id, client=client, body=body).status_code == 200
+    written = admin(PARTNER, "read", [partner_id], ["child_ids", "country_id"])[0]
+    assert len(written["child_ids"]) == 1 and written["country_id"][0] == country
+    gone = models.X2ManyLine(id=written["child_ids"][0], field_delete=True)
+    changed = update.sync_detailed(partner_id, client=client, body=_py_body(update)(child_ids=[gone]))
+    assert changed.status_code == 200, changed.content[:300]
+    assert not admin(PARTNER, "search", [("id", "=", written["child_ids"][0])])
 
 
 @pytest.fixture(scope="module")
@@ -277,8 +296,12 @@ async function main(): Promise<void> {
   const parent = up.data?.parent_id;
   const parentId = parent && !Array.isArray(parent) ? parent.id : null;
   await deleteResPartner({ client, path: { id: kidId } });
-  const updated = await updateResPartner({ client, path: { id }, body: { email: 'new@example.com' } });
-  const again = await readResPartner({ client, path: { id }, query: { fields: 'email' } });
+  // a nested write (API.md section 10): a contact added as a line object, then removed as {id, _delete}
+  const updated = await updateResPartner({ client, path: { id }, body: { email: 'new@example.com', child_ids: [{ name: name + ' line' }] } });
+  const again = await readResPartner({ client, path: { id }, query: { fields: 'email,child_ids' } });
+  const lines = (again.data?.child_ids ?? []).map((kid) => ({ id: typeof kid === 'number' ? kid : kid.id, _delete: true as const }));
+  const removed = await updateResPartner({ client, path: { id }, body: { child_ids: lines } });
+  const after = await readResPartner({ client, path: { id }, query: { fields: 'child_ids' } });
   const deleted = await deleteResPartner({ client, path: { id } });
   const gone = await readResPartner({ client, path: { id } });
   // a mobile app's key and a user's login token: the SDK asks for each scheme by name
@@ -294,6 +317,7 @@ async function main(): Promise<void> {
     empty: [tz, record?.parent_id, record?.title],
     nested: [line?.id === kidId, line?.name, parentId === id],
     update: [updated.response.status, again.data?.email],
+    kids: [again.data?.child_ids?.length, removed.response.status, after.data?.child_ids?.length],
     delete: [deleted.response.status, deleted.data?.message, gone.response.status],
     token: [asUser.response.status, asUser.data && 'id' in asUser.data ? asUser.data.id : null],
     key_alone: withoutToken.response.status,
@@ -355,6 +379,7 @@ def test_typescript_sdk_compiles_and_runs(keys, admin, which):
         assert out["empty"] == [False, False, False], out
         assert out["nested"] == [True, name + " kid", True], out
         assert out["update"] == [200, "new@example.com"], out
+        assert out["kids"] == [1, 200, 0], out  # added as a line object, deleted as {id, _delete}
         assert out["delete"] == [200, "Record deleted successfully.", 404], out
         assert out["token"][0] == 201 and out["key_alone"] == 401, out
         owner = admin(PARTNER, "read", [out["token"][1]], ["create_uid"])[0]["create_uid"][0]

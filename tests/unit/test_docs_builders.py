@@ -62,11 +62,8 @@ def test_docs_routes_are_not_operations(generic):
 
 
 def test_generic_document_names_no_model(generic):
-    assert not [
-        name
-        for name in generic["components"]["schemas"]
-        if name not in ("Problem", "X2ManyCommand", "ExpandedRecord")
-    ]
+    shared = ("Problem", "ExpandedRecord", "RecordRef", "X2ManyCommand", "X2ManyLine")
+    assert not [name for name in generic["components"]["schemas"] if name not in shared]
     assert not [path for path in generic["paths"] if "{model}" not in path and "/auth/" not in path
                 and "generate_token" not in path and path != "/api/batch"
                 and not path.startswith("/api/webhooks")]  # fmt: skip
@@ -155,13 +152,32 @@ def test_write_schemas(with_item):
     assert update["additionalProperties"] is False
     assert "id" not in update["properties"] and "total" not in update["properties"]
     partner = update["properties"]["partner_id"]["anyOf"]
-    assert partner[1:] == [openapi.FALSE, openapi.NULL] and partner[0]["type"] == "integer"
+    # a many2one: an id, or {"id": id} (API.md section 10), or empty
+    assert partner[1:] == [{"$ref": "#/components/schemas/RecordRef"}, openapi.FALSE, openapi.NULL]
+    assert partner[0] == {"type": "integer", "minimum": 1, "maximum": routes.MAX_ID}
+    assert (
+        schemas["RecordRef"]["required"] == ["id"] and schemas["RecordRef"]["additionalProperties"] is False
+    )
     assert update["properties"]["name"]["type"] == "string"  # required: cannot be emptied
     assert update["properties"]["qty"]["maximum"] == routes.MAX_ID
     tags = update["properties"]["tag_ids"]["anyOf"][0]
-    assert tags["items"] == {"anyOf": [{"type": "integer"}, {"$ref": "#/components/schemas/X2ManyCommand"}]}
+    assert tags["items"] == {
+        "anyOf": [
+            {"type": "integer"},
+            {"$ref": "#/components/schemas/X2ManyLine"},
+            {"$ref": "#/components/schemas/X2ManyCommand"},
+        ]
+    }
     command = schemas["X2ManyCommand"]
     assert command["type"] == "array" and len(command["items"]["anyOf"]) == 3
+    # a line object of any related model: id and _delete, and that model's fields
+    line = schemas["X2ManyLine"]
+    assert set(line["properties"]) == {"id", "_delete"} and line["additionalProperties"] is True
+    assert line["properties"]["_delete"] == {
+        "type": "boolean",
+        "enum": [True],
+        "description": "Remove the line named by id (no other field with it).",
+    }
     # not an allOf of the update schema: generators read that as the update type, losing required
     create = schemas["x.item-create"]
     assert "allOf" not in create and create["properties"] == update["properties"]
@@ -269,3 +285,11 @@ def test_cached_fragments_give_the_same_document(with_item):
 def test_enum_names_stay_unique_once_upper_cased():
     names = openapi.enum_names(["GMT0", "GMT+0", "GMT-0", "gmt0", "", "1st", "Etc/GMT+1"])
     assert names == ["GMT0", "GMT_PLUS_0", "GMT_MINUS_0", "GMT0_2", "EMPTY", "V_1ST", "ETC_GMT_PLUS_1"]
+
+
+def test_a_required_many2one_is_written_as_an_id_or_an_object_never_empty():
+    required = FieldInfo("item_id", "many2one", relation="x.item", required=True)
+    assert openapi.field_property(required, write=True)["anyOf"] == [
+        {"type": "integer", "minimum": 1, "maximum": routes.MAX_ID},
+        {"$ref": "#/components/schemas/RecordRef"},
+    ]

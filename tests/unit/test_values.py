@@ -93,6 +93,7 @@ ACCEPTED = [
     ("partner_id", 7, 7),
     ("partner_id", [7, "Azure Interior"], 7),
     ("partner_id", (7, "Azure Interior"), 7),
+    ("partner_id", {"id": 7}, 7),
     ("partner_id", False, False),
     ("partner_id", None, False),
     ("ref", "res.partner,12", "res.partner,12"),
@@ -156,7 +157,12 @@ REFUSED = [
     ("partner_id", 0),
     ("partner_id", -3),
     ("partner_id", 2**31),
-    ("partner_id", {"id": 7}),
+    ("partner_id", {"id": 7, "name": "Azure"}),
+    ("partner_id", {"id": "7"}),
+    ("partner_id", {"id": 0}),
+    ("partner_id", {"id": True}),
+    ("partner_id", {"id": None}),
+    ("partner_id", {}),
     ("partner_id", [7]),
     ("partner_id", [7, "x", "y"]),
     ("partner_id", ["7", "x"]),
@@ -428,6 +434,14 @@ LEAKY_BODIES = [
     {"tag_ids": [[6, 0, [SECRET]]]},
     {"line_ids": [[0, 0, {"qty": SECRET}]]},
     {"line_ids": [[0, 0, SECRET]]},
+    {"partner_id": {"id": SECRET}},
+    {"partner_id": {"id": SECRET_INT}},
+    {"line_ids": [{"qty": SECRET}]},
+    {"line_ids": [{"id": SECRET}]},
+    {"line_ids": [{"id": SECRET_INT}]},
+    {"line_ids": [{"id": 1, "_delete": SECRET}]},
+    {"line_ids": [{}, SECRET_INT]},
+    {"line_ids": [{}, SECRET]},
 ]
 
 
@@ -438,3 +452,149 @@ def test_submitted_values_never_appear_in_errors(body):
             attempt()
         assert SECRET not in str(info.value) and str(SECRET_INT) not in str(info.value)
         assert SECRET not in info.value.detail
+
+
+# --- nested writes (API.md section 10) ---------------------------------------------------------------
+def update(vals: object, model: str = "acc.item", record_id: int = 1) -> tuple[dict, dict]:
+    """The ORM values of an update of record ``record_id``, and the lines it names by id."""
+    lines = values.Lines()
+    return values.coerce_values(vals, model, fields_of, lines, record_id), lines.named
+
+
+def update_refusal(vals: object, model: str = "acc.item") -> str:
+    with pytest.raises(BadRequest) as info:
+        update(vals, model)
+    return str(info.value)
+
+
+ITEM_LINES = ("acc.item", 1, "line_ids")
+ITEM_TAGS = ("acc.item", 1, "tag_ids")
+NESTED_WRITES = [
+    # an object without id creates a line; one with id updates it, and must be one of the record's
+    ([{"name": "L1", "qty": 2}], [(0, 0, {"name": "L1", "qty": 2})], {}),
+    ([{"id": 5, "qty": 3}], [(1, 5, {"qty": 3})], {ITEM_LINES: {5}}),
+    ([{"id": 5}], [(1, 5, {})], {ITEM_LINES: {5}}),
+    ([{}], [(0, 0, {})], {}),
+    # a one2many deletes the line; a bare id moves a line here (Odoo's LINK)
+    ([{"id": 5, "_delete": True}], [(2, 5, 0)], {ITEM_LINES: {5}}),
+    (
+        [{"_delete": True, "id": 5}, {"id": 6, "name": "x"}],
+        [(2, 5, 0), (1, 6, {"name": "x"})],
+        {ITEM_LINES: {5, 6}},
+    ),
+    ([7, {"name": "x"}], [(4, 7, 0), (0, 0, {"name": "x"})], {}),
+    # values of a line get the same conversions: a many2one as {"id"}
+    ([{"item_id": {"id": 9}}], [(0, 0, {"item_id": 9})], {}),
+]
+
+
+@pytest.mark.parametrize(("lines", "commands", "named"), NESTED_WRITES)
+def test_line_objects_become_commands(lines, commands, named):
+    assert update({"line_ids": lines}) == ({"line_ids": commands}, named)
+
+
+MANY2MANY_WRITES = [
+    ([{"id": 5, "_delete": True}], [(3, 5, 0)], {ITEM_TAGS: {5}}),  # unlinked, not deleted
+    ([4, {"name": "new"}], [(4, 4, 0), (0, 0, {"name": "new"})], {}),
+    ([{"id": 5, "name": "renamed"}, 6], [(1, 5, {"name": "renamed"}), (4, 6, 0)], {ITEM_TAGS: {5}}),
+]
+
+
+@pytest.mark.parametrize(("lines", "commands", "named"), MANY2MANY_WRITES)
+def test_many2many_line_objects(lines, commands, named):
+    assert update({"tag_ids": lines}) == ({"tag_ids": commands}, named)
+
+
+def test_ids_alone_and_command_lists_keep_their_meaning():
+    assert update({"tag_ids": [3, 4]}) == ({"tag_ids": [(6, 0, [3, 4])]}, {})
+    assert update({"line_ids": [[1, 5, {"qty": 1}], [2, 6]]}) == (
+        {"line_ids": [(1, 5, {"qty": 1}), (2, 6, 0)]},
+        {},
+    )
+
+
+def test_lines_nest_and_each_level_names_its_own_record():
+    body = {"child_ids": [{"id": 5, "child_ids": [{"id": 9, "_delete": True}, {"child_ids": [{}]}]}]}
+    assert update(body, "acc.node") == (
+        {"child_ids": [(1, 5, {"child_ids": [(2, 9, 0), (0, 0, {"child_ids": [(0, 0, {})]})]})]},
+        {("acc.node", 1, "child_ids"): {5}, ("acc.node", 5, "child_ids"): {9}},
+    )
+    # inside an UPDATE command the line is the client's to name; its own line objects are checked
+    assert update({"child_ids": [[1, 5, {"child_ids": [{"id": 9}]}]]}, "acc.node")[1] == {
+        ("acc.node", 5, "child_ids"): {9}
+    }
+    # in a create body too
+    lines = values.Lines()
+    values.coerce_many(
+        [{"child_ids": [[1, 5, {"child_ids": [{"id": 9}]}]]}], "acc.node", fields_of, lines=lines
+    )
+    assert lines.named == {("acc.node", 5, "child_ids"): {9}}
+
+
+def _nested_objects(levels: int) -> dict:
+    vals: dict = {}
+    for _ in range(levels):
+        vals = {"child_ids": [vals]}
+    return vals
+
+
+def test_line_objects_nest_up_to_the_limit():
+    assert update(_nested_objects(values.MAX_DEPTH), "acc.node")[0]["child_ids"][0][0] == 0
+    assert "nested deeper" in update_refusal(_nested_objects(values.MAX_DEPTH + 1), "acc.node")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"line_ids": [{"id": 5, "qty": 1}]},
+        {"line_ids": [{"id": 5, "_delete": True}]},
+        {"tag_ids": [{"id": 5}]},
+    ],
+)
+def test_a_record_being_created_has_no_lines_to_name(body):
+    assert "has no lines yet" in refusal(body)
+    with pytest.raises(BadRequest, match="Record 0: .*has no lines yet"):
+        values.coerce_many([body], "acc.item", fields_of, lines=values.Lines())
+
+
+def test_a_new_line_has_no_lines_to_name_either():
+    body = {"child_ids": [{"child_ids": [{"id": 9, "_delete": True}]}]}
+    assert "has no lines yet" in update_refusal(body, "acc.node")
+    assert "has no lines yet" in update_refusal(
+        {"child_ids": [[0, 0, {"child_ids": [{"id": 9}]}]]}, "acc.node"
+    )
+
+
+def test_without_a_place_to_note_them_named_lines_are_refused():
+    with pytest.raises(BadRequest, match="cannot be used here"):
+        values.coerce_values({"line_ids": [{"id": 5}]}, "acc.item", fields_of, None, 1)
+
+
+LINE_REFUSALS = [
+    ([{"id": 5, "_delete": False}], "'_delete' can only be true"),
+    ([{"id": 5, "_delete": 1}], "'_delete' can only be true"),
+    ([{"id": 5, "_delete": "yes"}], "'_delete' can only be true"),
+    ([{"id": 5, "_delete": True, "qty": 1}], "takes only 'id'"),
+    ([{"_delete": True}], "'id' must be an integer"),
+    ([{"id": "5", "qty": 1}], "'id' must be an integer"),
+    ([{"id": 0}], "'id' must be an integer"),
+    ([{"id": True}], "'id' must be an integer"),
+    ([{"id": None, "qty": 1}], "'id' must be an integer"),
+    ([{"id": 2**31}], "'id' must be an integer"),
+    ([{"name": "x"}, 0], "item 1: record ids must be"),
+    ([{"name": "x"}, -4], "item 1: record ids must be"),
+    ([{"name": "x"}, "7"], "item 1: expected a line object or a record id"),
+    ([{"name": "x"}, [0, 0, {}]], "item 1: expected a line object or a record id"),
+    ([[0, 0, {}], {"name": "x"}], "item 0: expected a line object or a record id"),
+    ([{"name": "x"}, None], "item 1: expected a line object"),
+    ([{"bogus": 1}], "item 0: Unknown field 'bogus' on model 'acc.line'"),
+    ([{"qty": "many"}], "item 0: Field 'qty' expects an integer"),
+    ([{"id": 5, "amount": 1.0}], "Unknown field 'amount' on model 'acc.line'"),
+    ([{"id": 5, "item_id": {"id": 3, "name": "x"}}], "Field 'item_id' expects"),
+]
+
+
+@pytest.mark.parametrize(("lines", "fragment"), LINE_REFUSALS)
+def test_bad_line_objects_say_field_item_and_why(lines, fragment):
+    message = update_refusal({"line_ids": lines})
+    assert message.startswith("Field 'line_ids' item ") and fragment in message

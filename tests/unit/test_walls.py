@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from lib import methods  # noqa: E402
+from lib import methods, values  # noqa: E402
 from lib.errors import BadRequest, Forbidden  # noqa: E402
 from lib.fieldinfo import FieldInfo  # noqa: E402
 from lib.walls import Reach  # noqa: E402
@@ -221,6 +221,56 @@ def test_nested_commands_are_walked_all_the_way_down():
     # a record created with its lines: create on both
     r = reach().values_list(PARTNER, [{"child_ids": [[0, 0, {"name": "c"}]]}, {"name": "d"}], "create")
     assert needs(r) == {PARTNER: {"create"}}
+
+
+def walked(model, body):
+    """What an update's body reaches once lib.values converted it, as the handlers walk it."""
+    return needs(
+        reach().values(model, values.coerce_values(body, model, fields_of, values.Lines(), 1), "write")
+    )
+
+
+@pytest.mark.parametrize(
+    "lines, operations",
+    [
+        ([{"name": "k"}], {"create"}),
+        ([{"id": 5, "all_models": True}], {"write"}),
+        ([{"id": 5, "_delete": True}], {"delete"}),
+        ([5, {"name": "k"}], {"write", "create"}),  # a bare id moves the line here: a write of it
+    ],
+)
+def test_one2many_line_objects_are_walked_as_their_commands(lines, operations):
+    assert walked("res.users", {"rest_api_key_ids": lines}) == {
+        "res.users": {"write"},
+        "rest.api.key": operations,
+    }
+
+
+@pytest.mark.parametrize(
+    "lines, operations",
+    [
+        ([{"name": "vip"}], {"create"}),
+        ([{"id": 5, "name": "vip"}], {"write"}),
+        ([{"id": 5, "_delete": True}], {"read"}),  # unlinked, not deleted
+        ([5, {"name": "vip"}], {"read", "create"}),
+    ],
+)
+def test_many2many_line_objects_are_walked_as_their_commands(lines, operations):
+    assert walked(PARTNER, {"category_id": lines}) == {PARTNER: {"write"}, "res.partner.category": operations}
+
+
+def test_nested_line_objects_are_walked_all_the_way_down():
+    body = {"user_ids": [{"id": 2, "rest_api_key_ids": [{"id": 5, "all_models": True}]}]}
+    assert walked(PARTNER, body) == {PARTNER: {"write"}, "res.users": {"write"}, "rest.api.key": {"write"}}
+    vals = values.coerce_values(body, PARTNER, fields_of, values.Lines(), 1)
+    with pytest.raises(Forbidden, match="rest.api.key"):
+        reach().values(PARTNER, vals, "write").check({PARTNER: {"write"}, "res.users": {"write"}})
+
+
+def test_line_objects_the_walls_were_not_given_converted_are_refused():
+    for value in ([{"name": "x"}], [{"id": 5, "_delete": True}], [4, {"name": "x"}]):
+        with pytest.raises(BadRequest):
+            reach().values(PARTNER, {"child_ids": value})
 
 
 def test_malformed_commands_are_refused():
