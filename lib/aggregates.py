@@ -31,13 +31,12 @@ from dataclasses import dataclass
 
 from .errors import BadRequest
 from .fieldinfo import FieldInfo, FieldsOf
-from .query import parse_name_list, valid_modifiers
+from .query import model_fields, parse_name_list, show, valid_modifiers
 
 COUNT = "__count"
 MAX_GROUPBY = 10
 MAX_AGGREGATES = 100
 MAX_ORDER_LENGTH = 1000
-ECHO_LIMIT = 60
 
 NUMBERS = frozenset({"integer", "float", "monetary"})
 DATES = frozenset({"date", "datetime"})
@@ -87,10 +86,6 @@ GRANULARITIES = (*PERIODS, *PARTS)
 _SPEC_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::([a-z_]+))?")
 
 
-def _show(text: object) -> str:
-    return repr(str(text)[:ECHO_LIMIT])
-
-
 @dataclass(frozen=True)
 class GroupBy:
     """One ``groupby`` item: ``spec`` is how Odoo and the answer name it."""
@@ -132,13 +127,9 @@ class Aggregate:
 
 
 def _field(model: str, name: str, fields_of: FieldsOf, where: str) -> FieldInfo:
-    try:
-        fields = fields_of(model)
-    except KeyError:
-        raise BadRequest(f"Unknown model {_show(model)}.") from None
-    info = fields.get(name)
+    info = model_fields(model, fields_of).get(name)
     if info is None:  # a field the caller may not read is one it does not know
-        raise BadRequest(f"Unknown field {_show(name)} in {where}.")
+        raise BadRequest(f"Unknown field {show(name)} in {where}.")
     return info
 
 
@@ -165,21 +156,21 @@ def _groupby(spec: str, model: str, fields_of: FieldsOf) -> GroupBy:
     name, granularity = _split(spec, "groupby")
     info = _field(model, name, fields_of, "groupby")
     if info.type not in GROUPABLE or not info.groupable:
-        raise BadRequest(f"Field {_show(name)} ({info.type}) cannot be grouped by.")
+        raise BadRequest(f"Field {show(name)} ({info.type}) cannot be grouped by.")
     if info.type in DATES:
         if granularity is None:
             raise BadRequest(
-                f"Field {_show(name)} is a {info.type}: name a granularity, such as {name}:month "
+                f"Field {show(name)} is a {info.type}: name a granularity, such as {name}:month "
                 f"({', '.join(GRANULARITIES)})."
             )
         if granularity not in GRANULARITIES:
             raise BadRequest(
-                f"Unknown granularity {_show(granularity)}: use one of {', '.join(GRANULARITIES)}."
+                f"Unknown granularity {show(granularity)}: use one of {', '.join(GRANULARITIES)}."
             )
         if info.type == "date" and granularity in TIME_OF_DAY:
-            raise BadRequest(f"Field {_show(name)} is a date: it has no {granularity}.")
+            raise BadRequest(f"Field {show(name)} is a date: it has no {granularity}.")
     elif granularity is not None:
-        raise BadRequest(f"Field {_show(name)} is not a date or datetime: it takes no granularity.")
+        raise BadRequest(f"Field {show(name)} is not a date or datetime: it takes no granularity.")
     return GroupBy(name if granularity is None else f"{name}:{granularity}", info, granularity)
 
 
@@ -198,14 +189,12 @@ def _aggregate(spec: str, model: str, fields_of: FieldsOf, where: str) -> Aggreg
         return Aggregate(COUNT)
     name, function = _split(spec, where)
     if function is None:
-        raise BadRequest(
-            f"Name a function for {_show(name)} in {where}: {name}:sum ({', '.join(FUNCTIONS)})."
-        )
+        raise BadRequest(f"Name a function for {show(name)} in {where}: {name}:sum ({', '.join(FUNCTIONS)}).")
     if function not in FUNCTIONS:
-        raise BadRequest(f"Unknown aggregate function {_show(function)}: use one of {', '.join(FUNCTIONS)}.")
+        raise BadRequest(f"Unknown aggregate function {show(function)}: use one of {', '.join(FUNCTIONS)}.")
     info = _field(model, name, fields_of, where)
     if info.type not in FUNCTIONS[function] or not info.aggregatable:
-        raise BadRequest(f"Field {_show(name)} ({info.type}) cannot be aggregated with {function}.")
+        raise BadRequest(f"Field {show(name)} ({info.type}) cannot be aggregated with {function}.")
     return Aggregate(f"{name}:{function}", info, function)
 
 
@@ -229,7 +218,7 @@ def parse_order(text: str | None, groupbys: Sequence[GroupBy], model: str, field
             _order_aggregate(spec, model, fields_of)
         if not valid_modifiers(modifiers):
             raise BadRequest(
-                f"Invalid order for {_show(spec)}: use 'asc' or 'desc', then 'nulls first' or 'nulls last'."
+                f"Invalid order for {show(spec)}: use 'asc' or 'desc', then 'nulls first' or 'nulls last'."
             )
         terms.append(" ".join([spec, *modifiers]))
     return ", ".join(terms)
@@ -240,7 +229,7 @@ def _order_aggregate(spec: str, model: str, fields_of: FieldsOf) -> None:
     name, function = _split(spec, "order")
     if spec != COUNT and (function is None or function in GRANULARITIES):
         raise BadRequest(
-            f"Order term {_show(spec)} is neither a groupby item of this call nor an aggregate "
+            f"Order term {show(spec)} is neither a groupby item of this call nor an aggregate "
             "such as 'amount:sum' or '__count'."
         )
     _aggregate(spec, model, fields_of, "order")
