@@ -22,7 +22,7 @@ test: ## every test stage (lint, unit, odoo, e2e, setup); last line "N passed, N
 lint unit odoo e2e setup: ## one stage of make test
 	@$(IN_VENV) python3 tools/run_tests.py $@
 
-bench: ## REST vs /jsonrpc (search, read, create, write; ratios), SQL per call, overhead, memory, nested reads (tools/bench.sh)
+bench: ## REST vs /jsonrpc (search, read, create, write, aggregate; ratios), SQL per call, overhead, memory, nested reads (tools/bench.sh)
 	@$(IN_VENV) bash tools/bench.sh
 
 pot: ## export i18n/rest_api.pot from a throwaway database

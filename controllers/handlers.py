@@ -195,7 +195,7 @@ def search(call):
     if expanded:
         fields.shape(rows)
     headers = {"X-Total-Count": str(total)}
-    if links := _page_links(call, offset, limit, total):
+    if links := page_links(call, offset, limit, total):
         headers["Link"] = links
     return json_response(rows, headers=headers)
 
@@ -204,7 +204,7 @@ _LINK_BASES = {}  # (path, query string, limit) -> the links' start, per worker 
 MAX_LINK_BASES = 1000
 
 
-def _page_links(call, offset, limit, total):
+def page_links(call, offset, limit, total):
     """RFC 8288 links to the next and previous pages, relative to this server:
     the request's own query string, with its ``limit`` and ``offset``."""
     if offset + limit >= total and offset <= 0:

@@ -9,6 +9,7 @@ addon extends it there. The order is the order of the Postman collection.
 """
 
 from ..lib.openapi import (
+    AGGREGATE_GROUPS,
     ANY,
     BATCH_ANSWER,
     BATCH_BODY,
@@ -39,7 +40,7 @@ from ..lib.openapi import (
 )
 from ..lib.postman import Example
 from ..lib.routes import NOT_KEPT, WITHHELD, Route
-from . import batch, docs, external_ids, handlers, tokens, webhooks
+from . import aggregate, batch, docs, external_ids, handlers, tokens, webhooks
 
 AUTH = ("authentication",)
 HOOKS = ("webhooks",)
@@ -134,6 +135,22 @@ ROUTES = (
         openapi=Operation(parameters=("domain", "context"), answer=COUNT, answer_name="count",
                           errors=READ_ERRORS),
         postman=Example(),
+    ),
+    Route(
+        "aggregate", "GET", "{model}/aggregate", aggregate.aggregate, operation="read",
+        summary="Group and aggregate records", tags=RECORDS,
+        openapi=Operation(
+            parameters=("domain", "groupby", "aggregates", "aggregate_order", "limit", "offset", "context"),
+            answer=AGGREGATE_GROUPS, answer_name="groups", errors=READ_ERRORS, headers=("X-Total-Count", "Link"),
+            description="Groups of the records matching `domain`, computed by Odoo's read_group as the caller: "
+            "one object per group, keyed by the `groupby` items and the `aggregates` as sent, e.g. "
+            '`{"partner_id": [3, "Azure"], "date_order:month": "2024-03", "amount_total:sum": 1234.5, '
+            '"__count": 5}`. `X-Total-Count` is the number of groups.',
+        ),
+        postman=Example(query=(("aggregates", "__count"),), then=(
+            'pm.test("one group, counted", function () { '
+            'pm.expect(pm.response.json()[0].__count).to.be.a("number"); });',
+        )),
     ),
     Route(
         "read", "GET", "{model}/{id}", handlers.read, operation="read",

@@ -8,6 +8,8 @@ per call.
 
 import types
 
+from odoo.exceptions import AccessError
+
 from ..lib.fieldinfo import FieldInfo
 from . import worker_cache
 
@@ -30,12 +32,28 @@ def _describe(env, field):
         store=bool(field.store),
         searchable=bool(field._description_searchable),
         sortable=bool(field._description_sortable(env(su=True))),
+        groupable=bool(field._description_groupable(env(su=True))),
+        aggregatable=_aggregatable(env(su=True), field),
         selection=_selection_keys(field),
         string=field.string or "",
         help=field.help or "",
         has_default=field.default is not None or bool(field.compute) or bool(field.related),
         related_models=_related_models(env, field),
     )
+
+
+def _aggregatable(env, field):
+    """Whether ``_read_group`` can aggregate the field: a stored column, or a related
+    field Odoo follows in SQL (as ``Field._description_aggregator`` finds out). As the
+    superuser, like sortable: the caller's field groups are checked per call."""
+    if field.store and field.column_type:
+        return True
+    model = env[field.model_name]
+    try:
+        model._read_group_select(f"{field.name}:count", model._as_query(ordered=False))
+    except (ValueError, AccessError, KeyError):
+        return False
+    return True
 
 
 def _related_models(env, field):

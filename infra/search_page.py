@@ -92,7 +92,7 @@ def search_page(model, domain, field_names, offset, limit, order, specification=
         else:  # what search_read does, with web_read's formatting
             records = model.search_fetch(domain, field_names, offset=offset, limit=limit, order=order)
             rows = _for_values(records).web_read(specification)
-        total = _told_by_page(len(rows), limit, offset)
+        total = told_by_page(len(rows), limit, offset)
         return rows, model.search_count(domain) if total is None else total
     query = model._search(domain, offset=offset, limit=limit, order=order or model._order)
     if query.is_empty():
@@ -128,14 +128,14 @@ def _overrides(model, *names):
     return any(getattr(cls, name) is not getattr(BaseModel, name) for name in names)
 
 
-def _told_by_page(found, limit, offset):
+def told_by_page(found, limit, offset):
     """The total when a page of ``found`` rows tells it (a short page ends the
     result), else None: a full page, or one past the end, is counted on its own."""
     return offset + found if limit and found < limit and (found or not offset) else None
 
 
 def _total(env, query, found, limit, offset, notices):
-    if (total := _told_by_page(found, limit, offset)) is not None:
+    if (total := told_by_page(found, limit, offset)) is not None:
         return total
     snapshot = _noted(notices)
     query.limit = query.offset = query.order = None
@@ -221,7 +221,7 @@ def _plain_page(model, query, columns, limit, offset, notices):
         for name, place, convert in shape:
             values[name] = row[0] if convert is None else convert(row[place])
         page.append(values)
-    if (total := _told_by_page(len(rows), limit, offset)) is not None:
+    if (total := told_by_page(len(rows), limit, offset)) is not None:
         return page, total
 
     def counting():

@@ -25,6 +25,10 @@ class FieldInfo:
     store: bool = True
     searchable: bool = True
     sortable: bool = True
+    # Odoo can group by it (read_group), and put an aggregate of it in SQL (a stored
+    # column, or a related field Odoo follows in SQL)
+    groupable: bool = True
+    aggregatable: bool = True
     selection: tuple[str, ...] | None = None
     string: str = ""
     help: str = ""

@@ -532,6 +532,29 @@ def _parameters(max_page_size: int) -> dict:
         "order": query(
             "order", {"type": "string"}, "Sort order: field names, each optionally asc or desc.", "id desc"
         ),
+        "groupby": query(
+            "groupby",
+            {"type": "string"},
+            "What to group by: field names, a date or datetime with its granularity (day, week, month, "
+            "quarter, year; hour for a datetime; or a part: year_number, quarter_number, month_number, "
+            "iso_week_number, day_of_year, day_of_month, day_of_week, hour_number, minute_number, "
+            "second_number), comma-separated or a JSON list. None: one group of every record.",
+            "create_date:month",
+        ),
+        "aggregates": query(
+            "aggregates",
+            {"type": "string"},
+            "What to compute per group: __count, or field:function with sum, avg, min, max, count, "
+            "count_distinct, bool_and or bool_or; comma-separated or a JSON list. Default: __count.",
+            "__count",
+        ),
+        "aggregate_order": query(
+            "order",
+            {"type": "string"},
+            "Sort order of the groups: groupby items and aggregates, each optionally asc or desc "
+            "(then nulls first or nulls last). Default: by the groupby items.",
+            "__count desc",
+        ),
         "If-None-Match": {
             "name": "If-None-Match",
             "in": "header",
@@ -667,6 +690,25 @@ CREATED = {
         _object({"id": INTEGER, "message": STRING}, ["id", "message"]),
         _object({"ids": {"type": "array", "items": INTEGER}, "message": STRING}, ["ids", "message"]),
     ]
+}
+# a group of GET /api/<model>/aggregate: its groupby values and aggregates, keyed as asked
+AGGREGATE_GROUPS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "title": "Group",
+        "description": 'Keyed by the groupby items and aggregates as sent: {"partner_id": [3, "Azure"], '
+        '"date_order:month": "2024-03", "amount_total:sum": 1234.5, "__count": 5}. Relational values are '
+        "[id, display name], periods ISO 8601 text, parts and aggregates numbers, empty values false.",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string"},
+                {"type": "boolean"},
+                {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]}},
+            ]
+        },
+    },
 }
 ANY: dict = {}
 EXECUTE_KW_BODY = _object(

@@ -369,6 +369,26 @@ def parse_fields(text: str | None, model: str, fields_of: FieldsOf) -> list[str]
     return _check_field_names(names, model, fields_of)
 
 
+def parse_name_list(text: str | None, what: str, maximum: int) -> list[str]:
+    """A list of names given as JSON, a Python literal list or ``a,b:c``: [] when blank.
+
+    Each item must be a non-empty string; what the names mean is the caller's business.
+    """
+    if _is_blank(text):
+        return []
+    if len(text) > MAX_TEXT_LENGTH:
+        raise BadRequest(f"{what} is too long (max {MAX_TEXT_LENGTH} characters).")
+    if text.lstrip()[0] in "[(":
+        names = _load(text, what)
+    else:
+        names = [name.strip() for name in text.split(",")]
+    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+        raise BadRequest(f"{what} must be a list of names, as JSON or separated by commas.")
+    if len(names) > maximum:
+        raise BadRequest(f"Too many items in {what} (max {maximum}).")
+    return names
+
+
 def _check_field_names(names: object, model: str, fields_of: FieldsOf) -> list[str]:
     if not isinstance(names, list):
         raise BadRequest("fields must be a list or comma-separated field names.")
@@ -417,14 +437,15 @@ def _parse_order_term(term: str, known: dict[str, FieldInfo]) -> str:
     info = check_field_name(name, known, "order")
     if not info.sortable:
         raise BadRequest(f"Field {show(name)} is not sortable.")
-    if not _valid_modifiers(modifiers):
+    if not valid_modifiers(modifiers):
         raise BadRequest(
             f"Invalid order for field {show(name)}: use 'asc' or 'desc', then 'nulls first' or 'nulls last'."
         )
     return " ".join([name, *modifiers])
 
 
-def _valid_modifiers(modifiers: list[str]) -> bool:
+def valid_modifiers(modifiers: list[str]) -> bool:
+    """``asc`` or ``desc``, then ``nulls first`` or ``nulls last``, each optional (lower case)."""
     if modifiers and modifiers[0] in _SORT_DIRECTIONS:
         modifiers = modifiers[1:]
     if not modifiers:

@@ -15,3 +15,4 @@ from . import test_least_privilege
 from . import test_replica
 from . import test_nested_reads
 from . import test_nested_writes
+from . import test_aggregate

@@ -8,8 +8,10 @@
 #     against the fixture route that does the same search_read with no
 #     authentication at all, each with wrk at 1 and 8 connections, two rounds);
 #  2. SQL queries per call, from the server log;
-#  3. tools/bench_routes.py: REST vs /jsonrpc for read by id, create and write
-#     at 1 and 8 connections, and one table of every ratio (search included);
+#  3. tools/bench_routes.py: REST vs /jsonrpc for read by id, create, write and
+#     aggregate (GET /api/res.partner/aggregate against read_group of the same
+#     grouping of 3,000 partners, and the SQL queries of one call of each) at 1
+#     and 8 connections, and one table of every ratio (search included);
 #  4. tools/overhead.py: auth + scope + throttle + call log against an
 #     unscoped key, per request;
 #  5. tools/bench_memory.py: worker memory over 20,000 requests;
@@ -64,8 +66,8 @@ set -a
 source "${ACC_DIR:-$HOME/.cache/rest_api_acceptance}/run/state.env"
 set +a
 echo
-echo "REST vs /jsonrpc: read by id, create, write (and search, from above):"
-BENCH_SEARCH_REPORT=.reports/bench.txt BENCH_SECONDS=${BENCH_ROUTE_SECONDS:-8} python3 tools/bench_routes.py |
+echo "REST vs /jsonrpc: read by id, create, write, aggregate (and search, from above):"
+BENCH_SEARCH_REPORT=.reports/bench.txt BENCH_SECONDS=${BENCH_ROUTE_SECONDS:-8} BENCH_LOG=$log python3 tools/bench_routes.py |
     tee .reports/bench-routes.txt
 cat .reports/bench-routes.txt >>.reports/bench.txt
 echo

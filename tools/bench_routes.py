@@ -1,21 +1,29 @@
-"""REST vs Odoo's native /jsonrpc for read by id, create and write; one table with search.
+"""REST vs Odoo's native /jsonrpc for read by id, create, write and aggregates; one table with search.
 
 Run by tools/bench.sh after the acceptance benchmark (which measures search,
 limit 80), on the same server and data. For each operation, wrk at 1 and 8
 connections, REST and JSON-RPC alternating, two rounds each:
 
-  read    GET /api/res.partner/<id>?fields=name,email   vs  execute_kw read([id], [name, email])
-  create  POST /api/res.partner/create {name, ref}      vs  execute_kw create([{name, ref}])
-  write   PUT /api/res.partner/<id> {email}             vs  execute_kw write([id], {email})
+  read       GET /api/res.partner/<id>?fields=name,email   vs  execute_kw read([id], [name, email])
+  create     POST /api/res.partner/create {name, ref}      vs  execute_kw create([{name, ref}])
+  write      PUT /api/res.partner/<id> {email}             vs  execute_kw write([id], {email})
+  aggregate  GET /api/res.partner/aggregate?domain=[ref = BENCH-AGG]&groupby=country_id,create_date:month
+             &aggregates=color:sum,__count                 vs  execute_kw read_group(the same domain,
+             ["color:sum"], ["country_id", "create_date:month"], lazy=False)
 
 Ids are drawn at random from 200 bench partners, so that 8 connections do not
 all write one row (that would measure lock waits and retries, not the API).
-The search figures are read from the acceptance benchmark's output
+The aggregates group 3,000 bench partners (12 countries, colors 0-11). The
+search figures are read from the acceptance benchmark's output
 ($BENCH_SEARCH_REPORT) and printed in the same table. Ratios are REST
-requests/s divided by JSON-RPC requests/s (> 1: REST is faster).
+requests/s divided by JSON-RPC requests/s (> 1: REST is faster). With
+$BENCH_LOG (the server's log, at info level), the SQL queries of one
+aggregate call on each side are counted from Odoo's request log lines, on a
+server nothing else calls meanwhile.
 
 Environment: ACC_URL, ACC_DB, ACC_ADMIN_PASSWORD (set by acceptance/run's
-state.env), BENCH_SECONDS (default 8), BENCH_SEARCH_REPORT, BENCH_WORKDIR.
+state.env), BENCH_SECONDS (default 8), BENCH_SEARCH_REPORT, BENCH_WORKDIR,
+BENCH_LOG, BENCH_OPERATIONS (a comma-separated subset: read,create,write,aggregate).
 """
 
 import json
@@ -24,6 +32,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
+import urllib.request
 import xmlrpc.client
 
 URL, DB = os.environ["ACC_URL"], os.environ["ACC_DB"]
@@ -31,6 +42,12 @@ PASSWORD = os.environ.get("ACC_ADMIN_PASSWORD", "admin")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 CONNECTIONS = (1, 8)
 POOL = 200
+AGGREGATED = 3000
+AGG_DOMAIN = [["ref", "=", "BENCH-AGG"]]
+AGG_GROUPBY = ["country_id", "create_date:month"]
+AGG_QUERY = urllib.parse.urlencode({"domain": json.dumps(AGG_DOMAIN), "groupby": ",".join(AGG_GROUPBY),
+                                    "aggregates": "color:sum,__count"})  # fmt: skip
+AGG_PATH = f"/api/res.partner/aggregate?{AGG_QUERY}"
 
 LUA = """
 local ids = {%(ids)s}
@@ -71,6 +88,17 @@ def bench_partners(call):
     return ids[:POOL]
 
 
+def aggregated_partners(call):
+    """3,000 partners of ref BENCH-AGG: 12 countries, colors 0 to 11."""
+    missing = AGGREGATED - call("res.partner", "search_count", AGG_DOMAIN)
+    countries = call("res.country", "search", [], limit=12, order="id")
+    while missing > 0:
+        size = min(missing, 500)
+        call("res.partner", "create", [{"name": f"Bench agg {i}", "ref": "BENCH-AGG", "color": i % 12,
+                                        "country_id": countries[i % len(countries)]} for i in range(size)])  # fmt: skip
+        missing -= size
+
+
 def lua_script(workdir, name, ids, method, headers, path, body):
     """A wrk script drawing a random id per request; ``path``/``body`` are Lua expressions."""
     header_lines = "\n".join(f'headers["{k}"] = "{v}"' for k, v in headers.items())
@@ -99,6 +127,7 @@ def targets(uid, key, ids, workdir):
     rest_headers = {"api-key": key, "Content-Type": "application/json"}
     rpc_headers = {"Content-Type": "application/json"}
     jsonrpc = lua_string("/jsonrpc")
+    read_group = json.dumps([AGG_DOMAIN, ["color:sum"], AGG_GROUPBY])
     return {
         "read": (
             lua_script(workdir, "rest-read", ids, "GET", rest_headers,
@@ -117,6 +146,11 @@ def targets(uid, key, ids, workdir):
                        '"{\\"email\\": \\"w" .. counter .. "@bench.example\\"}"'),
             lua_script(workdir, "rpc-write", ids, "POST", rpc_headers, jsonrpc,
                        jsonrpc_body(uid, "write", '"[[" .. id .. "], {\\"email\\": \\"w" .. counter .. "@bench.example\\"}]"', {})),
+        ),
+        "aggregate": (
+            lua_script(workdir, "rest-aggregate", ids, "GET", rest_headers, lua_string(AGG_PATH), "nil"),
+            lua_script(workdir, "rpc-aggregate", ids, "POST", rpc_headers, jsonrpc,
+                       jsonrpc_body(uid, "read_group", lua_string(read_group), {"lazy": False})),
         ),
     }  # fmt: skip
 
@@ -140,25 +174,59 @@ def wrk(script, connections, seconds):
     }
 
 
-def check_once(uid, key, ids):
-    """Both sides answer the same thing before they are timed."""
-    import urllib.request  # noqa: PLC0415
-
-    request = urllib.request.Request(
-        f"{URL}/api/res.partner/{ids[0]}?fields=name,email", headers={"api-key": key}
-    )
+def rest_get(key, path):
+    request = urllib.request.Request(f"{URL}{path}", headers={"api-key": key})
     with urllib.request.urlopen(request, timeout=30) as answer:
-        rest = json.loads(answer.read())
+        return json.loads(answer.read())
+
+
+def jsonrpc(uid, method, args, kwargs):
     body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {"service": "object",
-                       "method": "execute_kw", "args": [DB, uid, PASSWORD, "res.partner", "read", [[ids[0]]],
-                                                        {"fields": ["name", "email"]}]}}).encode()  # fmt: skip
+                       "method": "execute_kw", "args": [DB, uid, PASSWORD, "res.partner", method, args,
+                                                        kwargs]}}).encode()  # fmt: skip
     request = urllib.request.Request(
         f"{URL}/jsonrpc", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
-        native = json.loads(answer.read())["result"][0]
-    if rest != native:
-        sys.exit(f"bench: REST and JSON-RPC read differ: {rest} != {native}")
+        return json.loads(answer.read())["result"]
+
+
+def check_once(uid, key, ids, operations):
+    """Both sides answer the same thing before they are timed."""
+    if "read" in operations:
+        rest = rest_get(key, f"/api/res.partner/{ids[0]}?fields=name,email")
+        native = jsonrpc(uid, "read", [[ids[0]]], {"fields": ["name", "email"]})[0]
+        if rest != native:
+            sys.exit(f"bench: REST and JSON-RPC read differ: {rest} != {native}")
+    if "aggregate" in operations:
+        rest = rest_get(key, AGG_PATH)
+        native = jsonrpc(uid, "read_group", [AGG_DOMAIN, ["color:sum"], AGG_GROUPBY], {"lazy": False})
+        # the same groups; not in the same order: read_group sorts a many2one by its model's order
+        same = sorted(json.dumps([g["country_id"], g["color:sum"], g["__count"]]) for g in rest) == sorted(
+            json.dumps([g["country_id"], g["color"], g["__count"]]) for g in native
+        )
+        if not same or sum(g["__count"] for g in rest) != AGGREGATED:
+            sys.exit(f"bench: REST and JSON-RPC aggregates differ: {rest[:3]} != {native[:3]}")
+        print(f"aggregate: {len(rest)} groups of {AGGREGATED} partners, the same on both sides", flush=True)
+
+
+def queries_per_call(log, key, uid, calls=20):
+    """Median SQL queries of one aggregate call on each side, from Odoo's request log lines
+    ("<request line>" <status> - <queries> <sql s> <other s>) of calls made one at a time."""
+    found = {}
+    for side, target, send in (
+        ("REST", "GET /api/res.partner/aggregate", lambda: rest_get(key, AGG_PATH)),
+        ("JSON-RPC", "POST /jsonrpc", lambda: jsonrpc(uid, "read_group", [AGG_DOMAIN, ["color:sum"], AGG_GROUPBY],
+                                                      {"lazy": False})),
+    ):  # fmt: skip
+        for _ in range(calls):
+            send()
+        time.sleep(1)  # the log is written by the worker after the answer
+        with open(log, encoding="utf-8", errors="replace") as handle:
+            lines = [line for line in handle if f'"{target}' in line]
+        counts = sorted(int(re.search(r'" \d{3} - (\d+) ', line).group(1)) for line in lines[-calls:])
+        found[side] = counts[len(counts) // 2]
+    return found
 
 
 def search_figures(path):
@@ -178,9 +246,16 @@ def main():
     key = call("rest.api.key", "generate", {"name": "bench routes", "user_id": uid, "all_models": True,
                                             "rate_limit": 0, "log_requests": False})["key"]  # fmt: skip
     ids = bench_partners(call)
-    check_once(uid, key, ids)
+    aggregated_partners(call)
     workdir = os.environ.get("BENCH_WORKDIR") or tempfile.mkdtemp(prefix="rest_api_bench.")
     scripts = targets(uid, key, ids, workdir)
+    if wanted := os.environ.get("BENCH_OPERATIONS"):
+        scripts = {name: pair for name, pair in scripts.items() if name in wanted.split(",")}
+    check_once(uid, key, ids, scripts)
+    if (log := os.environ.get("BENCH_LOG")) and "aggregate" in scripts:
+        counted = queries_per_call(log, key, uid)
+        print(f"aggregate: SQL queries per call (median of 20): REST {counted['REST']}, "
+              f"JSON-RPC read_group {counted['JSON-RPC']}", flush=True)  # fmt: skip
     print("warm-up ...", flush=True)
     for rest, native in scripts.values():
         wrk(rest, 8, 2), wrk(native, 8, 2)
@@ -192,7 +267,7 @@ def main():
                 for side, script in (("REST", rest), ("JSON-RPC", native)):
                     res = wrk(script, connections, SECONDS)
                     results.setdefault((operation, connections, side), []).append(res)
-                    print(f"  {operation:6} {side:8} c={connections} round {round_no}: {res['rps']:8.1f} req/s"
+                    print(f"  {operation:9} {side:8} c={connections} round {round_no}: {res['rps']:8.1f} req/s"
                           f"  p50 {res['p50']:7.2f} ms  non-2xx {res['non2xx']} {res['errors']}", flush=True)  # fmt: skip
 
     rows = []

@@ -62,6 +62,19 @@ def make_key(admin):
     return make
 
 
+LETTERS = {"r": "perm_read", "c": "perm_create", "w": "perm_write", "d": "perm_delete", "x": "perm_execute"}
+
+
+def scoped(admin, make_key, user_id=None, **scopes):
+    """A key reaching only ``scopes`` ({"res.partner": "rw"}): (secret, id)."""
+    lines = []
+    for model, letters in scopes.items():
+        model_id = admin("ir.model", "search", [("model", "=", model)])[0]
+        lines.append((0, 0, {"model_id": model_id, **{LETTERS[c]: c in letters for c in LETTERS}}))
+    answer = make_key(user_id=user_id, all_models=False, scope_ids=lines)
+    return answer["key"], answer["id"]
+
+
 @pytest.fixture(scope="session")
 def employee(admin):
     """An internal user with no extra rights: (id, login, password)."""

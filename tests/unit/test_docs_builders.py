@@ -238,12 +238,13 @@ def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     assert list(folders) == ["Authentication", "Batch", "Webhooks", "x.item"]
     methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
     # read and create scopes only: no update or delete; the upsert may create
-    assert methods == ["GET", "GET", "GET", "GET", "POST", "POST", "PUT", "GET"]
+    assert methods == ["GET", "GET", "GET", "GET", "GET", "POST", "POST", "PUT", "GET"]
     urls = [item["request"]["url"]["raw"] for item in folders["x.item"]["item"]]
     assert urls[0] == "{{baseUrl}}/api/x.item/search?limit=5"
-    assert urls[3] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
-    assert urls[6] == urls[7] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
-    upsert, by_xmlid = folders["x.item"]["item"][6:8]
+    assert urls[3] == "{{baseUrl}}/api/x.item/aggregate?aggregates=__count"
+    assert urls[4] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
+    assert urls[7] == urls[8] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
+    upsert, by_xmlid = folders["x.item"]["item"][7:9]
     setup = next(e for e in upsert["event"] if e["listen"] == "prerequest")["script"]["exec"]
     assert setup == ['if (!pm.collectionVariables.get("x_item_xmlid")) '
                      '{ pm.collectionVariables.set("x_item_xmlid", "postman_example.x_item"); }']  # fmt: skip
