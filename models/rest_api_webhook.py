@@ -85,7 +85,7 @@ class RestApiWebhook(models.Model):
     secret_encrypted = fields.Char(groups="base.group_system", copy=False)
     previous_secret_encrypted = fields.Char(groups="base.group_system", copy=False)
     previous_secret_until = fields.Datetime(groups="base.group_system", copy=False)
-    event_count = fields.Integer(compute="_compute_event_count", string="Events")
+    event_count = fields.Integer(compute="_compute_event_count", string="Event count")
 
     def _compute_event_count(self):
         counts = dict(

@@ -10,8 +10,9 @@ class RestApiWebhookDelivery(models.Model):
     _allow_sudo_commands = False
 
     event_id = fields.Many2one(
-        "rest.api.webhook.event", required=True, ondelete="cascade", index=True, readonly=True
-    )
+        "rest.api.webhook.event", string="Webhook event", required=True, ondelete="cascade", index=True,
+        readonly=True,
+    )  # fmt: skip
     webhook_id = fields.Many2one("rest.api.webhook", ondelete="cascade", index=True, readonly=True)
     user_id = fields.Many2one(related="webhook_id.user_id", store=True, string="Key owner")
     model = fields.Char(related="event_id.model")

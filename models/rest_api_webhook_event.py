@@ -58,7 +58,9 @@ class RestApiWebhookEvent(models.Model):
     attempts = fields.Integer(readonly=True)
     next_attempt = fields.Datetime(readonly=True, index=True)
     sent_at = fields.Datetime(readonly=True)
-    delivery_ids = fields.One2many("rest.api.webhook.delivery", "event_id", string="Attempts", readonly=True)
+    delivery_ids = fields.One2many(
+        "rest.api.webhook.delivery", "event_id", string="Delivery attempts", readonly=True
+    )
 
     def write(self, vals):
         """Events are written by the sender only (``sudo()``): an event moved to another

@@ -8,6 +8,10 @@ What it does not count is counted here as failed too:
 - no result line (Odoo crashed), zero tests (none collected), a non-zero exit;
 - an ERROR or CRITICAL line outside a reported test failure (a module that
   failed to load, a traceback in a server thread): one failure for all.
+
+``problems`` finds what a clean start (an install, a server coming up) must
+not log: any WARNING, ERROR or CRITICAL entry, or a Python warning printed
+outside Odoo's logging.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from dataclasses import dataclass, field
 # "2026-11-22 06:01:33,437 8295 ERROR dbname odoo.addons.x.tests.test_x: FAIL: TestX.test_fail"
 HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\S+) (\S+) (\S+?): ?(.*)$")
 RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+# "/usr/lib/python3/x.py:12: DeprecationWarning: ...": a warning Python printed itself
+PY_WARNING = re.compile(r"^\S+:\d+: \w*Warning: ")
+PROBLEM_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 BLOCK_LINES = 60
 
 
@@ -105,3 +112,22 @@ def _block(lines: list[str], index: int) -> str:
             break
         out.append(line)
     return "\n".join("    " + line for line in out)
+
+
+def problems(text: str) -> list[str]:
+    """The WARNING, ERROR and CRITICAL entries of the log ``text``, each with the lines
+    that continue it (a traceback, a warning's source line), and the Python warnings
+    printed outside Odoo's logging: each a block of indented lines, in log order."""
+    lines = text.splitlines()
+    found, in_problem = [], False
+    for index, line in enumerate(lines):
+        match = HEAD.match(line)
+        if match:
+            in_problem = match.group(1) in PROBLEM_LEVELS
+            if in_problem:
+                found.append(_block(lines, index))
+        elif not in_problem and PY_WARNING.match(line):
+            source = lines[index + 1 : index + 2]  # Python prints the source line under it, indented
+            block = [line, *(more for more in source if more[:1].isspace())]
+            found.append("\n".join("    " + part for part in block))
+    return found

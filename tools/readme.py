@@ -77,11 +77,14 @@ def build():
 
 
 def html(readme):
-    """The Apps page: the README as HTML (docutils, no generator stamp, no date)."""
+    """The Apps page: the README as HTML (docutils, no generator stamp, no date), UTF-8
+    without an ``<?xml ...?>`` declaration: Odoo 17+ warns about one (DeprecationWarning)
+    each time it reads the module's description, on every install or update."""
     from docutils.core import publish_string  # noqa: PLC0415 - only the Apps page needs it
 
     settings = {"embed_stylesheet": False, "stylesheet_path": "", "datestamp": False, "generator": False,
-                "report_level": 2, "halt_level": 2, "output_encoding": "unicode"}  # fmt: skip
+                "xml_declaration": False, "report_level": 2, "halt_level": 2,
+                "output_encoding": "unicode"}  # fmt: skip
     return publish_string(readme, writer_name="html4css1", settings_overrides=settings)
 
 

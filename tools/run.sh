@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: a throwaway Odoo 18 with rest_api installed, served on
-# http://127.0.0.1:${PORT:-8069} until Ctrl-C. Everything (PostgreSQL cluster,
-# Odoo data dir, addons link) lives in temp dirs deleted on exit.
+# `make run`: a throwaway Odoo 18 with rest_api and Odoo's demo data (that of
+# the modules rest_api depends on: base's dozens of partners, contacts and tags),
+# served on http://127.0.0.1:${PORT:-8069} until Ctrl-C. Everything (PostgreSQL
+# cluster, Odoo data dir, addons link) lives in temp dirs deleted on exit.
 #
 #   PORT=8069         HTTP port
 #   REST_API_PG_FAST  0 by default here (durable PostgreSQL settings)
@@ -70,11 +71,17 @@ print(",".join(p for p in (os.path.join(os.path.dirname(base), "addons"), os.pat
 COMMON=(--addons-path="$CORE,$WORK/addons" --data-dir="$WORK/data"
     --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 
-echo "run.sh: creating database $DB with rest_api installed (log: $WORK/install.log) ..."
-if ! (cd / && "${ODOO[@]}" -d "$DB" "${COMMON[@]}" -i rest_api --without-demo=all \
+echo "run.sh: creating database $DB with rest_api and Odoo's demo data (log: $WORK/install.log) ..."
+# --without-demo= (empty) loads the demo data even where an ~/.odoorc says without_demo
+if ! (cd / && "${ODOO[@]}" -d "$DB" "${COMMON[@]}" -i rest_api --without-demo= \
     --stop-after-init --max-cron-threads=0 --no-http) >"$WORK/install.log" 2>&1; then
     tail -n 40 "$WORK/install.log" >&2
     die "installing rest_api failed (see above)"
+fi
+# a clean install logs no warning: show any (the log is deleted on exit)
+LOG_PROBLEM='^[0-9-]+ [0-9:,]+ [0-9]+ (WARNING|ERROR|CRITICAL) '
+if grep -E "$LOG_PROBLEM" "$WORK/install.log" >&2; then
+    echo "run.sh: the install logged the WARNING/ERROR line(s) above" >&2
 fi
 
 echo "run.sh: generating a demo API key ..."
@@ -83,6 +90,9 @@ KEY_OUT=$(cd / && "${ODOO[@]}" shell -d "$DB" "${COMMON[@]}" --no-http --max-cro
     --log-level=warn 2>&1 <<EOF
 key = env['rest.api.key'].generate({'name': 'demo', 'user_id': env.ref('base.user_admin').id, 'all_models': True})['key']
 print('$MARK=' + key)
+print('REST_API_DEMO_PARTNERS=%d' % env['res.partner'].search_count([]))
+print('REST_API_DEMO_DATA=%d' % bool(env['ir.module.module'].search([('name', '=', 'base')]).demo))
+print('REST_API_DEMO_USERS=' + ','.join(u.login for u in (env.ref('base.user_demo', False), env.ref('base.demo_user0', False)) if u))
 env.cr.commit()
 EOF
 )
@@ -92,12 +102,27 @@ if [[ -z $KEY ]]; then
     die "could not create the demo API key: no '$MARK=' line in the output of odoo shell.
 run.sh: The addon must provide env['rest.api.key'].generate({...}) returning {'key': ...}."
 fi
+if grep -E "$LOG_PROBLEM" <<<"$KEY_OUT" >&2; then
+    echo "run.sh: odoo shell logged the WARNING/ERROR line(s) above" >&2
+fi
+PARTNERS=$(sed -n "s/^REST_API_DEMO_PARTNERS=\([0-9]*\).*$/\1/p" <<<"$KEY_OUT" | tail -n 1)
+if [[ $(sed -n "s/^REST_API_DEMO_DATA=\([01]\).*$/\1/p" <<<"$KEY_OUT" | tail -n 1) == 1 ]]; then
+    DATA="demo data loaded: ${PARTNERS:-?} partners"
+    # base's demo users have their login as password
+    USERS=$(sed -n "s/^REST_API_DEMO_USERS=\([a-z0-9,]*\).*$/\1/p" <<<"$KEY_OUT" | tail -n 1)
+    for login in ${USERS//,/ }; do
+        DATA+=", login $login / $login"
+    done
+else
+    DATA="no demo data: ${PARTNERS:-?} partners"
+fi
 
 cat <<EOF
 
 ==============================================================================
  rest_api demo: http://127.0.0.1:$PORT   (database $DB, login admin / admin)
  demo API key:  $KEY
+ $DATA
  try:
    curl -s -H "api-key: $KEY" "http://127.0.0.1:$PORT/api/res.partner/search?fields=name,email&limit=5"
  Ctrl-C stops Odoo and PostgreSQL and deletes everything.

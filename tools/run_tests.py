@@ -12,6 +12,9 @@ Stages, in this order (default: all):
          tests/e2e; its gevent child must stay up
   setup  the set-up from nothing: a fresh virtualenv from the Odoo tree, the
          addon's wheel built and installed, a database with the addon
+A clean start logs no warning: an install (odoo, e2e, setup) and the e2e
+servers' start, up to the first test request, must log no WARNING, ERROR or
+CRITICAL line (tools/odoo_log.problems); each is one check, its lines shown.
 Each stage prints "== stage: <name>" and "stage <name>: N passed, N failed";
 the last line is "N passed, N failed" over all stages, and the exit code is 0
 only when nothing failed. A test Odoo skips counts as failed (see
@@ -27,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -64,6 +69,42 @@ def run(command, log=None, env=None, cwd=ROOT, timeout=TIMEOUT):
         finally:
             if out:
                 out.close()
+
+
+def clean_start(what, problems):
+    """One check: ``what`` (an install, a server's start) logged none of ``problems``
+    (tools/odoo_log.problems); the offending lines shown."""
+    if not problems:
+        print(f"{what}: no WARNING in the log")
+        return True
+    print(f"{what}: the log has {len(problems)} WARNING/ERROR entries:")
+    print("\n".join(problems[:20]))
+    loud(f"{what}: {len(problems)} WARNING/ERROR entries in the log (above): a clean start logs none")
+    return False
+
+
+def first_requests(url):
+    """What a first visitor asks: Swagger UI's page (/api/docs) and the files it loads,
+    then /api/openapi.json; the requests that did not answer 200, as problems."""
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(url + path, timeout=60) as answer:
+                return answer.status, answer.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+        except OSError as error:
+            return str(error), ""
+
+    status, page = get("/api/docs")
+    answers = {"/api/docs": status}
+    files = re.findall(r'(?:src|href)="(/[^"]+)"', page)
+    for path in [*files, "/api/openapi.json"]:
+        answers[path] = get(path)[0]
+    failed = [f"    GET {url}{path}: {code} instead of 200" for path, code in answers.items() if code != 200]
+    if not files:
+        failed.append(f"    GET {url}/api/docs: no file (src=, href=) in the page")
+    return failed
 
 
 def pytest(name, path, env=None):
@@ -111,7 +152,9 @@ class Odoo:
 
     def serve(self, log, database, workers, cron=0, extra=()):
         """A server on ``database`` (``cron``: its cron workers, which send webhooks;
-        ``extra``: more options); (group, url), group None when it did not come up."""
+        ``extra``: more options); (group, url), group None when it did not come up. Its
+        log (``--logfile``, which Odoo appends to) starts empty: it holds this run only."""
+        log.unlink(missing_ok=True)
         port = free_port()
         group = Group(self.command("-d", database, f"--db-filter=^{database}$", "--http-interface=127.0.0.1",
                                    f"--http-port={port}", f"--gevent-port={free_port()}", f"--workers={workers}",
@@ -131,15 +174,16 @@ class Odoo:
         return None, url
 
     def install(self, log, database):
-        """Create ``database`` with rest_api installed; whether it worked."""
+        """Create ``database`` with rest_api installed: None when that failed, else what
+        the install logged that a clean one does not (odoo_log.problems: warnings)."""
         code = self.run(log, "-d", database, "-i", "rest_api", "--without-demo=all", "--stop-after-init",
                         "--max-cron-threads=0", "--no-http")  # fmt: skip
         text = log.read_text(errors="replace")
         if code or re.search(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ", text, re.M):
             print("\n".join("    " + line for line in text.splitlines()[-40:]))
             loud(f"installing rest_api into {database} failed (exit code {code}), see {log}")
-            return False
-        return True
+            return None
+        return odoo_log.problems(text)
 
 
 # ---------------------------------------------------------------- stages
@@ -164,8 +208,10 @@ def stage_odoo(context):
     # Install first, then test on an update of rest_api alone: installing with
     # --test-enable imports the tests of every module on the way (a trimmed
     # Odoo tree lacks what web's tests import).
-    if not odoo.install(REPORTS / "odoo-install.log", "rest_api_test"):
+    install = odoo.install(REPORTS / "odoo-install.log", "rest_api_test")
+    if install is None:
         return 0, 1
+    clean = clean_start("odoo: installing rest_api", install)
     started = time.monotonic()
     code = odoo.run(log, "-d", "rest_api_test", "-u", "rest_api", "--without-demo=all", "--test-enable",
                     "--test-tags", "/rest_api", "--stop-after-init", "--log-level=test", f"--http-port={free_port()}",
@@ -176,7 +222,7 @@ def stage_odoo(context):
         print(summary.report())
     passed, failed = summary.passed, summary.failed
     pot_ok = check_pot(odoo)
-    return passed + pot_ok, failed + (not pot_ok)
+    return passed + pot_ok + clean, failed + (not pot_ok) + (not clean)
 
 
 def check_pot(odoo):
@@ -204,8 +250,10 @@ def check_pot(odoo):
 
 def stage_e2e(context):
     odoo = context.odoo()
-    if not odoo.install(REPORTS / "e2e-install.log", "rest_api_e2e"):
+    install = odoo.install(REPORTS / "e2e-install.log", "rest_api_e2e")
+    if install is None:
         return 0, 1
+    checks = [clean_start("e2e: installing rest_api", install)]
     server_log = REPORTS / "e2e-server.log"
     # both with a cron worker: two servers send webhooks from one outbox
     first, url = odoo.serve(server_log, "rest_api_e2e", workers=2, cron=1)
@@ -225,6 +273,12 @@ def stage_e2e(context):
     try:
         if not (first and second and third):
             return 0, 1
+        # the servers' start, up to the first test request (tests provoke warnings on purpose)
+        for log, address in ((server_log, url), (Path(f"{server_log}.2"), url2),
+                             (Path(f"{server_log}.replica"), url3)):  # fmt: skip
+            checks.append(
+                clean_start(f"e2e: starting the server on {address}", startup_problems(log, address))
+            )
         env = dict(odoo.env, REST_API_URL=url, REST_API_URL2=url2, REST_API_DB="rest_api_e2e",
                    REST_API_ADMIN_LOGIN="admin", REST_API_ADMIN_PASSWORD="admin", REST_API_LOG=str(server_log),
                    REST_API_PID=str(first.process.pid), REST_API_REPORTS=str(REPORTS),
@@ -246,10 +300,24 @@ def stage_e2e(context):
     # no traceback in the server's own output: a gevent child that cannot start
     # is respawned forever and fills it
     tracebacks = Path(f"{server_log}.out").read_text(errors="replace").count("Traceback")
+    passed, failed = passed + sum(checks), failed + checks.count(False)
     if tracebacks:
         loud(f"e2e: {tracebacks} traceback(s) in {server_log}.out: a process of the server crashed")
         return passed, failed + 1
     return passed + 1, failed
+
+
+def startup_problems(log, url):
+    """What a server's start logged that a clean one does not: its first requests
+    (first_requests) made, its log (``--logfile``) and output (``.out``) up to now."""
+    problems = first_requests(url)
+    # the last request's line, which Odoo writes once it has answered
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and '"GET /api/openapi.json' not in log.read_text(errors="replace"):
+        time.sleep(0.2)
+    for path in (log, Path(f"{log}.out")):
+        problems += odoo_log.problems(path.read_text(errors="replace"))
+    return problems
 
 
 def stage_setup(context):
@@ -294,6 +362,8 @@ def stage_setup(context):
     if code or "ERROR" in text or "rest_api" not in text:
         print(text[-3000:])
         loud(f"setup: installing the wheel's rest_api into a database failed (exit code {code})")
+        return 2, 1
+    if not clean_start("setup: installing the wheel's rest_api", odoo_log.problems(text)):
         return 2, 1
     print(f"setup: the wheel {wheels[0].name} installed rest_api into a database")
     subprocess.run(["rm", "-rf", str(work)], check=False)

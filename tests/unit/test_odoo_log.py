@@ -42,3 +42,53 @@ def test_what_odoo_does_not_count_is_one_failure_more():
         1,
     )
     assert count(f"{T} CRITICAL db odoo.service.server: boom", RESULT.format(0, 0, 5)) == (5, 1)
+
+
+# ---------------------------------------------------------------- a clean start (problems)
+def test_a_clean_start_has_no_problems():
+    text = "\n".join(
+        [
+            "Running as user 'root' is a security risk.",
+            f"{T} INFO ? odoo: Odoo version 18.0 ",
+            f'{T} INFO db werkzeug: 127.0.0.1 - - [30/Nov/2026 14:56:23] "GET /api/docs HTTP/1.1" 200 - 8 0.005 0.040',
+            f"{T} INFO db odoo.addons.rest_api.controllers.dispatcher: 404 No res.partner record: WARNING",
+        ]
+    )
+    assert odoo_log.problems(text) == []
+
+
+def test_every_warning_error_and_critical_entry_is_a_problem_with_its_lines():
+    text = "\n".join(
+        [
+            f"{T} INFO db odoo.modules.loading: loading 13 modules...",
+            f"{T} WARNING db odoo.addons.base.models.ir_model: Two fields (a, b) of x() have the same label: A.",
+            f"{T} WARNING db py.warnings: /odoo/ir_module.py:185: DeprecationWarning: XML declarations",
+            "  warnings.warn(",
+            f"{T} ERROR db odoo.http: Exception during request handling.",
+            "Traceback (most recent call last):",
+            "/lib/x.py:3: UserWarning: inside a traceback, not a problem of its own",
+            "ValueError: boom",
+            f"{T} CRITICAL db odoo.service.server: Failed to initialize database `db`.",
+            f"{T} INFO db odoo.modules.loading: Modules loaded.",
+        ]
+    )
+    found = odoo_log.problems(text)
+    assert len(found) == 4
+    assert "same label" in found[0] and "\n" not in found[0]
+    assert found[1].endswith("\n      warnings.warn(")  # the source line, kept with its warning
+    assert "Traceback" in found[2] and "ValueError: boom" in found[2]
+    assert "CRITICAL" in found[3] and "Modules loaded" not in found[3]
+
+
+def test_a_python_warning_outside_odoo_logging_is_a_problem():
+    text = "\n".join(
+        [
+            "Running as user 'root' is a security risk.",
+            "/venv/lib/python3.11/site-packages/x.py:12: DeprecationWarning: x is deprecated",
+            "  import x",
+            "something else",
+        ]
+    )
+    assert odoo_log.problems(text) == [
+        "    /venv/lib/python3.11/site-packages/x.py:12: DeprecationWarning: x is deprecated\n      import x"
+    ]
