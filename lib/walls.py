@@ -318,6 +318,12 @@ class Reach:
             info = self._field(model, name, "values")
             if info.type in X2MANY and info.relation:
                 self._commands(info, value, depth)
+            elif info.type == "many2one" and info.relation and value not in (None, False, 0):
+                # linking a record of the related model (a plain id, or section 10's {"id": N}):
+                # read on that model, as an x2many link; Odoo's answer tells whether the id exists
+                self.need(info.relation, "read")
+            elif info.type == "reference" and isinstance(value, str) and "," in value:
+                self.need(value.split(",", 1)[0].strip(), "read")
         return self
 
     def values_list(self, model: str, vals_list: object, operation: str | None = None) -> Reach:

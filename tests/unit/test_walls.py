@@ -148,6 +148,24 @@ def test_a_specification_reads_every_model_it_expands():
         reach().spec(PARTNER, {"user_ids": {"fields": {"password": {}}}})
 
 
+def test_linking_a_record_through_a_many2one_or_a_reference_needs_read_on_its_model():
+    # API.md section 8: a value that links records of another model (section 10's {"id": N}
+    # arrives here as the id lib.values made of it)
+    assert needs(reach().values(PARTNER, {"country_id": 3}, "write")) == {
+        PARTNER: {"write"},
+        "res.country": {"read"},
+    }
+    assert needs(reach().values(PARTNER, {"country_id": False, "parent_id": None}, "write")) == {
+        PARTNER: {"write"}
+    }
+    assert needs(reach().values(PARTNER, {"ref": "res.users,2"}, "write")) == {
+        PARTNER: {"write"},
+        "res.users": {"read"},
+    }
+    r = reach().values(PARTNER, {"child_ids": [[0, 0, {"name": "x", "country_id": 5}]]}, "write")
+    assert needs(r) == {PARTNER: {"write", "create"}, "res.country": {"read"}}
+
+
 def test_a_reference_cannot_be_expanded_past_its_name():
     # web_read reads the referenced record whatever its model: no scope can be checked first
     assert needs(reach().spec(PARTNER, {"ref": {}, "res_id": {"fields": {"display_name": {}}}})) == {}
@@ -167,9 +185,11 @@ def test_fields_and_export_paths():
 
 # ---------------------------------------------------------------- values
 def test_plain_values_need_only_the_operation_on_the_record():
-    assert needs(reach().values(PARTNER, {"name": "x", "parent_id": 3, "country_id": False}, "write")) == {
+    assert needs(reach().values(PARTNER, {"name": "x", "email": "a@b.c", "country_id": False}, "write")) == {
         PARTNER: {"write"}
     }
+    # a many2one that names a record reads that record's model, its own included
+    assert needs(reach().values(PARTNER, {"parent_id": 3}, "write")) == {PARTNER: {"write", "read"}}
 
 
 @pytest.mark.parametrize(
