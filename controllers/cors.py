@@ -2,7 +2,7 @@
 
 from odoo.http import Response, request
 
-from ..lib import credentials, errors, routes
+from ..lib import credentials, errors, ipnet, routes
 
 ALLOWED_HEADERS = "api-key, x-api-key, token, login-token, authorization, content-type, x-request-id, if-match, if-none-match, prefer, idempotency-key"
 EXPOSED_HEADERS = (
@@ -47,7 +47,9 @@ def _usable(call):
     except errors.ApiError:
         return None
     key = request.env["rest.api.key"]._find_key(found.key) if found.key else None
-    if key is None or key.scope_map is None:
+    if key is None or key.scope_map is None or not key.owner_active or key.require_user_token:
+        return None  # said only to a caller the key would serve (a mobile app's key alone serves none)
+    if not ipnet.address_allowed(call.httprequest.remote_addr, key.networks):
         return None
     scope_map = key.scope_map
     anywhere = frozenset().union(*scope_map.values())  # what the document's generic {model} paths list

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 
 from .errors import BadRequest, Forbidden
 from .fieldinfo import FieldInfo, FieldsOf
+from .query import check_context
 
 ECHO_LIMIT = 60
 RELATIONAL = frozenset({"many2one", "one2many", "many2many"})
@@ -296,6 +297,8 @@ class Reach:
             if sub.get("domain"):
                 self.need(comodel, "read")
                 self.domain(comodel, sub["domain"])
+            if sub.get("context") is not None:  # web_read reads the lines with it: the same allow-list
+                check_context(sub["context"])
         return self
 
     # ------------------------------------------------------------ writes

@@ -67,9 +67,13 @@ class TestDocs(RestApiCase):
                 "OPTIONS", self.base_url() + "/api/res.partner/7", headers={"api-key": key}
             )
             self.assertEqual((answer.status_code, answer.headers["Allow"]), (204, allowed))
-        answer = self.opener.request(
-            "OPTIONS", self.base_url() + "/api/res.partner/7"
-        )  # a browser's preflight
+        # nothing said of the scopes to a caller the key would not serve (here: another address)
+        self.partner_key_record.allowed_ips = "10.9.9.9/32"
+        headers = {"api-key": self.partner_key}
+        answer = self.opener.request("OPTIONS", self.base_url() + "/api/res.partner/7", headers=headers)
+        self.assertEqual(answer.headers["Allow"], "DELETE, GET, HEAD, OPTIONS, PATCH, PUT")
+        # a browser's preflight
+        answer = self.opener.request("OPTIONS", self.base_url() + "/api/res.partner/7")
         self.assertEqual(answer.headers["Allow"], "DELETE, GET, HEAD, OPTIONS, PATCH, PUT")
 
     def test_docs_public_off_needs_a_key_or_a_login(self):

@@ -166,6 +166,15 @@ def test_linking_a_record_through_a_many2one_or_a_reference_needs_read_on_its_mo
     assert needs(r) == {PARTNER: {"write", "create"}, "res.country": {"read"}}
 
 
+def test_a_specifications_context_goes_through_the_allow_list():
+    assert needs(
+        reach().spec(PARTNER, {"child_ids": {"fields": {"name": {}}, "context": {"active_test": False}}})
+    )
+    for context in ({"rest_api_login_token": False}, {"bin_size": True}, "x"):
+        with pytest.raises(BadRequest):
+            reach().spec(PARTNER, {"child_ids": {"fields": {"name": {}}, "context": context}})
+
+
 def test_a_reference_cannot_be_expanded_past_its_name():
     # web_read reads the referenced record whatever its model: no scope can be checked first
     assert needs(reach().spec(PARTNER, {"ref": {}, "res_id": {"fields": {"display_name": {}}}})) == {}
