@@ -145,6 +145,17 @@ class TestCursorPaging(RestApiCase):
         )
         self.assertEqual(same.status_code, 200, same.text)
 
+    def test_a_nested_read_pages_by_cursor_and_its_cursor_remembers_the_specification(self):
+        self.partners.write({"country_id": self.env.ref("base.be").id})
+        first = self.search(order="ref desc", fields="name,country_id{code}", limit=4)
+        cursor = query_of(links(first)["next"])["cursor"]
+        alone = self.get("/api/res.partner/search", params={"cursor": cursor, "limit": 30})
+        self.assertEqual(alone.status_code, 200, alone.text)
+        self.assertEqual([r["id"] for r in alone.json()], self.expected("ref desc")[4:])
+        self.assertEqual(alone.json()[0]["country_id"], {"id": self.env.ref("base.be").id, "code": "BE"})
+        plain = self.get("/api/res.partner/search", params={"cursor": cursor, "fields": "name,country_id"})
+        self.assertIn("another search", self.assertProblem(plain, 400)["detail"])
+
     def test_the_keyset_replaces_the_offset_in_sql(self):
         first = self.search(order="ref", fields="name", limit=4)
         url = links(self.follow(links(first)["next"]))["next"]
