@@ -1,6 +1,7 @@
 """lib/cursors.py: keyset terms and conditions (checked against PostgreSQL's ordering
 rules, NULLs included, in plain Python), and signed cursors."""
 
+import base64
 import functools
 import itertools
 import random
@@ -176,6 +177,23 @@ def test_every_altered_cursor_is_refused():
         assert not bad or bad not in found.value.detail
     with pytest.raises(BadRequest):
         cursors.decode(KEY, None, CALLER, "res.partner")
+
+
+def test_a_cursor_whose_unused_last_bits_differ_is_refused():
+    """Base64 decoders ignore the bits the last character has beyond the data: another
+    spelling of the same bytes is not what the server wrote."""
+    alphabet = string.ascii_letters.upper()[:26] + string.ascii_lowercase + string.digits + "-_"
+    for width in range(1, 12):
+        text = cursors.encode(KEY, cursor(values=("x" * width, "1")), CALLER)
+        if len(text) % 4:  # the last character carries unused bits
+            other = text[:-1] + alphabet[alphabet.index(text[-1]) ^ 1]
+            assert base64.urlsafe_b64decode(other + "=" * (-len(other) % 4)) == base64.urlsafe_b64decode(
+                text + "=" * (-len(text) % 4)
+            )
+            with pytest.raises(BadRequest, match="not one this server gave"):
+                cursors.decode(KEY, other, CALLER, "res.partner")
+            return
+    raise AssertionError("no cursor length with unused bits")
 
 
 def test_a_cursor_of_another_database_caller_or_model_is_refused():
