@@ -85,20 +85,20 @@ class Paging:
             after, before = bool(page.rows), page.more
         else:
             after, before = page.more, bool(page.rows)
-        query = tuple(searched)
-        links = []
+        query, links = tuple(searched), []
         if after:
-            links.append(self._cursor_link(query, page.last, False, limit, "next"))
+            links.append((self._cursor(query, page.last, False), "next"))
         if before:
-            links.append(self._cursor_link(query, page.first, True, limit, "prev"))
-        return ", ".join(links)
-
-    def _cursor_link(self, query, values, backward, limit, rel):
-        model = self.call.model._name
-        text = cursors.encode(self.key, cursors.Cursor(model, query, values, backward), self.caller)
+            links.append((self._cursor(query, page.first, True), "prev"))
+        if self.cursor is None and any(len(text) > cursors.MAX_CURSOR_LENGTH for text, _rel in links):
+            return self._offset_links(offset, limit, page.total)  # a search too long to carry
         kept = [(k, v) for k, v in self.call.args.items(multi=True) if k not in NOT_KEPT]
-        start = f"{urlencode(kept)}&" if kept else ""
-        return f'<{self.call.httprequest.path}?{start}limit={limit}&cursor={text}>; rel="{rel}"'
+        start = f"{self.call.httprequest.path}?{urlencode(kept) + '&' if kept else ''}limit={limit}&cursor="
+        return ", ".join(f'<{start}{text}>; rel="{rel}"' for text, rel in links)
+
+    def _cursor(self, query, values, backward):
+        model = self.call.model._name
+        return cursors.encode(self.key, cursors.Cursor(model, query, values, backward), self.caller)
 
     def _offset_links(self, offset, limit, total):
         return offset_links(self.call, offset, limit, total)

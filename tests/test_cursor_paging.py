@@ -241,6 +241,15 @@ class TestCursorPaging(RestApiCase):
                 self.assertIn("offset", query_of(next_url))
                 self.assertNotIn("cursor", query_of(next_url))
 
+    def test_a_search_too_long_for_a_cursor_links_by_offset(self):
+        names = [f"{i:05d}-{i * 7919 % 100003:06d}-{i * 104729 % 99991:05d}" for i in range(1500)]
+        domain = json.dumps(["|", ["email", "=like", "%@cursor.test"], ["name", "in", names]])
+        response = self.get("/api/res.partner/search", params={"domain": domain, "order": "ref", "limit": 4})
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        self.assertEqual(query_of(links(response)["next"])["offset"], "4")
+        short = self.search(order="ref", limit=4)
+        self.assertIn("cursor", query_of(links(short)["next"]))
+
     def test_a_plan_needs_readable_plain_columns_of_the_model_itself(self):
         Partner, Users = self.env["res.partner"], self.env["res.users"]
         self.assertEqual(keyset.plan(Partner, None, Partner._fields).order, "complete_name asc, id desc")
