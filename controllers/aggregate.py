@@ -12,7 +12,7 @@ from odoo.tools import SQL
 
 from ..infra.search_page import told_by_page
 from ..lib import aggregates, errors, query
-from . import handlers
+from . import handlers, paging
 
 RELATIONAL = frozenset({"many2one", "many2many"})
 
@@ -45,7 +45,7 @@ def aggregate(call):
             "The domain, groupby, aggregates or order cannot be applied to this model."
         ) from exc
     headers = {"X-Total-Count": str(total)}
-    if links := handlers.page_links(call, offset, limit, total):
+    if links := paging.offset_links(call, offset, limit, total):
         headers["Link"] = links
     return handlers.json_response(groups(groupbys, measures, rows), headers=headers)
 

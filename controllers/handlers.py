@@ -6,7 +6,6 @@ returns an ``odoo.http.Response``.
 """
 
 import inspect
-from urllib.parse import urlencode
 
 import psycopg2
 from werkzeug.urls import url_encode
@@ -15,9 +14,10 @@ from odoo import api, models
 from odoo.http import Response
 from odoo.tools import SQL
 
-from ..infra import worker_cache
+from ..infra import keyset, worker_cache
 from ..infra.search_page import search_page
 from ..lib import errors, etags, methods, nested, query, routes, scopes, serialize, values, walls
+from .paging import Paging
 
 READ = frozenset({"read"})
 # what an ORM method raises on an argument it cannot take; the database's own refusals
@@ -63,6 +63,11 @@ def _fields(call):
 def _names(fields):
     """The names of the model's own fields that ``fields`` reads."""
     return fields.names if isinstance(fields, nested.Nested) else fields
+
+
+def _as_json(fields):
+    """The ``fields`` parameter as a cursor remembers it: None, the names, or the specification."""
+    return fields.specification() if isinstance(fields, nested.Nested) else fields
 
 
 def _walk_fields(wall, model, fields):
@@ -178,51 +183,33 @@ def _invalid_query(exc):
 
 # ---------------------------------------------------------------- routes
 def search(call):
-    model = call.model
-    domain, fields = _domain(call), _fields(call)
+    model, paging = call.model, Paging(call)
+    texts, fields_of = paging.texts(), call.fields_of()
+    domain = query.parse_domain(texts["domain"], model._name, fields_of)
+    asked = nested.parse(texts["fields"], model._name, fields_of, call.setting(nested.SETTING))
+    order = query.parse_order(texts["order"], model._name, fields_of)
+    searched = (domain, _as_json(asked), order, query.parse_context(texts["context"]) or None)
+    fields = asked or _default_fields(call)
     limit = query.parse_limit(call.args.get("limit"), maximum=call.setting("rest_api.max_page_size"))
     offset = query.parse_offset(call.args.get("offset"))
-    order = query.parse_order(call.args.get("order"), model._name, call.fields_of())
     if wall := _wall(call):
         _walk_fields(wall.domain(model._name, domain).order(model._name, order), model._name, fields).check()
+    plan = keyset.plan(model, order, fields_of(model._name))
+    model = paging.continued(model, searched, plan)
     expanded = isinstance(fields, nested.Nested)
     try:
-        rows, total = search_page(
-            model, domain, _names(fields), offset, limit, order, fields.web_read() if expanded else None
-        )
+        page = search_page(
+            model, domain, _names(fields), offset, limit, order,
+            fields.web_read() if expanded else None, plan, paging.cursor,
+        )  # fmt: skip
     except ValueError as exc:
         raise _invalid_query(exc) from exc
     if expanded:
-        fields.shape(rows)
-    headers = {"X-Total-Count": str(total)}
-    if links := page_links(call, offset, limit, total):
+        fields.shape(page.rows)
+    headers = {"X-Total-Count": str(page.total)}
+    if links := paging.links(page, searched, plan, offset, limit):
         headers["Link"] = links
-    return json_response(rows, headers=headers)
-
-
-_LINK_BASES = {}  # (path, query string, limit) -> the links' start, per worker (urlencode is slow)
-MAX_LINK_BASES = 1000
-
-
-def page_links(call, offset, limit, total):
-    """RFC 8288 links to the next and previous pages, relative to this server:
-    the request's own query string, with its ``limit`` and ``offset``."""
-    if offset + limit >= total and offset <= 0:
-        return ""
-    httprequest = call.httprequest
-    found = (httprequest.path, httprequest.query_string, limit)
-    if (base := _LINK_BASES.get(found)) is None:
-        kept = [(k, v) for k, v in call.args.items(multi=True) if k not in ("limit", "offset")]
-        base = f"{httprequest.path}?{urlencode([*kept, ('limit', limit)])}&offset="
-        if len(_LINK_BASES) >= MAX_LINK_BASES:
-            _LINK_BASES.clear()
-        _LINK_BASES[found] = base
-    links = []
-    if offset + limit < total:
-        links.append(f'<{base}{offset + limit}>; rel="next"')
-    if offset > 0:
-        links.append(f'<{base}{max(0, offset - limit)}>; rel="prev"')
-    return ", ".join(links)
+    return json_response(page.rows, headers=headers)
 
 
 def schema(call):

@@ -113,10 +113,11 @@ ROUTES = (
         "search", "GET", "{model}/search", handlers.search, operation="read",
         summary="Search records", tags=RECORDS,
         openapi=Operation(
-            parameters=("domain", "fields", "limit", "offset", "order", "context"),
+            parameters=("domain", "fields", "limit", "offset", "cursor", "order", "context"),
             answer=records, answer_name="records", errors=READ_ERRORS, headers=("X-Total-Count", "Link"),
             description="Records matching `domain`, one page at a time "
-            "(`Link` names the next and previous pages).",
+            "(`Link` names the next and previous pages: by `cursor` when the order is on the "
+            "model's own columns, else by `offset`).",
         ),
         postman=Example(query=(("limit", "5"),), then=(
             "const rows = pm.response.json();",

@@ -42,15 +42,27 @@ ir.ui.menu shows only the menus the user may see) is searched and counted
 by those methods. A nested read (``fields=child_ids{name}``, lib.nested)
 takes the same query and reads its page with ``web_read``: one batch of
 statements per level of its specification, whatever the number of records.
+
+Cursor paging (API.md section 10): with a plan (``infra/keyset.py``) the
+page is ordered by the plan's order, ``id`` last, and tells the order values
+of its first and last rows, from which the caller makes cursors: in the
+plain page they are more columns of the same statement, else one small
+statement by id. A page after (or before) a cursor adds the keyset's
+condition to the query (``_search``, record rules included) instead of an
+OFFSET, reads one row more than it gives to know whether more follow, and
+its total is the count of the domain's query without that condition (kept
+per snapshot like any other).
 """
 
 import re
+from typing import NamedTuple
 from xmlrpc.client import MAXINT
 
 from odoo.models import BaseModel
 from odoo.tools import SQL
 
-from . import worker_cache
+from ..lib import cursors
+from . import keyset, worker_cache
 
 COUNTS = "rest_api.search_counts"
 MAX_COUNTS = 1000  # kept totals per worker; all are dropped beyond
@@ -78,13 +90,32 @@ VOLATILE_RE = re.compile(
 )
 
 
-def search_page(model, domain, field_names, offset, limit, order, specification=None):
-    """The rows of one page in read() shapes, and the number of records matching ``domain``.
+class Page(NamedTuple):
+    """One page of records: its rows in read() shapes and the number of records matching.
+
+    Ordered by a cursor plan: ``first`` and ``last`` are the order values of
+    its first and last rows (as ``lib.cursors.Cursor.values``; None for an
+    empty page), and a page after (or before) a cursor tells whether rows
+    follow it that way (``more``).
+    """
+
+    rows: list
+    total: int
+    first: tuple | None = None
+    last: tuple | None = None
+    more: bool = False
+
+
+def search_page(model, domain, field_names, offset, limit, order, specification=None, plan=None, cursor=None):
+    """One ``Page`` of the records matching ``domain``.
 
     ``specification``: Odoo's ``web_read`` specification of ``field_names`` (a
     nested read, lib.nested): the page's records are then read by ``web_read``,
-    one batch per level, instead of ``read()``. Raises ValueError (from Odoo)
-    for a domain or order it cannot apply.
+    one batch per level, instead of ``read()``. ``plan`` (``infra.keyset.Plan``,
+    for this ``order``): the page is ordered by it and tells its edges;
+    ``cursor`` (``lib.cursors.Cursor``, with a plan): the page after, or
+    before, its row, instead of ``offset``. Raises ValueError (from Odoo) for
+    a domain or order it cannot apply.
     """
     if _overrides(model, "search_fetch", "search_read", "search_count"):
         if specification is None:
@@ -93,28 +124,98 @@ def search_page(model, domain, field_names, offset, limit, order, specification=
             records = model.search_fetch(domain, field_names, offset=offset, limit=limit, order=order)
             rows = _for_values(records).web_read(specification)
         total = told_by_page(len(rows), limit, offset)
-        return rows, model.search_count(domain) if total is None else total
+        return Page(rows, model.search_count(domain) if total is None else total)
+    if plan is not None:
+        if cursor is not None:
+            return _cursor_page(model, domain, field_names, limit, plan, cursor, specification)
+        order = plan.order
     query = model._search(domain, offset=offset, limit=limit, order=order or model._order)
     if query.is_empty():
-        return [], 0
+        return Page([], 0)
     env = model.env
     notices = _noting(env)
     if notices is not None:
         query.add_where(NOTE)
         del notices[:]
     fields = model._determine_fields_to_fetch(field_names)  # checks the fields' groups, as search_read()
-    if (
-        specification is None
-        and not _overrides(model, "_fetch_query", "_read_format")
-        and (columns := _plain(model, field_names))
-    ):
-        return _plain_page(model, query, columns, limit, offset, notices)
+    terms = plan.terms if plan is not None else ()
+    if specification is None and (columns := _plain_columns(model, field_names)):
+        return _plain_page(model, query, columns, limit, offset, notices, terms)
     records = model._fetch_query(query, fields)
     total = _total(env, query, len(records), limit, offset, notices)
+    first, last = keyset.edges(model, terms, records) if terms and records else (None, None)
+    return Page(_formatted(records, field_names, specification), total, first, last)
+
+
+def _cursor_page(model, domain, field_names, limit, plan, cursor, specification):
+    """The page after (or before) the cursor's row: the rows of each keyset
+    segment in turn (``lib.cursors.segments``), one more than the page holds
+    to tell whether any follow. A page before the cursor is read in the
+    reverse order, then turned round."""
+    terms = tuple(term.reversed() for term in plan.terms) if cursor.backward else plan.terms
+    order = plan.reverse if cursor.backward else plan.order
+    env = model.env
+    notices = _noting(env)
+    if notices is not None:
+        del notices[:]
+    fields = model._determine_fields_to_fetch(field_names)
+    columns = _plain_columns(model, field_names) if specification is None else None
+    rows, anchors, records, counting = [], [], model.browse(), None
+    for segment in cursors.segments(terms, cursor.values):
+        query = model._search(domain, limit=limit + 1 - len(rows) - len(records), order=order)
+        if query.is_empty():
+            return Page([], 0)
+        if counting is None:
+            counting = _count_statement(query)  # the domain's, without the keyset
+            if notices is not None:
+                query.add_where(NOTE)
+        query.add_where(keyset.condition(segment, keyset.expressions(model, terms, query)))
+        if columns:
+            found, found_anchors, _unbounded = _plain_rows(model, query, columns, query.limit, 0, terms)
+            rows += found
+            anchors += found_anchors
+        else:
+            records += model._fetch_query(query, fields)
+        if len(rows) + len(records) > limit:
+            break
+    flushed = counting is not None  # the page's statements flushed what the count reads, just now
+    if counting is None:
+        counting = _count_statement(model._search(domain))
+    more = len(rows) + len(records) > limit
+    step = -1 if cursor.backward else 1
+    if columns:
+        rows, anchors = rows[:limit][::step], anchors[:limit][::step]
+        first, last = (anchors[0], anchors[-1]) if anchors else (None, None)
+    else:
+        records = records[:limit][::step]
+        first, last = keyset.edges(model, plan.terms, records) if records else (None, None)
+        rows = _formatted(records, field_names, specification)
+    total = _count(env, counting, lambda: counting, _noted(notices), flushed=flushed)
+    return Page(rows, total, first, last, more)
+
+
+def _count_statement(query):
+    """``SELECT COUNT(*)`` of the query's rows, its order and bounds left as they are."""
+    kept = query.order, query.limit, query.offset
+    query.order = query.limit = query.offset = None
+    statement = query.select("COUNT(*)")
+    query.order, query.limit, query.offset = kept
+    return statement
+
+
+def _plain_columns(model, field_names):
+    """``_plain``'s columns when the page can be made from the query's rows, else None."""
+    if _overrides(model, "_fetch_query", "_read_format"):
+        return None
+    return _plain(model, field_names)
+
+
+def _formatted(records, field_names, specification):
+    """The records' rows: ``web_read`` of a nested read's specification, else read() shapes."""
     records = _for_values(records)
     if specification is not None:
-        return records.web_read(specification), total
-    return records._read_format(field_names), total
+        return records.web_read(specification)
+    return records._read_format(field_names)
 
 
 def _for_values(records):
@@ -191,7 +292,23 @@ def _plain(model, field_names):
     return columns
 
 
-def _plain_page(model, query, columns, limit, offset, notices):
+def _plain_page(model, query, columns, limit, offset, notices, terms):
+    page, anchors, unbounded = _plain_rows(model, query, columns, limit, offset, terms)
+    first, last = (anchors[0], anchors[-1]) if anchors else (None, None)
+    if (total := told_by_page(len(page), limit, offset)) is not None:
+        return Page(page, total, first, last)
+
+    def counting():
+        query.order = None
+        return query.select("COUNT(*)")
+
+    # the page's statement flushed what the count reads, just now
+    return Page(page, _count(model.env, unbounded, counting, _noted(notices), flushed=True), first, last)
+
+
+def _plain_rows(model, query, columns, limit, offset, terms):
+    """The page's rows, their order values as text for a cursor (with ``terms``,
+    else None), and the statement without its bounds (the key of its total)."""
     table = model._table
     selected = [SQL.identifier(table, "id")]
     places = {}
@@ -200,6 +317,9 @@ def _plain_page(model, query, columns, limit, offset, notices):
             places[field.name] = len(selected)
             # flushed first (to_flush): the values come from the database, not the cache
             selected.append(model._field_to_sql(table, field.name, query))
+    width = len(selected)
+    if terms:
+        selected += keyset.as_text(keyset.expressions(model, terms, query))
     # the statement without its bounds is also the key of its total: the same for every page
     query.limit = query.offset = None
     unbounded = query.select(*selected)
@@ -221,15 +341,7 @@ def _plain_page(model, query, columns, limit, offset, notices):
         for name, place, convert in shape:
             values[name] = row[0] if convert is None else convert(row[place])
         page.append(values)
-    if (total := told_by_page(len(rows), limit, offset)) is not None:
-        return page, total
-
-    def counting():
-        query.order = None
-        return query.select("COUNT(*)")
-
-    # the page's statement flushed what the count reads, just now
-    return page, _count(model.env, unbounded, counting, _noted(notices), flushed=True)
+    return page, [tuple(row[width:]) for row in rows] if terms else None, unbounded
 
 
 def create_function(cr):

@@ -23,6 +23,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from marshmallow import fields as mfields
 from marshmallow import validate
 
+from .cursors import MAX_CURSOR_LENGTH
 from .errors import PROBLEM_CONTENT_TYPE
 from .fieldinfo import FieldInfo
 from .routes import MAX_ID, MODEL_RE, XMLID_RE, Route
@@ -529,6 +530,13 @@ def _parameters(max_page_size: int) -> dict:
             f"Page size (at most {max_page_size}).",
         ),
         "offset": query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Records to skip."),
+        "cursor": query(
+            "cursor",
+            {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": MAX_CURSOR_LENGTH},
+            'Where the page starts: the opaque cursor of a Link rel="next" or rel="prev". It remembers '
+            "the search (domain, fields, order, context): send it alone, or with the same ones. "
+            "Not with offset.",
+        ),
         "order": query(
             "order", {"type": "string"}, "Sort order: field names, each optionally asc or desc.", "id desc"
         ),

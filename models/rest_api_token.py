@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
-from ..lib import errors, states, tokens
+from ..lib import cursors, errors, states, tokens
 
 _logger = logging.getLogger(__name__)
 
@@ -160,6 +160,12 @@ class RestApiToken(models.Model):
     def _signing_secret(self):
         self.env.cr.execute("SELECT value FROM rest_api_secret WHERE name = 'jwt'")
         return self.env.cr.fetchone()[0]
+
+    @tools.ormcache()
+    def _cursor_key(self):
+        """The key that signs search cursors (API.md section 10): derived from the
+        database's secret, so that neither signature can stand for the other."""
+        return cursors.derive_key(self._signing_secret())
 
     @tools.ormcache("jti")
     def _token_state(self, jti):

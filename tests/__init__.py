@@ -16,3 +16,4 @@ from . import test_replica
 from . import test_nested_reads
 from . import test_nested_writes
 from . import test_aggregate
+from . import test_cursor_paging

@@ -92,7 +92,7 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
             model = Country.with_context(lang=lang)
             for domain, offset, limit, order in cases:
                 with self.subTest(domain=domain, offset=offset, lang=lang):
-                    rows, total = search_page(model, domain, fields, offset, limit, order)
+                    rows, total, *_ = search_page(model, domain, fields, offset, limit, order)
                     expected = model.search_read(domain, fields, offset=offset, limit=limit, order=order)
                     self.assertEqual(rows, expected)
                     self.assertEqual(total, model.search_count(domain))
@@ -118,7 +118,7 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
             for lang in ("en_US", "fr_FR"):
                 localized = model.with_context(lang=lang)
                 with self.subTest(model=model_name, lang=lang):
-                    rows, total = search_page(localized, [], names, 0, 20, "id desc")
+                    rows, total, *_ = search_page(localized, [], names, 0, 20, "id desc")
                     self.assertEqual(rows, localized.search_read([], names, limit=20, order="id desc"))
                     self.assertEqual(total, localized.search_count([]))
             checked += 1
@@ -134,7 +134,7 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
         )  # in cache, not flushed
         fields = ["name", "color", "comment", "active", "partner_latitude", "type", "create_date"]
         self.assertIsNotNone(search_page_module._plain(partner, fields))
-        rows, total = search_page(self.env["res.partner"], [("id", "=", partner.id)], fields, 0, 5, None)
+        rows, total, *_ = search_page(self.env["res.partner"], [("id", "=", partner.id)], fields, 0, 5, None)
         self.assertEqual(rows, partner.read(fields))
         self.assertEqual((rows[0]["name"], rows[0]["color"], total), ("pinned after", 7, 1))
 
@@ -154,7 +154,7 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
         user = new_test_user(self.env, login="pinned menus", groups="base.group_user")
         Menu = self.env["ir.ui.menu"].with_user(user)
         self.assertTrue(search_page_module._overrides(Menu, "search_fetch", "search_count"))
-        rows, total = search_page(Menu, [], ["name"], 0, 1000, None)
+        rows, total, *_ = search_page(Menu, [], ["name"], 0, 1000, None)
         self.assertEqual(rows, Menu.search_read([], ["name"], limit=1000))
         self.assertEqual(total, Menu.search_count([]))
         self.assertLess(total, Menu.sudo().with_context(**{"ir.ui.menu.full_list": True}).search_count([]))
@@ -165,7 +165,9 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
             {"name": "pinned child", "parent_id": partner.id, "active": False}
         )
         model = self.env["res.partner"].with_context(active_test=False)
-        rows, total = search_page(model, [["id", "in", [partner.id, child.id]]], ["child_ids"], 0, 10, "id")
+        rows, total, *_ = search_page(
+            model, [["id", "in", [partner.id, child.id]]], ["child_ids"], 0, 10, "id"
+        )
         self.assertEqual(total, 2)
         self.assertEqual(
             rows, model.search_read([["id", "in", [partner.id, child.id]]], ["child_ids"], order="id")
@@ -242,7 +244,7 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
 
             def statements():
                 with recorded_statements() as seen:
-                    rows, total = search_page(Country, [], fields, 0, 5, "name")
+                    rows, total, *_ = search_page(Country, [], fields, 0, 5, "name")
                 return rows, total, seen
 
             search_page(Country, [], fields, 0, 5, "name")  # caches filled

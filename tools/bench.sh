@@ -22,8 +22,11 @@
 #     receiver (events per second, delay from commit to delivery);
 #  8. tools/bench_nested.py: a nested read of 80 companies with their
 #     contacts against 8 (SQL statements per call and milliseconds), a plain
-#     read and /jsonrpc web_search_read of the same specification.
-# Not a test: it prints figures (also kept in .reports/bench.txt). About 19 min.
+#     read and /jsonrpc web_search_read of the same specification;
+#  9. tools/bench_cursor.py: 200,000 partners (inserted by SQL, deleted at
+#     the end); page 1, the page at depth 100,000 by cursor and by offset
+#     (a cursor page costs at most 1.2x page 1: else it exits 1).
+# Not a test: it prints figures (also kept in .reports/bench.txt). About 23 min.
 #
 # Variables: ACCEPTANCE (default ../shared/acceptance), BENCH_SECONDS (10),
 # ACC_DIR (the harness's work dir, default ~/.cache/rest_api_acceptance).
@@ -85,3 +88,6 @@ BENCH_LOG=$log python3 tools/bench_webhooks.py | tee -a .reports/bench.txt
 echo
 echo "Nested reads: 80 companies with 3 contacts each against 8, SQL statements per call (API.md section 10):"
 BENCH_LOG=$log python3 tools/bench_nested.py | tee -a .reports/bench.txt
+echo
+echo "Cursor paging: 200,000 partners; page 1 against the page at depth 100,000 by cursor and by offset:"
+BENCH_LOG=$log python3 tools/bench_cursor.py | tee -a .reports/bench.txt

@@ -105,6 +105,13 @@ def test_fields_parameter_describes_nested_reads(with_item):
         assert form in fields["description"], form
 
 
+def test_search_takes_a_cursor_as_a_component_parameter(generic, with_item):
+    cursor = with_item["components"]["parameters"]["cursor"]
+    assert cursor["in"] == "query" and cursor["schema"]["pattern"] == "^[A-Za-z0-9_-]+$"
+    for document, path in ((generic, "/api/{model}/search"), (with_item, "/api/x.item/search")):
+        assert {"$ref": "#/components/parameters/cursor"} in document["paths"][path]["get"]["parameters"]
+
+
 def test_model_document_is_valid_and_deterministic(with_item):
     validate(with_item)
     assert json.dumps(with_item) == json.dumps(openapi.build(TABLE, [ITEM], max_page_size=500))
