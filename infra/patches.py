@@ -16,8 +16,10 @@ import time
 import psycopg2
 
 from odoo import http, sql_db
+from odoo.modules.registry import Registry
 
 from ..lib import errors, routes, serialize
+from . import replica
 
 _logger = logging.getLogger(__name__)
 
@@ -155,6 +157,7 @@ PATCHES = (
     (http.Request, "_serve_db", _serve_db_or_unavailable),
     (http.Request, "_serve_nodb", _serve_nodb_or_unavailable),
     (http, "db_list", _db_list_for_api),
+    (Registry, "check_signaling", replica.check_signaling_on_primary),
 )
 
 

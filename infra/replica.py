@@ -43,10 +43,10 @@ _logger = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_LAG = 5.0  # seconds; API.md: a replica more than 10 s behind is not used
-SAMPLE_EVERY = 0.5  # seconds between two samples of the primary's WAL position
-KEEP_SAMPLES = 60.0  # seconds of samples kept
 REVIVE_AFTER = 20.0  # seconds before a replica Odoo gave up on is tried again
 PEEK_LIMIT = 65536  # an execute_kw body read to decide is at most this long
+# methods that need only the read scope yet write: export_data makes the external ids it exports
+WRITING_READS = frozenset({"export_data"})
 
 _lock = threading.Lock()
 _samples = collections.deque()  # (monotonic time, primary WAL position), oldest first
@@ -75,6 +75,8 @@ def reads_only(call):
     httprequest = call.httprequest
     if httprequest.method in READ_METHODS:
         return True
+    if httprequest.headers.get("Idempotency-Key"):
+        return False  # its answer is kept, in the database
     if httprequest.method != "POST" or not httprequest.path.endswith("/execute_kw"):
         return False
     length = httprequest.content_length
@@ -87,14 +89,14 @@ def reads_only(call):
     method = body.get("method") if isinstance(body, dict) else None
     if not isinstance(method, str) or scopes.is_private_method(method):
         return False
-    return methods.method(method).operations == frozenset({"read"})
+    return method not in WRITING_READS and methods.method(method).operations == frozenset({"read"})
 
 
 # ---------------------------------------------------------------- the primary, beside the replica
 class Primary:
     """The primary's environment for a call the replica serves, its cursor opened
     on first use (a login token to check, a key to read again, a replica too far
-    behind); ``close()`` rolls it back: it only reads."""
+    behind)."""
 
     def __init__(self, env):
         self._replica_env, self._env = env, None
@@ -105,10 +107,14 @@ class Primary:
             self._env = self._replica_env(cr=self._replica_env.registry._db.cursor())
         return self._env
 
-    def close(self):
+    def close(self, commit=False):
+        """``commit``: the call itself ran here (the replica too far behind) and succeeded."""
         env, self._env = self._env, None
         if env is not None:
-            env.cr.rollback()
+            if commit:
+                env.cr.commit()
+            else:
+                env.cr.rollback()
             env.cr.close()
 
 
@@ -118,32 +124,63 @@ def _lsn(text):
 
 
 def usable(env, max_lag=MAX_LAG):
-    """Whether the replica (``env.cr``) has replayed what the primary had written
-    ``max_lag`` seconds ago. The primary's position is sampled on a side
-    connection (``infra.side_store``), at most every ``SAMPLE_EVERY`` seconds."""
+    """Whether the replica (``env.cr``) is at most ``max_lag`` seconds behind: it has
+    replayed a position the primary had at most ``max_lag`` seconds ago. The
+    primary's position is read on a side connection on every call (one round
+    trip) and kept a while, so that a replica a little behind a busy primary is
+    still used; after a quiet spell, a replica not caught up is not."""
     now = time.monotonic()
-    with _lock:
-        sample = not _samples or now - _samples[-1][0] >= SAMPLE_EVERY
-    if sample:
-        position = _lsn(side_store.execute(env, "SELECT pg_current_wal_lsn()::text", None)[0][0])
-        with _lock:
-            _samples.append((now, position))
-            while len(_samples) > 1 and now - _samples[1][0] > KEEP_SAMPLES:
-                _samples.popleft()
-    with _lock:
-        due = [position for at, position in _samples if now - at >= max_lag]
-    if not due:
-        return True  # nothing written long enough ago to be missing yet
+    position = _lsn(side_store.execute(env, "SELECT pg_current_wal_lsn()::text", None)[0][0])
     env.cr.execute("SELECT pg_last_wal_replay_lsn()::text")
     replayed = env.cr.fetchone()[0]
+    with _lock:
+        _samples.append((now, position))
+        while _samples and now - _samples[0][0] > max_lag:
+            _samples.popleft()
+        recent = [at_position for _at, at_position in _samples]
     if replayed is None:  # not a standby (a "replica" that is the primary itself)
         return True
-    if _lsn(replayed) >= due[-1]:
+    if _lsn(replayed) >= min(recent):
         return True
     _logger.info(
         "rest_api: the replica is over %s s behind the primary; this call reads the primary", max_lag
     )
     return False
+
+
+# ---------------------------------------------------------------- Odoo's caches, told by the primary
+class _SideCursor:
+    """Enough of a cursor for ``Registry.get_sequences``: one statement on a side
+    connection to the primary (autocommit: one round trip)."""
+
+    def __init__(self, dbname):
+        self.dbname, self.rows = dbname, []
+
+    def execute(self, query, params=None):
+        self.rows = side_store._pool.execute(self.dbname, query, params)
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+
+def check_signaling_on_primary(self, cr=None):
+    """``Registry.check_signaling``, for an /api/... request whose cursor is on the
+    replica: the sequences that tell Odoo its caches are stale are read on the
+    primary. On the replica they show late (a lagging replica), or not at all (a
+    sequence's WAL is logged 32 values ahead, so the next changes do not move it),
+    and a revoked record rule, a user's removed company or group, a setting would
+    hold on for minutes. (Odoo 18: ``odoo/modules/registry.py`` ``check_signaling``,
+    ``get_sequences``; ``odoo/http.py`` ``Request._open_registry``.)"""
+    wrapped = check_signaling_on_primary.wrapped
+    if cr is None or not on_replica(cr) or self.in_test_mode() or not _api_request():
+        return wrapped(self, cr)
+    return wrapped(self, _SideCursor(self.db_name))
+
+
+def _api_request():
+    from odoo.http import request  # noqa: PLC0415 - the request of this thread, if any
+
+    return bool(request) and request.httprequest.path.startswith("/api")
 
 
 # ---------------------------------------------------------------- a replica Odoo gave up on

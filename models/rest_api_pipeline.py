@@ -67,17 +67,19 @@ class RestApiPipeline(models.AbstractModel):
         )
         if not replica.on_replica(self.env.cr):
             return self._stages(call)
-        call.primary = replica.Primary(self.env)
+        call.primary, ran_there = replica.Primary(self.env), False
         try:
             if replica.usable(self.env):
                 return self._stages(call)
             replica_env, request.env = request.env, call.primary.env  # too far behind: the primary
             try:
-                return self.with_env(request.env)._stages(call)
+                response = self.with_env(request.env)._stages(call)
             finally:
                 request.env = replica_env
+            ran_there = True
+            return response
         finally:
-            call.primary.close()
+            call.primary.close(commit=ran_there)
             call.primary = None
 
     @api.model

@@ -70,6 +70,8 @@ class TestReplica(RestApiCase):
             (kw("_read"), False),  # private: refused later, never on the replica
             (_Call("POST", "/api/res.partner/execute_kw", b"not json"), False),
             (kw("search_read", headers={"Transfer-Encoding": "chunked"}), False),  # no length: not read ahead
+            (kw("search_read", headers={"Idempotency-Key": "k1"}), False),  # its answer is kept
+            (kw("export_data"), False),  # makes the external ids it exports
         ):
             with self.subTest(method=call.httprequest.method, body=call.httprequest.body):
                 self.assertIs(replica.reads_only(call), expected)
@@ -84,32 +86,47 @@ class TestReplica(RestApiCase):
         with self.assertRaises(errors.PayloadTooLarge):
             call.raw_body()
 
-    def test_the_replica_is_left_when_it_has_not_replayed_what_the_primary_wrote_long_ago(self):
+    def test_the_replica_is_used_only_when_it_replayed_what_the_primary_had_max_lag_ago(self):
         def env(replayed):
             return types.SimpleNamespace(cr=_Cursor(replayed))
 
-        sampled = []
-
-        def primary_position(_env, query, params):
-            sampled.append(query)
-            return [("0/500",)]
-
+        primary = iter(["0/500", "0/600", "0/700", "0/800"])
         with (
             patch.object(replica, "_samples", replica.collections.deque()),
             patch.object(replica.time, "monotonic", return_value=1000.0),
-            patch.object(replica.side_store, "execute", side_effect=primary_position),
+            patch.object(replica.side_store, "execute", side_effect=lambda *_args: [(next(primary),)]),
         ):
-            # nothing known from long enough ago: usable, the primary sampled
-            self.assertTrue(replica.usable(env("0/400"), max_lag=5))
-            self.assertEqual(len(sampled), 1)
-            replica.time.monotonic.return_value = 1000.2  # sampled less than SAMPLE_EVERY ago: not again
-            self.assertTrue(replica.usable(env("0/400"), max_lag=5))
-            self.assertEqual(len(sampled), 1)
-            replica.time.monotonic.return_value = 1006.0  # what was written 6 s ago is not replayed
-            self.assertFalse(replica.usable(env("0/400"), max_lag=5))
+            self.assertTrue(replica.usable(env("0/500"), max_lag=5))  # caught up
+            replica.time.monotonic.return_value = 1002.0  # behind what was written since, by 2 s at most
             self.assertTrue(replica.usable(env("0/500"), max_lag=5))
+            replica.time.monotonic.return_value = 1006.0  # not even what the primary had 4 s ago
+            self.assertFalse(replica.usable(env("0/500"), max_lag=5))
+            replica.time.monotonic.return_value = 1060.0  # after a quiet spell: caught up, or not used
             self.assertTrue(replica.usable(env(None), max_lag=5))  # not a standby at all
         self.assertGreater(replica._lsn("1/0"), replica._lsn("0/FFFFFFFF"))
+
+    def test_odoos_cache_signaling_is_read_on_the_primary_for_a_call_the_replica_serves(self):
+        seen = []
+
+        def wrapped(registry, cr=None):
+            seen.append(type(cr).__name__)
+            return registry
+
+        registry = types.SimpleNamespace(db_name="x", in_test_mode=lambda: False)
+        check = replica.check_signaling_on_primary
+        with (
+            patch.object(check, "wrapped", wrapped, create=True),
+            patch.object(replica, "_api_request", return_value=True),
+            patch.object(replica, "on_replica", return_value=True),
+        ):
+            check(registry, _Cursor("0/1"))
+        with (
+            patch.object(check, "wrapped", wrapped, create=True),
+            patch.object(replica, "_api_request", return_value=False),
+            patch.object(replica, "on_replica", return_value=True),
+        ):
+            check(registry, _Cursor("0/1"))  # Odoo's own routes: as Odoo does
+        self.assertEqual(seen, ["_SideCursor", "_Cursor"])
 
     def test_without_a_replica_nothing_changes(self):
         self.assertFalse(replica.configured())
