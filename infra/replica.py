@@ -27,10 +27,8 @@ restarts; ``revive`` gives it another try every ``REVIVE_AFTER`` seconds,
 so reads return to it within a minute of its return.
 """
 
-import collections
 import json
 import logging
-import threading
 import time
 
 from odoo import sql_db
@@ -48,8 +46,6 @@ PEEK_LIMIT = 65536  # an execute_kw body read to decide is at most this long
 # methods that need only the read scope yet write: export_data makes the external ids it exports
 WRITING_READS = frozenset({"export_data"})
 
-_lock = threading.Lock()
-_samples = collections.deque()  # (monotonic time, primary WAL position), oldest first
 _given_up = {}  # db name -> monotonic time Odoo was first seen without its replica
 
 
@@ -124,23 +120,23 @@ def _lsn(text):
 
 
 def usable(env, max_lag=MAX_LAG):
-    """Whether the replica (``env.cr``) is at most ``max_lag`` seconds behind: it has
-    replayed a position the primary had at most ``max_lag`` seconds ago. The
-    primary's position is read on a side connection on every call (one round
-    trip) and kept a while, so that a replica a little behind a busy primary is
-    still used; after a quiet spell, a replica not caught up is not."""
-    now = time.monotonic()
+    """Whether the replica (``env.cr``) is at most ``max_lag`` seconds behind.
+
+    Either it has replayed the primary's current position (read on a side
+    connection, one round trip), or the last transaction it replayed committed
+    at most ``max_lag`` seconds ago: WAL is replayed in order, so everything
+    committed before that one is there too. A quiet primary and a replica that
+    caught up pass the first test; a replica that stopped replaying fails both
+    once ``max_lag`` has passed.
+    """
     position = _lsn(side_store.execute(env, "SELECT pg_current_wal_lsn()::text", None)[0][0])
-    env.cr.execute("SELECT pg_last_wal_replay_lsn()::text")
-    replayed = env.cr.fetchone()[0]
-    with _lock:
-        _samples.append((now, position))
-        while _samples and now - _samples[0][0] > max_lag:
-            _samples.popleft()
-        recent = [at_position for _at, at_position in _samples]
+    env.cr.execute(
+        "SELECT pg_last_wal_replay_lsn()::text, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
+    )
+    replayed, age = env.cr.fetchone()
     if replayed is None:  # not a standby (a "replica" that is the primary itself)
         return True
-    if _lsn(replayed) >= min(recent):
+    if _lsn(replayed) >= position or (age is not None and age <= max_lag):
         return True
     _logger.info(
         "rest_api: the replica is over %s s behind the primary; this call reads the primary", max_lag

@@ -86,23 +86,20 @@ class TestReplica(RestApiCase):
         with self.assertRaises(errors.PayloadTooLarge):
             call.raw_body()
 
-    def test_the_replica_is_used_only_when_it_replayed_what_the_primary_had_max_lag_ago(self):
-        def env(replayed):
-            return types.SimpleNamespace(cr=_Cursor(replayed))
+    def test_the_replica_is_used_only_when_at_most_max_lag_behind(self):
+        class Replica(_Cursor):
+            def fetchone(self):
+                return self.value
 
-        primary = iter(["0/500", "0/600", "0/700", "0/800"])
-        with (
-            patch.object(replica, "_samples", replica.collections.deque()),
-            patch.object(replica.time, "monotonic", return_value=1000.0),
-            patch.object(replica.side_store, "execute", side_effect=lambda *_args: [(next(primary),)]),
-        ):
-            self.assertTrue(replica.usable(env("0/500"), max_lag=5))  # caught up
-            replica.time.monotonic.return_value = 1002.0  # behind what was written since, by 2 s at most
-            self.assertTrue(replica.usable(env("0/500"), max_lag=5))
-            replica.time.monotonic.return_value = 1006.0  # not even what the primary had 4 s ago
-            self.assertFalse(replica.usable(env("0/500"), max_lag=5))
-            replica.time.monotonic.return_value = 1060.0  # after a quiet spell: caught up, or not used
-            self.assertTrue(replica.usable(env(None), max_lag=5))  # not a standby at all
+        def usable(replayed, age):
+            return replica.usable(types.SimpleNamespace(cr=Replica((replayed, age))), max_lag=5)
+
+        with patch.object(replica.side_store, "execute", return_value=[("0/500",)]):
+            self.assertTrue(usable("0/500", 3600.0))  # caught up with a quiet primary
+            self.assertTrue(usable("0/400", 0.3))  # a little behind a busy one
+            self.assertFalse(usable("0/400", 6.0))  # replayed nothing for 6 s, and behind
+            self.assertFalse(usable("0/400", None))  # never replayed a transaction, and behind
+            self.assertTrue(usable(None, None))  # not a standby at all
         self.assertGreater(replica._lsn("1/0"), replica._lsn("0/FFFFFFFF"))
 
     def test_odoos_cache_signaling_is_read_on_the_primary_for_a_call_the_replica_serves(self):
