@@ -122,14 +122,14 @@ def _lsn(text):
 def usable(env, max_lag=MAX_LAG):
     """Whether the replica (``env.cr``) is at most ``max_lag`` seconds behind.
 
-    Either it has replayed the primary's current position (read on a side
-    connection, one round trip), or the last transaction it replayed committed
+    Either it has replayed the primary's current flushed position (read on a
+    side connection, one round trip: WAL not flushed yet cannot have been sent), or the last transaction it replayed committed
     at most ``max_lag`` seconds ago: WAL is replayed in order, so everything
     committed before that one is there too. A quiet primary and a replica that
     caught up pass the first test; a replica that stopped replaying fails both
     once ``max_lag`` has passed.
     """
-    position = _lsn(side_store.execute(env, "SELECT pg_current_wal_lsn()::text", None)[0][0])
+    position = _lsn(side_store.execute(env, "SELECT pg_current_wal_flush_lsn()::text", None)[0][0])
     env.cr.execute(
         "SELECT pg_last_wal_replay_lsn()::text, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
     )
