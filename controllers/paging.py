@@ -11,6 +11,7 @@ other search links by ``offset``, as it always did.
 import json
 from urllib.parse import urlencode
 
+from ..infra import worker_cache
 from ..lib import cursors, errors
 
 QUERY = ("domain", "fields", "order", "context")  # what a cursor remembers
@@ -22,6 +23,7 @@ OTHER_QUERY = (
 )
 NOT_BY_CURSOR = "This search's order no longer pages by cursor: start again without cursor."
 
+SIGNING = "rest_api.cursor_signing"  # per-worker memo: the cursors' key, and callers' marks
 _LINK_BASES = {}  # (path, query string, limit) -> the offset links' start, per worker (urlencode is slow)
 MAX_LINK_BASES = 1000
 
@@ -40,7 +42,9 @@ class Paging:
     @property
     def key(self):
         if self._key is None:
-            self._key = self.call.env["rest.api.token"].sudo()._cursor_key()
+            self._key = self._signing().get("key")
+            if self._key is None:
+                self._key = self._signing()["key"] = self.call.env["rest.api.token"].sudo()._cursor_key()
         return self._key
 
     @property
@@ -48,8 +52,19 @@ class Paging:
         """The (API key, user) pair a cursor belongs to (API.md section 8)."""
         if self._caller is None:
             key = self.call.key
-            self._caller = cursors.caller_mark(self.key, key.id if key is not None else 0, self.call.env.uid)
+            pair = (key.id if key is not None else 0, self.call.env.uid)
+            signing = self._signing()
+            if (mark := signing.get(pair)) is None:
+                mark = cursors.caller_mark(self.key, *pair)
+                if len(signing) < MAX_LINK_BASES:
+                    signing[pair] = mark
+            self._caller = mark
         return self._caller
+
+    def _signing(self):
+        """The worker's memo of the signing key and marks, dropped with Odoo's caches
+        (a new database secret among them)."""
+        return worker_cache.memo(self.call.env.registry, SIGNING)
 
     def texts(self):
         """The search's parameters as text: those sent, else those the cursor remembers."""

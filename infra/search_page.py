@@ -129,18 +129,28 @@ def search_page(model, domain, field_names, offset, limit, order, specification=
         if cursor is not None:
             return _cursor_page(model, domain, field_names, limit, plan, cursor, specification)
         order = plan.order
+    env = model.env
+    terms = plan.terms if plan is not None else ()
+    columns = _plain_columns(model, field_names) if specification is None else None
+    if columns and (compiled := _compiled(model, domain, order, field_names, terms)) is not None:
+        model.browse().check_access("read")  # as _search() does
+        model._determine_fields_to_fetch(field_names)  # checks the fields' groups, as search_read()
+        notices = _noting(env)
+        if notices is not None:
+            del notices[:]
+        return _plain_page(model, compiled, limit, offset, notices)
     query = model._search(domain, offset=offset, limit=limit, order=order or model._order)
     if query.is_empty():
         return Page([], 0)
-    env = model.env
     notices = _noting(env)
     if notices is not None:
         query.add_where(NOTE)
         del notices[:]
     fields = model._determine_fields_to_fetch(field_names)  # checks the fields' groups, as search_read()
-    terms = plan.terms if plan is not None else ()
-    if specification is None and (columns := _plain_columns(model, field_names)):
-        return _plain_page(model, query, columns, limit, offset, notices, terms)
+    if columns:
+        compiled = _compile(model, query, columns, terms)
+        _keep(model, domain, order, field_names, terms, compiled)
+        return _plain_page(model, compiled, limit, offset, notices)
     records = model._fetch_query(query, fields)
     total = _total(env, query, len(records), limit, offset, notices)
     first, last = keyset.edges(model, terms, records) if terms and records else (None, None)
@@ -171,7 +181,8 @@ def _cursor_page(model, domain, field_names, limit, plan, cursor, specification)
                 query.add_where(NOTE)
         query.add_where(keyset.condition(segment, keyset.expressions(model, terms, query)))
         if columns:
-            found, found_anchors, _unbounded = _plain_rows(model, query, columns, query.limit, 0, terms)
+            bound = query.limit
+            found, found_anchors = _plain_rows(model, _compile(model, query, columns, terms), bound, 0)
             rows += found
             anchors += found_anchors
         else:
@@ -292,23 +303,29 @@ def _plain(model, field_names):
     return columns
 
 
-def _plain_page(model, query, columns, limit, offset, notices, terms):
-    page, anchors, unbounded = _plain_rows(model, query, columns, limit, offset, terms)
+class Compiled(NamedTuple):
+    """A plain page's statements, once Odoo made them (``_compile``): the page's
+    without its bounds, the count's, how a row becomes read() values, and where
+    the row's order values for a cursor start (None without terms)."""
+
+    unbounded: SQL
+    counting: SQL
+    shape: tuple
+    width: int | None
+
+
+def _plain_page(model, compiled, limit, offset, notices):
+    page, anchors = _plain_rows(model, compiled, limit, offset)
     first, last = (anchors[0], anchors[-1]) if anchors else (None, None)
     if (total := told_by_page(len(page), limit, offset)) is not None:
         return Page(page, total, first, last)
-
-    def counting():
-        query.order = None
-        return query.select("COUNT(*)")
-
     # the page's statement flushed what the count reads, just now
-    return Page(page, _count(model.env, unbounded, counting, _noted(notices), flushed=True), first, last)
+    total = _count(model.env, compiled.unbounded, lambda: compiled.counting, _noted(notices), flushed=True)
+    return Page(page, total, first, last)
 
 
-def _plain_rows(model, query, columns, limit, offset, terms):
-    """The page's rows, their order values as text for a cursor (with ``terms``,
-    else None), and the statement without its bounds (the key of its total)."""
+def _compile(model, query, columns, terms):
+    """The ``Compiled`` statements of a plain page of ``query`` (whose bounds it drops)."""
     table = model._table
     selected = [SQL.identifier(table, "id")]
     places = {}
@@ -323,25 +340,115 @@ def _plain_rows(model, query, columns, limit, offset, terms):
     # the statement without its bounds is also the key of its total: the same for every page
     query.limit = query.offset = None
     unbounded = query.select(*selected)
+    query.order = None
+    counting = query.select("COUNT(*)")
+    shape = tuple(
+        (name, 0, None) if field is None else (name, places[name], convert)
+        for name, field, convert in columns
+    )
+    return Compiled(unbounded, counting, shape, width if terms else None)
+
+
+# What the ORM makes of a search is kept per worker for the plain pages of searches
+# whose statement depends only on what keys it (``_compiled``): leaves on the model's
+# own stored columns, with values, and record rules likewise (their domains are
+# Odoo's ormcache, as is this memo: a changed rule, group, user or company drops
+# both). An operator that Odoo resolves by searching when it makes the statement
+# (child_of, parent_of) is kept only on companies, whose tree Odoo's caches follow.
+COMPILED = "rest_api.compiled_searches"
+MAX_COMPILED = 500  # kept statements per worker; all are dropped beyond
+MAX_KEPT_DOMAIN = 2000  # characters of a domain's text: longer ones (long lists of ids) are not kept
+KEPT_OPERATORS = frozenset(
+    {"=", "!=", "<>", "<", ">", "<=", ">=", "in", "not in", "like", "not like", "ilike", "not ilike",
+     "=like", "=ilike", "child_of", "parent_of"}
+)  # fmt: skip
+COMPANY_ONLY = frozenset({"child_of", "parent_of"})
+SCALARS = (str, int, float, bool, type(None))
+RELATIONAL_VALUES = (int, bool, type(None))  # ids and False: never a name to search
+
+
+def _memo_key(model, domain, order, field_names, terms):
+    env = model.env
+    return (
+        model._name, repr(domain), order, tuple(field_names), terms,
+        env.uid, env.su, env.lang, repr(env.context),
+    )  # fmt: skip
+
+
+def _compiled(model, domain, order, field_names, terms):
+    """The ``Compiled`` statements kept for this search, or None."""
+    found = worker_cache.memo(model.env.registry, COMPILED).get(
+        _memo_key(model, domain, order, field_names, terms)
+    )
+    return found or None
+
+
+def _keep(model, domain, order, field_names, terms, compiled):
+    """Keep ``compiled`` for this search when its statement depends on nothing else (see COMPILED)."""
+    if _overrides(model, "_search", "_where_calc", "_apply_ir_rules", "_flush_search"):
+        return
+    key = _memo_key(model, domain, order, field_names, terms)
+    if len(key[1]) > MAX_KEPT_DOMAIN or not _stable(model, domain):
+        return
+    rules = model.env["ir.rule"]._compute_domain(model._name, "read")
+    if rules and not _stable(model, rules):
+        return
+    memo = worker_cache.memo(model.env.registry, COMPILED)
+    if len(memo) >= MAX_COMPILED:
+        memo.clear()
+    memo[key] = compiled
+
+
+def _stable(model, domain):
+    """Whether Odoo makes the same SQL of ``domain`` until its caches are cleared."""
+    for leaf in domain:
+        if isinstance(leaf, str):
+            if leaf not in ("&", "|", "!"):
+                return False
+            continue
+        if not isinstance(leaf, (list, tuple)) or len(leaf) != 3:
+            return False
+        name, operator, value = leaf
+        if name in (0, 1) and operator == "=" and value in (0, 1):  # TRUE_LEAF, FALSE_LEAF
+            continue
+        field = model._fields.get(name) if isinstance(name, str) else None
+        if (
+            field is None
+            or not field.store
+            or not field.column_type
+            or field.inherited
+            or field.company_dependent
+            or not isinstance(operator, str)
+            or operator.lower() not in KEPT_OPERATORS
+        ):
+            return False
+        if operator.lower() in COMPANY_ONLY and field.comodel_name != "res.company":
+            return False
+        values = value if isinstance(value, (list, tuple)) else (value,)
+        kinds = RELATIONAL_VALUES if field.relational else SCALARS
+        if not all(isinstance(item, kinds) for item in values):
+            return False
+    return True
+
+
+def _plain_rows(model, compiled, limit, offset):
+    """The page's rows, and their order values as text for a cursor (None without terms)."""
     rows = model.env.execute_query(
         SQL(
             "%s%s%s",
-            unbounded,
+            compiled.unbounded,
             SQL(" LIMIT %s", limit) if limit else SQL(),
             SQL(" OFFSET %s", offset) if offset else SQL(),
         )
     )
-    shape = [
-        (name, 0, None) if field is None else (name, places[name], convert)
-        for name, field, convert in columns
-    ]
-    page = []
+    shape, page = compiled.shape, []
     for row in rows:
         values = {"id": row[0]}
         for name, place, convert in shape:
             values[name] = row[0] if convert is None else convert(row[place])
         page.append(values)
-    return page, [tuple(row[width:]) for row in rows] if terms else None, unbounded
+    width = compiled.width
+    return page, None if width is None else [tuple(row[width:]) for row in rows]
 
 
 def create_function(cr):

@@ -97,6 +97,59 @@ class TestOdooBehaviourThePatchesRelyOn(RestApiTransactionCase):
                     self.assertEqual(rows, expected)
                     self.assertEqual(total, model.search_count(domain))
 
+    def test_a_kept_search_statement_answers_what_a_new_one_would(self):
+        """search_page keeps the ORM's statement of a plain search (COMPILED); what
+        it answers from it follows record rules, users and data as a new one would."""
+        Partner = self.env["res.partner"]
+        user = new_test_user(self.env, login="rest_memo", groups="base.group_user")
+        companies = Partner.create(
+            [{"name": f"Memo co {i}", "is_company": True, "ref": "MEMO"} for i in range(3)]
+        )
+        domain, fields = [["ref", "=", "MEMO"], ["is_company", "=", True]], ["name", "ref"]
+        kept = worker_cache.memo(self.env.registry, search_page_module.COMPILED)
+        kept.clear()
+
+        def page(model):
+            rows, total, *_ = search_page(model, domain, fields, 0, 2, "name")
+            self.assertEqual(rows, model.search_read(domain, fields, limit=2, order="name"))
+            self.assertEqual(total, model.search_count(domain))
+            return [row["name"] for row in rows], total
+
+        as_user = Partner.with_user(user)
+        self.assertEqual(page(as_user), (["Memo co 0", "Memo co 1"], 3))
+        self.assertEqual(len(kept), 1)
+        self.assertEqual(page(as_user), (["Memo co 0", "Memo co 1"], 3))  # from the kept statement
+        self.assertEqual(len(kept), 1)
+        companies[0].name = "Memo co 9"  # data: read anew, the statement is the same
+        self.assertEqual(page(as_user), (["Memo co 1", "Memo co 2"], 3))
+        self.assertEqual(page(Partner), (["Memo co 1", "Memo co 2"], 3))  # another user: its own
+        self.assertEqual(len(kept), 2)
+        self.env["ir.rule"].create({
+            "name": "memo: not co 1", "model_id": self.env["ir.model"]._get_id("res.partner"),
+            "domain_force": "[('name', '!=', 'Memo co 1')]", "groups": [(4, self.env.ref("base.group_user").id)],
+        })  # fmt: skip
+        kept = worker_cache.memo(self.env.registry, search_page_module.COMPILED)
+        self.assertEqual(page(as_user), (["Memo co 2", "Memo co 9"], 2))  # the new rule holds at once
+
+    def test_a_search_odoo_resolves_by_searching_is_not_kept(self):
+        Partner = self.env["res.partner"]
+        parent = Partner.create({"name": "Memo parent", "is_company": True})
+        kept = worker_cache.memo(self.env.registry, search_page_module.COMPILED)
+        kept.clear()
+        for domain in (
+            [["id", "child_of", parent.id]],  # ids found when the statement is made
+            [["parent_id", "=", "Memo parent"]],  # a name, searched
+            [["parent_id.name", "=", "Memo parent"]],  # a path
+            [["display_name", "ilike", "Memo"]],  # a field searched by a method
+        ):
+            with self.subTest(domain=domain):
+                rows, _total, *_ = search_page(Partner, domain, ["name"], 0, 5, None)
+                self.assertEqual(rows, Partner.search_read(domain, ["name"], limit=5))
+                self.assertEqual(kept, {})
+        Partner.create({"name": "Memo child", "parent_id": parent.id})
+        rows, _total, *_ = search_page(Partner, [["id", "child_of", parent.id]], ["name"], 0, 5, "id")
+        self.assertEqual([row["name"] for row in rows], ["Memo parent", "Memo child"])
+
     def test_a_page_of_plain_columns_is_what_search_read_gives_on_every_model(self):
         """The page made from the query's rows (search_page._plain) against Odoo's
         read() for every plain column of every model of this database, in two languages."""
