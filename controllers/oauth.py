@@ -294,7 +294,7 @@ class OdooValidator(RequestValidator):
     def save_bearer_token(self, token, request, *args, **kwargs):
         stash = _stash(request)
         if spent := stash.get("refresh"):
-            spent.write({"spent": True, "revoked": True})
+            spent._spend()
         if grant := stash.get("grant"):
             grant._used()
 

@@ -137,7 +137,10 @@ class RestApiOauthGrant(models.Model):
         return grant
 
     def _used(self):
-        self.sudo().write({"last_used": fields.Datetime.now()})
+        """Note that the app got tokens now (at most one write a minute)."""
+        now = fields.Datetime.now()
+        if not self.last_used or self.last_used < now - dt.timedelta(seconds=60):
+            self.sudo().write({"last_used": now})
 
 
 class RestApiOauthCode(models.Model):

@@ -365,6 +365,13 @@ class RestApiToken(models.Model):
             return "Invalid, expired or revoked refresh token."
         return None
 
+    def _spend(self):
+        """Mark this refresh token used (rotation): no cached state holds a refresh token's
+        flags (``_refresh_problem`` reads them from its row), so Odoo's caches are kept."""
+        self.ensure_one()
+        self.env.cr.execute("UPDATE rest_api_token SET spent = true, revoked = true WHERE id = %s", [self.id])
+        self.invalidate_recordset(["spent", "revoked", "state"])
+
     @api.autovacuum
     def _gc_expired_tokens(self):
         """Forget tokens expired for more than a day."""
