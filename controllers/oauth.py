@@ -426,11 +426,12 @@ def authorization_server(env):
 
 class _Introspect(IntrospectEndpoint):
     def validate_introspect_request(self, request):
-        super().validate_introspect_request(request)
+        result = super().validate_introspect_request(request)
         if request.client is None or request.client.public:
             raise oauth_errors.UnauthorizedClientError(
                 description="Only confidential clients may introspect tokens.", request=request
             )
+        return result
 
 
 def metadata(env):

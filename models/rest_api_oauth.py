@@ -78,10 +78,7 @@ class RestApiOauthGrant(models.Model):
         return super().write(vals)
 
     def unlink(self):
-        if not self.env.su:
-            self.check_access("unlink")
-            if not self.env["rest.api.key"]._is_rest_api_manager():
-                raise AccessError(_("Revoke the grant instead."))
+        self.check_access("unlink")  # managers only (ir.model.access): users revoke instead
         self._revoke_tokens()
         return super().unlink()
 

@@ -52,11 +52,9 @@ class Page:
     def wait_loaded(self, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            try:
+            with contextlib.suppress(RuntimeError):  # a page between two documents
                 if self.evaluate("document.readyState") == "complete":
                     return
-            except RuntimeError:
-                pass
             time.sleep(0.1)
         raise TimeoutError("the page did not load")
 
@@ -151,10 +149,9 @@ class Browser:
         """Read the events that arrived meanwhile."""
         self.ws.settimeout(seconds)
         try:
-            while True:
-                self.events.append(json.loads(self.ws.recv()))
-        except websocket.WebSocketTimeoutException:
-            pass
+            with contextlib.suppress(websocket.WebSocketTimeoutException):  # nothing more arrived
+                while True:
+                    self.events.append(json.loads(self.ws.recv()))
         finally:
             self.ws.settimeout(60)
 
