@@ -19,6 +19,7 @@
             "standardwebhooks",
             "cryptography",
             "orjson",
+            "oauthlib",
         ]
     },
     "data": [
@@ -28,6 +29,7 @@
         "data/rest_api_data.xml",
         "views/rest_api_key_views.xml",
         "views/rest_api_token_views.xml",
+        "views/rest_api_oauth_views.xml",
         "views/rest_api_log_views.xml",
         "views/rest_api_webhook_views.xml",
         "views/rest_api_wizard_views.xml",

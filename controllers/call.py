@@ -14,7 +14,7 @@ import time
 from odoo.http import request
 
 from ..infra import field_meta
-from ..lib import errors, query
+from ..lib import errors, oauth, query
 
 
 class Call:
@@ -52,6 +52,7 @@ class Call:
         """Forget what an attempt of the transaction worked out."""
         self.route, self.params = None, {}
         self.credentials = self.key = self.token = self.user_id = self.model = None
+        self.claims = None  # an OAuth access token's claims, read once (rest.api.pipeline._oauth_key)
         self.token_required = False
         self.anonymous = False
         self.checked = None  # execute_kw: (method, args, kwargs), from the scope stage to the handler
@@ -77,8 +78,13 @@ class Call:
 
     @property
     def scope_map(self):
-        """The key's scopes (None: every model, or no key)."""
-        return self.key.scope_map if self.key is not None else None
+        """The key's scopes (None: every model, or no key), narrowed to an OAuth token's
+        scope (API.md section 14: the walls hold the key's scopes and the token's)."""
+        if self.key is None:
+            return None
+        if self.token is None or self.token.scopes is None:
+            return self.key.scope_map
+        return oauth.narrow(self.key.scope_map, dict(self.token.scopes))
 
     def fields_of(self, env=None):
         """The caller's readable fields (``infra.field_meta``), worked out once per environment.

@@ -23,7 +23,9 @@ from odoo.http import Response, request
 from ..lib import errors, routes, serialize
 
 ASSET_ROUTE = "/rest_api/swagger-ui"
-ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
+ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "oauth2-redirect.html")
+# where Swagger UI's OAuth popup comes back (register it among a key's OAuth redirect URIs)
+OAUTH2_REDIRECT = f"{ASSET_ROUTE}/oauth2-redirect.html"
 ASSET_DIR = Path(swagger_ui.__file__).resolve().parent / "static"
 SWAGGER_UI_VERSION = importlib.metadata.version("swagger-ui-py")
 JSON_TYPE = "application/json; charset=utf-8"
@@ -90,6 +92,7 @@ def swagger_ui_page(call):
         assets=ASSET_ROUTE,
         version=html.escape(SWAGGER_UI_VERSION),
         spec_url=json.dumps(spec_url).replace("<", "\\u003c"),  # a JS string that cannot close the script
+        oauth2_redirect=json.dumps(OAUTH2_REDIRECT),
     )
     headers = {
         "Cache-Control": "no-cache",
@@ -123,7 +126,10 @@ window.ui = SwaggerUIBundle({{
   displayRequestDuration: true,
   validatorUrl: null,
   withCredentials: false,
+  oauth2RedirectUrl: window.location.origin + {oauth2_redirect},
 }});
+// Authorize's OAuth 2.0 flow: the authorization code with PKCE (API.md section 14)
+window.ui.initOAuth({{ usePkceWithAuthorizationCodeGrant: true, appName: "Swagger UI" }});
 </script>
 </body>
 </html>

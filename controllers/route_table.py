@@ -40,7 +40,7 @@ from ..lib.openapi import (
 )
 from ..lib.postman import Example
 from ..lib.routes import NOT_KEPT, WITHHELD, Route
-from . import aggregate, batch, docs, external_ids, handlers, tokens, webhooks
+from . import aggregate, batch, docs, external_ids, handlers, oauth, tokens, webhooks
 
 AUTH = ("authentication",)
 HOOKS = ("webhooks",)
@@ -270,6 +270,17 @@ ROUTES = (
         "webhook_delete", "DELETE", "webhooks/{id}", webhooks.delete, summary="Delete a webhook subscription",
         tags=HOOKS, openapi=Operation(errors=(401, 403, 404, 429)),
     ),
+    # ------------------------------------------------------------ OAuth 2.0 (API.md section 14)
+    # form-encoded requests answered with RFC 6749's JSON (the client authenticates in the
+    # request: auth policy ``oauth``); described by the OpenAPI document's oauth2 scheme and
+    # /.well-known/oauth-authorization-server. /api/oauth/authorize is an Odoo page
+    # (controllers/oauth.py), outside this table: it needs Odoo's session and login page.
+    Route("oauth_token", "POST", "oauth/token", oauth.token, auth="oauth", summary="OAuth 2.0 token endpoint",
+          kept=NOT_KEPT),
+    Route("oauth_revoke", "POST", "oauth/revoke", oauth.revoke, auth="oauth",
+          summary="OAuth 2.0 token revocation (RFC 7009)", kept=NOT_KEPT),
+    Route("oauth_introspect", "POST", "oauth/introspect", oauth.introspect, auth="oauth",
+          summary="OAuth 2.0 token introspection (RFC 7662)", kept=NOT_KEPT),
     # ------------------------------------------------------------ documentation (API.md section 5)
     Route("openapi", "GET", "openapi.json", docs.openapi, auth="docs", summary="OpenAPI document"),
     Route("postman", "GET", "postman.json", docs.postman, auth="docs", summary="Postman collection"),

@@ -30,6 +30,9 @@ QUERY_CREDENTIALS = frozenset(
 class Credentials:
     key: str | None
     token: str | None
+    # the token came alone in ``Authorization: Bearer``: valid only if issued through OAuth
+    # (API.md section 14), whose token names its key
+    bearer_alone: bool = False
 
 
 def _one(headers: Mapping[str, str], names: tuple[str, ...]) -> str | None:
@@ -51,7 +54,8 @@ def extract(headers: Mapping[str, str], query: Mapping[str, str]) -> Credentials
     """The API key and login token of a request.
 
     ``Authorization: Bearer`` carries the key when no key header is given,
-    and the login token (a JWT) when one is. Credentials in the query string
+    and the login token (a JWT) when one is; a JWT there with no key at all
+    is an OAuth access token (``bearer_alone``). Credentials in the query string
     are refused outright rather than ignored, so the client learns to stop.
     """
     if any(name.lower() in QUERY_CREDENTIALS for name in query):
@@ -68,4 +72,4 @@ def extract(headers: Mapping[str, str], query: Mapping[str, str]) -> Credentials
             token = bearer
         elif bearer not in (key, token):
             raise Unauthorized("Conflicting credentials in several headers.")
-    return Credentials(key, token)
+    return Credentials(key, token, bearer_alone=key is None and token is not None and token == bearer)

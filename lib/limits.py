@@ -65,7 +65,19 @@ def loosened(old: Mapping, new: Mapping) -> list[str]:
         found.append("all_models")
     if "active" in new and not old.get("active") and new["active"]:
         found.append("active")
+    if "oauth_redirect_uris" in new and not _lines(new["oauth_redirect_uris"]) <= _lines(
+        old.get("oauth_redirect_uris")
+    ):
+        found.append("oauth_redirect_uris")  # an app may be sent somewhere new: only removing one tightens
     return found
+
+
+def _lines(text: object) -> set:
+    return (
+        {line.strip() for line in (text or "").splitlines() if line.strip()}
+        if isinstance(text, str)
+        else set()
+    )
 
 
 SCOPE_PERMISSIONS = ("perm_read", "perm_create", "perm_write", "perm_delete", "perm_execute")

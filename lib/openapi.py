@@ -595,9 +595,10 @@ def _parameters(max_page_size: int) -> dict:
 
 
 def _security_schemes() -> dict:
-    """The key, and a login token that travels with it (API.md section 1).
+    """The key, and a login token that travels with it (API.md section 1), and OAuth 2.0
+    (section 14), whose access token travels alone.
 
-    Two schemes, two requirements: the key alone, or the key and a token.
+    Three requirements: the key alone, the key and a token, or an OAuth token.
     Generators send every scheme they have a value for, so a client given
     only the key may send it as the token too: the server reads a token
     equal to the key as no token (lib.credentials).
@@ -617,10 +618,30 @@ def _security_schemes() -> dict:
             "description": "A user's login token (JWT), together with the key it was issued under: the "
             "call runs as that user. Also accepted in Login-Token, or in Authorization: Bearer.",
         },
+        "oauth2": {
+            "type": "oauth2",
+            "description": "OAuth 2.0 (API.md section 14): a key with redirect URIs is a client (client_id: its "
+            "oauth_client_id). The authorization code flow needs PKCE (S256); a key that requires a user "
+            "token is a public client, any other authenticates with the key as client_secret and may use "
+            "client credentials. The access token is sent alone in Authorization: Bearer; scope items are "
+            "model:operation,operation (absent: the key's scopes). "
+            "Metadata: /.well-known/oauth-authorization-server.",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": OAUTH_AUTHORIZE,
+                    "tokenUrl": OAUTH_TOKEN,
+                    "refreshUrl": OAUTH_TOKEN,
+                    "scopes": {},
+                },
+                "clientCredentials": {"tokenUrl": OAUTH_TOKEN, "scopes": {}},
+            },
+        },
     }
 
 
-SECURITY = [{"apiKey": []}, {"apiKey": [], "loginToken": []}]
+OAUTH_AUTHORIZE = "/api/oauth/authorize"
+OAUTH_TOKEN = "/api/oauth/token"
+SECURITY = [{"apiKey": []}, {"apiKey": [], "loginToken": []}, {"oauth2": []}]
 
 
 # ---------------------------------------------------------------- bodies and answers

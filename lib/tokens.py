@@ -49,9 +49,12 @@ def new_jti() -> str:
     return uuid.uuid4().hex
 
 
-def issue(secret: str, *, user_id: int, key_id: int, jti: str, issued_at: int, expires_at: int) -> str:
-    """A signed access token for ``user_id`` under the API key ``key_id`` (claim ``azp``)."""
-    payload = {"sub": str(user_id), "azp": str(key_id), "jti": jti, "iat": issued_at, "exp": expires_at}
+def issue(secret: str, *, user_id: int, key_id: int, jti: str, issued_at: int, expires_at: int,
+          extra: dict | None = None) -> str:  # fmt: skip
+    """A signed access token for ``user_id`` under the API key ``key_id`` (claim ``azp``);
+    ``extra``: further claims (an OAuth token's ``scope``, ``client_id``, ``oauth``)."""
+    payload = {**(extra or {}), "sub": str(user_id), "azp": str(key_id), "jti": jti, "iat": issued_at,
+               "exp": expires_at}  # fmt: skip
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 

@@ -2,6 +2,7 @@ from . import cache_mixin
 from . import rest_api_key
 from . import rest_api_scope
 from . import rest_api_token
+from . import rest_api_oauth
 from . import rest_api_log
 from . import rest_api_owned
 from . import rest_api_idempotency

@@ -12,6 +12,15 @@ class ResUsers(models.Model):
     rest_api_token_ids = fields.One2many(
         "rest.api.token", "user_id", string="REST API login tokens", groups=REST_API_USER
     )
+    # the apps this user allowed through OAuth (API.md section 14): shown in the user's
+    # preferences, where they revoke them; record rules show a user only their own
+    rest_api_oauth_grant_ids = fields.One2many(
+        "rest.api.oauth.grant", "user_id", string="Apps allowed", domain=[("revoked", "=", False)]
+    )
+
+    @property
+    def SELF_READABLE_FIELDS(self):
+        return [*super().SELF_READABLE_FIELDS, "rest_api_oauth_grant_ids"]
 
     def action_rest_api_issue_token(self):
         """Open the wizard that issues a login token for this user (shown once)."""

@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..infra import side_store, throttle, worker_cache
-from ..lib import ipnet, keys, limits, states
+from ..lib import ipnet, keys, limits, oauth, states
 
 
 class UnknownKey(Exception):
@@ -37,6 +37,8 @@ class KeyInfo:
     require_user_token: bool
     log_requests: bool
     state: tuple = ()  # _key_state() when this was read
+    oauth_client_id: str = ""
+    redirect_uris: tuple = ()  # OAuth redirect URIs (API.md section 14); empty: not an OAuth client
 
     def usable(self, now):
         return self.active and (self.expiration is None or self.expiration > now)
@@ -99,6 +101,23 @@ class RestApiKey(models.Model):
     )
     scope_summary = fields.Char("Scope summary", compute="_compute_scope_summary")
     token_count = fields.Integer("Login tokens", compute="_compute_token_count")
+    # OAuth 2.0 (API.md section 14): a key with redirect URIs is an OAuth client
+    oauth_redirect_uris = fields.Text(
+        "OAuth redirect URIs",
+        help="One a line. Setting them makes this key an OAuth 2.0 client: apps sign users in "
+        "through /api/oauth/authorize and are sent back only to these addresses (exact match; "
+        "http://127.0.0.1/... and http://[::1]/... match any port). A key that requires a user "
+        "token is a public client (PKCE, no secret); any other authenticates with the key itself.",
+    )
+    oauth_client_id = fields.Char(
+        "OAuth client id", readonly=True, copy=False, index=True, help="Public: apps send it as client_id."
+    )
+    oauth_client_type = fields.Selection(
+        [("public", "Public (PKCE, no secret)"), ("confidential", "Confidential (the key is the secret)")],
+        "OAuth client type",
+        compute="_compute_oauth_client_type",
+    )
+    oauth_grant_count = fields.Integer("Apps allowed", compute="_compute_oauth_grant_count")
 
     _sql_constraints = [
         ("rate_limit_positive", "CHECK (rate_limit >= 0)", "The rate limit cannot be negative."),
@@ -107,6 +126,7 @@ class RestApiKey(models.Model):
             "CHECK (rate_limit_period >= 1)",
             "The rate limit period must be at least 1 s.",
         ),
+        ("oauth_client_id_uniq", "UNIQUE (oauth_client_id)", "OAuth client ids are unique."),
     ]
 
     def init(self):
@@ -117,6 +137,13 @@ class RestApiKey(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS rest_api_key_key_hash_uniq ON rest_api_key (key_hash);
         """)
         throttle.create_tables(self.env.cr)
+        # every key has its own public client id (one random value each: a column default would
+        # give every existing key the same)
+        self.env.cr.execute("SELECT id FROM rest_api_key WHERE oauth_client_id IS NULL")
+        for (key_id,) in self.env.cr.fetchall():
+            self.env.cr.execute(
+                "UPDATE rest_api_key SET oauth_client_id = %s WHERE id = %s", [oauth.new_client_id(), key_id]
+            )
 
     @api.model
     def _default_rate_limit(self):
@@ -173,6 +200,31 @@ class RestApiKey(models.Model):
         for key in self:
             key.token_count = counts.get(key, 0)
 
+    @api.depends("oauth_redirect_uris", "require_user_token")
+    def _compute_oauth_client_type(self):
+        for key in self:
+            if not (key.oauth_redirect_uris or "").strip():
+                key.oauth_client_type = False
+            else:
+                key.oauth_client_type = "public" if key.require_user_token else "confidential"
+
+    def _compute_oauth_grant_count(self):
+        counts = dict(
+            self.env["rest.api.oauth.grant"]._read_group(
+                [("key_id", "in", self.ids), ("revoked", "=", False)], ["key_id"], ["__count"]
+            )
+        )
+        for key in self:
+            key.oauth_grant_count = counts.get(key, 0)
+
+    @api.constrains("oauth_redirect_uris")
+    def _check_oauth_redirect_uris(self):
+        for key in self:
+            try:
+                oauth.parse_redirect_uris(key.oauth_redirect_uris)
+            except ValueError as exc:
+                raise ValidationError(_("OAuth redirect URIs: %s", exc)) from exc
+
     @api.constrains("allowed_ips")
     def _check_allowed_ips(self):
         for key in self:
@@ -196,6 +248,9 @@ class RestApiKey(models.Model):
         self._check_no_login_token()
         for vals in vals_list:
             self._check_owner_change(vals)
+            if (vals.get("oauth_redirect_uris") or "").strip() and not self._is_rest_api_manager():
+                raise AccessError(_("Only a REST API manager may make a key an OAuth client."))
+            vals["oauth_client_id"] = oauth.new_client_id()
         records = super().create(vals_list)
         throttle.key_created(self.env.cr, records.ids)
         return records
@@ -206,6 +261,8 @@ class RestApiKey(models.Model):
         self._check_power()
         self._check_owner_change(vals)
         self._check_only_tightened(vals)
+        if "oauth_client_id" in vals and not self.env.su:
+            raise AccessError(_("A key's OAuth client id cannot be changed."))
         result = super().write(vals)
         if "rate_limit_period" in vals:
             throttle.period_changed(self.env.cr, self.ids)
@@ -228,7 +285,7 @@ class RestApiKey(models.Model):
                 )
 
     LIMIT_FIELDS = ("rate_limit", "rate_limit_period", "allowed_ips", "expiration_date",
-                    "require_user_token", "all_models", "active")  # fmt: skip
+                    "require_user_token", "all_models", "active", "oauth_redirect_uris")  # fmt: skip
 
     def _check_only_tightened(self, vals):
         """Limits a manager set on a key can only be loosened by a manager (API.md section 8)."""
@@ -380,8 +437,13 @@ class RestApiKey(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             raise UnknownKey()
-        key = self.sudo().with_context(active_test=False).browse(row[0])
+        return self._key_info_of(row[0])
+
+    def _key_info_of(self, key_id):
+        key = self.sudo().with_context(active_test=False).browse(key_id)
         state = self._key_state(key.id)
+        if state is None:
+            raise UnknownKey()
         scopes = key._scope_map()
         if scopes is not None:
             scopes = tuple(sorted(scopes.items()))
@@ -398,4 +460,65 @@ class RestApiKey(models.Model):
             require_user_token=key.require_user_token,
             log_requests=key.log_requests,
             state=state,
+            oauth_client_id=key.oauth_client_id or "",
+            redirect_uris=tuple(oauth.parse_redirect_uris(key.oauth_redirect_uris)),
         )
+
+    @api.model
+    def _find_key_id(self, key_id, primary=None):
+        """The usable key of id ``key_id`` (KeyInfo), or None: the key an OAuth access token
+        names (its ``azp``) when the token comes alone (API.md section 14). Kept per worker
+        like ``_find_key``, and compared with the primary the same way."""
+        known = worker_cache.memo(self.env.registry, "rest.api.key.id")
+        info = known.get(key_id)
+        if info is not None and primary is not None:
+            rows = side_store.execute(self.env, STATE_SQL, [info.id])
+            if (tuple(rows[0]) if rows else None) != info.state:
+                info = None
+        if info is None:
+            source = self if primary is None else self.with_env(primary.env)
+            try:
+                info = known[key_id] = source.sudo()._key_info_of(key_id)
+            except UnknownKey:
+                known.pop(key_id, None)
+                return None
+        return info if info.usable(fields.Datetime.now()) else None
+
+    @api.model
+    def _find_client(self, client_id):
+        """The key (KeyInfo, usable or not) whose public OAuth client id is ``client_id``, or None."""
+        if (
+            not isinstance(client_id, str)
+            or not client_id.startswith(oauth.CLIENT_ID_PREFIX)
+            or len(client_id) > 100
+        ):
+            return None
+        known = worker_cache.memo(self.env.registry, "rest.api.key.client")
+        key_id = known.get(client_id)
+        if key_id is None:
+            self.env.cr.execute("SELECT id FROM rest_api_key WHERE oauth_client_id = %s", [client_id])
+            row = self.env.cr.fetchone()
+            if not row:
+                return None
+            key_id = known[client_id] = row[0]
+        return self._find_key_id_any(key_id)
+
+    @api.model
+    def _find_key_id_any(self, key_id):
+        known = worker_cache.memo(self.env.registry, "rest.api.key.id")
+        info = known.get(key_id)
+        if info is None:
+            try:
+                info = known[key_id] = self.sudo()._key_info_of(key_id)
+            except UnknownKey:
+                return None
+        return info
+
+    @api.model
+    def _check_secret(self, key_id, secret):
+        """Whether ``secret`` is the key ``key_id``'s secret (compared as digests)."""
+        if not keys.looks_like_key(secret):
+            return False
+        self.env.cr.execute("SELECT key_hash FROM rest_api_key WHERE id = %s", [key_id])
+        row = self.env.cr.fetchone()
+        return bool(row and row[0]) and oauth.same(row[0], keys.hash_key(secret))

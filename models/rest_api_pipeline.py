@@ -119,17 +119,19 @@ class RestApiPipeline(models.AbstractModel):
     def _auth_key(self, call):
         """An API key; a login token is optional even when the key asks for one (the login routes)."""
         call.credentials = call.credentials or credentials.extract(call.httprequest.headers, call.args)
-        if not call.credentials.key:
+        found = call.credentials
+        if not found.key and not found.bearer_alone:
             raise errors.Unauthorized(
                 "An API key is required (header api-key, X-API-Key or Authorization: Bearer)."
             )
         counted = call.count  # a transaction Odoo retries finds its key once
-        key = (
-            counted.key
-            if counted is not None
+        if counted is not None:
+            key = counted.key
+        elif found.key:
             # sudo() on a miss only; checked on the primary when the replica serves the call
-            else self.env["rest.api.key"]._find_key(call.credentials.key, primary=call.primary)
-        )
+            key = self.env["rest.api.key"]._find_key(found.key, primary=call.primary)
+        else:
+            key = self._oauth_key(call)
         if key is None:
             raise errors.Unauthorized("Unknown, revoked or expired API key.")
         address = call.httprequest.remote_addr
@@ -146,6 +148,26 @@ class RestApiPipeline(models.AbstractModel):
         if not ipnet.address_allowed(address, key.networks):
             raise errors.Forbidden("This API key may not be used from this address.")
         call.key = key
+
+    @api.model
+    def _oauth_key(self, call):
+        """The key of an access token sent alone in ``Authorization: Bearer``: its ``azp``,
+        when the token was issued through OAuth (checked in ``_identify``; API.md section 14)."""
+        tokens = self._checking_env(call)["rest.api.token"].sudo()
+        call.claims = tokens._claims(call.credentials.token)
+        if not tokens._issued_through_oauth(call.claims.jti, fresh=call.primary is not None):
+            # refused before it counts against its key (a login token still needs its key)
+            raise errors.Unauthorized(
+                "A login token needs its API key (header api-key); only a token issued through "
+                "OAuth is accepted alone."
+            )
+        return self.env["rest.api.key"]._find_key_id(call.claims.key_id, primary=call.primary)
+
+    @api.model
+    def _auth_oauth(self, call):
+        """The OAuth token, revocation and introspection routes: the client authenticates
+        in the request itself (``controllers/oauth.py``)."""
+        return None
 
     @api.model
     def _auth_user(self, call):
@@ -222,8 +244,13 @@ class RestApiPipeline(models.AbstractModel):
         if call.credentials.token:
             tokens = self._checking_env(call)["rest.api.token"].sudo()  # the primary's, as for the key
             call.token = tokens._verify_access(
-                call.credentials.token, call.key.id, fresh=call.primary is not None
+                call.credentials.token, call.key.id, fresh=call.primary is not None, claims=call.claims
             )
+            if call.credentials.bearer_alone and not call.token.oauth:
+                raise errors.Unauthorized(
+                    "A login token needs its API key (header api-key); only a token issued through "
+                    "OAuth is accepted alone."
+                )
             user_id = call.token.user_id
         elif call.token_required:
             raise errors.Unauthorized(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
-from ..lib import cursors, errors, states, tokens
+from ..lib import cursors, errors, oauth, states, tokens
 
 _logger = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ class TokenState:
     revoked: bool
     expiration: dt.datetime
     fingerprint: str
+    oauth: bool = False  # issued through OAuth (API.md section 14): accepted alone as a Bearer token
+    scopes: tuple | None = None  # an OAuth token's scope ({model: operations} frozen); None: the key's
 
 
 def _uncached(records, name, *args):
@@ -61,6 +63,13 @@ class RestApiToken(models.Model):
     revoked = fields.Boolean(default=False)
     spent = fields.Boolean(
         readonly=True, help="A refresh token that was used once: presenting it again revokes its chain."
+    )
+    oauth = fields.Boolean(
+        "Issued through OAuth", readonly=True, help="An OAuth 2.0 token: accepted alone as a Bearer token."
+    )
+    scope = fields.Char(readonly=True, help="An OAuth token's scope: it narrows its key's scopes.")
+    grant_id = fields.Many2one(
+        "rest.api.oauth.grant", string="OAuth grant", readonly=True, index=True, ondelete="cascade"
     )
 
     state = fields.Selection(
@@ -118,7 +127,7 @@ class RestApiToken(models.Model):
             if not self._is_rest_api_manager():
                 raise AccessError(_("Only a REST API manager may change an issued token."))
             # a token is bound to its user and key (its claims say so): it never moves
-            if {"user_id", "key_id", "jti", "chain", "token_type"} & set(vals):
+            if {"user_id", "key_id", "jti", "chain", "token_type", "oauth", "scope", "grant_id"} & set(vals):
                 raise AccessError(_("An issued token cannot be moved to another user or key."))
             # extending or un-revoking a token acts as its user, under its key: the rule of
             # what a (key, user) pair made (models/rest_api_owned.py)
@@ -170,14 +179,16 @@ class RestApiToken(models.Model):
     @tools.ormcache("jti")
     def _token_state(self, jti):
         self.env.cr.execute(
-            "SELECT id, jti, user_id, key_id, chain, revoked, expiration_date, fingerprint"
+            "SELECT id, jti, user_id, key_id, chain, revoked, expiration_date, fingerprint, oauth, scope"
             " FROM rest_api_token WHERE jti = %s",
             [jti],
         )
         row = self.env.cr.fetchone()
         if not row:
             raise UnknownToken()
-        return TokenState(*row)
+        *row, is_oauth, scope = row
+        scopes = oauth.frozen(oauth.parse_scope(scope)) if is_oauth and scope else None
+        return TokenState(*row, oauth=bool(is_oauth), scopes=scopes)
 
     # ------------------------------------------------------------ issuing
     @api.model
@@ -192,8 +203,11 @@ class RestApiToken(models.Model):
         return user._compute_session_token(jti) or ""
 
     @api.model
-    def _issue_access(self, user, key_id, seconds, chain=None):
-        """A signed access token (JWT) for ``user`` under key ``key_id``; returns (token, expiry)."""
+    def _issue_access(self, user, key_id, seconds, chain=None, oauth_grant=None):
+        """A signed access token (JWT) for ``user`` under key ``key_id``; returns (token, expiry).
+
+        ``oauth_grant``: an OAuth token (API.md section 14), ``{"scope": ..., "grant_id": ...,
+        "client_id": ...}``: marked so, and narrowed to its scope."""
         now = fields.Datetime.now()
         expiry = now + dt.timedelta(seconds=seconds)
         jti = tokens.new_jti()
@@ -204,6 +218,7 @@ class RestApiToken(models.Model):
                 "jti": jti,
                 "chain": chain or jti,
                 "expiration_date": expiry,
+                **self._oauth_values(oauth_grant),
             }
         )
         self.env.cr.execute(
@@ -211,12 +226,25 @@ class RestApiToken(models.Model):
             [self._fingerprint(user, jti), record.id],
         )
         issued_at = int(now.replace(tzinfo=dt.timezone.utc).timestamp())
+        extra = None
+        if oauth_grant:
+            extra = {"oauth": True, "scope": oauth_grant["scope"], "client_id": oauth_grant["client_id"]}
         token = tokens.issue(self._signing_secret(), user_id=user.id, key_id=key_id, jti=jti, issued_at=issued_at,
-                             expires_at=issued_at + seconds)  # fmt: skip
+                             expires_at=issued_at + seconds, extra=extra)  # fmt: skip
         return token, expiry, record
 
     @api.model
-    def _issue_refresh(self, user, key_id, seconds, chain):
+    def _oauth_values(self, oauth_grant):
+        if not oauth_grant:
+            return {}
+        return {
+            "oauth": True,
+            "scope": oauth_grant["scope"],
+            "grant_id": oauth_grant.get("grant_id") or False,
+        }
+
+    @api.model
+    def _issue_refresh(self, user, key_id, seconds, chain, oauth_grant=None):
         """An opaque refresh token of ``chain``; only its digest is stored."""
         secret = tokens.new_refresh_token()
         jti = tokens.new_jti()
@@ -228,6 +256,7 @@ class RestApiToken(models.Model):
                 "chain": chain,
                 "token_type": "refresh",
                 "expiration_date": fields.Datetime.now() + dt.timedelta(seconds=seconds),
+                **self._oauth_values(oauth_grant),
             }
         )
         self.env.cr.execute(
@@ -238,14 +267,31 @@ class RestApiToken(models.Model):
 
     # ------------------------------------------------------------ checking
     @api.model
-    def _verify_access(self, token, key_id, fresh=False):
+    def _claims(self, token):
+        """The claims of a token this server signed (not yet checked against its state); 401 otherwise."""
+        try:
+            return tokens.verify(self._signing_secret(), token)
+        except tokens.InvalidToken as exc:
+            _logger.info("rest_api: login token refused: %s", exc.reason)
+            raise
+
+    @api.model
+    def _issued_through_oauth(self, jti, fresh=False):
+        try:
+            state = _uncached(self, "_token_state", jti) if fresh else self._token_state(jti)
+        except UnknownToken:
+            return False
+        return state.oauth
+
+    @api.model
+    def _verify_access(self, token, key_id, fresh=False, claims=None):
         """The user id an access token stands for, if it is valid with key ``key_id``; 401 otherwise.
 
         ``fresh``: the user's state is read without Odoo's cache, which a call a
         replica serves may see cleared late (``infra.replica``); ``self`` is then
         on the primary."""
         try:
-            claims = tokens.verify(self._signing_secret(), token)
+            claims = claims or tokens.verify(self._signing_secret(), token)
             state = _uncached(self, "_token_state", claims.jti) if fresh else self._token_state(claims.jti)
         except tokens.InvalidToken as exc:
             _logger.info("rest_api: login token refused: %s", exc.reason)
@@ -280,7 +326,7 @@ class RestApiToken(models.Model):
         self.sudo().search([("chain", "=", chain), ("revoked", "=", False)]).write({"revoked": True})
 
     @api.model
-    def _use_refresh(self, secret, key_id):
+    def _use_refresh(self, secret, key_id, oauth=False):
         """Spend a refresh token: its row (locked) when it may be exchanged; else a 401.
 
         Presenting an already spent token revokes its whole chain (RFC 9700
@@ -294,7 +340,14 @@ class RestApiToken(models.Model):
         )
         row = self.env.cr.fetchone()
         record = self.sudo().browse(row[0]) if row else self.browse()
-        if not record or record.key_id.id != key_id:
+        # an OAuth refresh token is exchanged at /api/oauth/token only, where its scope holds;
+        # a login's at /api/auth/refresh only
+        if (
+            not record
+            or record.key_id.id != key_id
+            or record.oauth != oauth
+            or record.token_type != "refresh"
+        ):
             raise errors.Unauthorized("Invalid, expired or revoked refresh token.")
         return record
 
@@ -311,6 +364,13 @@ class RestApiToken(models.Model):
         if self._fingerprint(self.user_id, self.jti) != state.fingerprint:
             return "Invalid, expired or revoked refresh token."
         return None
+
+    def _spend(self):
+        """Mark this refresh token used (rotation): no cached state holds a refresh token's
+        flags (``_refresh_problem`` reads them from its row), so Odoo's caches are kept."""
+        self.ensure_one()
+        self.env.cr.execute("UPDATE rest_api_token SET spent = true, revoked = true WHERE id = %s", [self.id])
+        self.invalidate_recordset(["spent", "revoked", "state"])
 
     @api.autovacuum
     def _gc_expired_tokens(self):

@@ -37,7 +37,7 @@ def load_route_table():
             handler.__name__ = name
             return handler
 
-    for name in ("docs", "handlers", "tokens"):
+    for name in ("docs", "handlers", "tokens", "oauth"):
         sys.modules[f"{package}.controllers.{name}"] = Handlers(f"{package}.controllers.{name}")
         setattr(controllers, name, sys.modules[f"{package}.controllers.{name}"])
     import importlib

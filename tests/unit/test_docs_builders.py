@@ -53,8 +53,10 @@ def test_generic_document_is_valid_openapi_31(generic):
 def test_every_data_and_token_route_is_documented(generic):
     documented = {(path, method.upper()) for path, item in generic["paths"].items() for method in item}
     for route in TABLE:
-        if route.auth != "docs":
+        if route.auth not in ("docs", "oauth"):
             assert (route.full_path, route.method) in documented, route.name
+    # the OAuth routes answer forms with RFC 6749's JSON: the oauth2 scheme describes them
+    assert not [path for path in generic["paths"] if "/oauth/" in path]
 
 
 def test_docs_routes_are_not_operations(generic):
@@ -80,17 +82,24 @@ def test_every_operation_documents_4xx_and_problem_json(generic):
     assert list(error) == ["application/problem+json"]
 
 
-def test_both_security_schemes(generic):
+def test_security_schemes(generic):
     schemes = generic["components"]["securitySchemes"]
     assert {k: v for k, v in schemes["apiKey"].items() if k != "description"} == {
         "type": "apiKey",
         "in": "header",
         "name": "api-key",
     }
-    assert schemes["loginToken"]["name"] == "token" and set(schemes) == {"apiKey", "loginToken"}
-    # the key alone, or the key and a token: never a token alone (generators send every scheme
-    # they have a value for; the server reads a token equal to the key as no token)
-    assert generic["security"] == [{"apiKey": []}, {"apiKey": [], "loginToken": []}]
+    assert schemes["loginToken"]["name"] == "token" and set(schemes) == {"apiKey", "loginToken", "oauth2"}
+    # the key alone, or the key and a token: never a login token alone (generators send every
+    # scheme they have a value for; the server reads a token equal to the key as no token);
+    # or an OAuth access token, alone (API.md section 14)
+    assert generic["security"] == [{"apiKey": []}, {"apiKey": [], "loginToken": []}, {"oauth2": []}]
+    flows = schemes["oauth2"]["flows"]
+    assert set(flows) == {"authorizationCode", "clientCredentials"}
+    assert flows["authorizationCode"]["authorizationUrl"] == "/api/oauth/authorize"
+    assert (
+        flows["authorizationCode"]["tokenUrl"] == flows["clientCredentials"]["tokenUrl"] == "/api/oauth/token"
+    )
 
 
 def test_limit_maximum_follows_the_setting(with_item):

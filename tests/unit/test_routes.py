@@ -70,7 +70,7 @@ def test_every_route_has_a_unique_method_and_path():
 def test_every_route_names_its_handler_and_a_known_auth_policy():
     for route in TABLE:
         assert callable(route.handler), route.name
-        assert route.auth in ("user", "key", "docs"), route.name
+        assert route.auth in ("user", "key", "docs", "oauth"), route.name
         assert not (route.operation and route.operations), route.name
 
 

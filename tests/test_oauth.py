@@ -1,0 +1,208 @@
+"""OAuth 2.0 for apps (API.md section 14), through Odoo's test HTTP server."""
+
+import base64
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from odoo import fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import new_test_user, tagged
+
+from .common import RestApiCase
+
+APP_URI = "com.example.test:/oauth"
+
+
+def pkce():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+@tagged("post_install", "-at_install")
+class TestOauth(RestApiCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.person = new_test_user(
+            cls.env, login="oauth_person", password="oauth-person-pw", groups="base.group_user"
+        )
+        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", "http://issuer.example")
+        Key = cls.env["rest.api.key"]
+        cls.app = Key.browse(Key.generate({
+            "name": "Test app", "user_id": cls.admin.id, "all_models": False, "rate_limit": 0,
+            "require_user_token": True, "oauth_redirect_uris": APP_URI + "\nhttp://127.0.0.1/cb",
+            "scope_ids": [cls.scope("res.partner", "rw"), cls.scope("res.country", "r")],
+        })["id"])  # fmt: skip
+        cls.server = Key.browse(Key.generate({
+            "name": "Partner server", "user_id": cls.limited.id, "all_models": False, "rate_limit": 0,
+            "oauth_redirect_uris": "https://partner.example/cb", "scope_ids": [cls.scope("res.partner", "r")],
+        })["id"])  # fmt: skip
+        cls.server_secret = cls.env["rest.api.key"].browse(cls.server.id)._new_secret()
+
+    # ------------------------------------------------------------ helpers
+    def authorize(self, scope=None, redirect_uri=APP_URI, allow=True):
+        verifier, challenge = pkce()
+        params = {"response_type": "code", "client_id": self.app.oauth_client_id, "redirect_uri": redirect_uri,
+                  "state": "st", "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+        if scope:
+            params["scope"] = scope
+        page = self.opener.get(
+            self.base_url() + "/api/oauth/authorize?" + urlencode(params), allow_redirects=False
+        )
+        if page.status_code == 302:
+            return page.headers["Location"], verifier
+        self.assertEqual(page.status_code, 200, page.text[:500])
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        answer = self.opener.post(
+            self.base_url() + "/api/oauth/authorize",
+            data={**params, "csrf_token": csrf, "decision": "allow" if allow else "deny"},
+            allow_redirects=False,
+        )
+        self.assertEqual(answer.status_code, 302, answer.text[:500])
+        return answer.headers["Location"], verifier
+
+    def token(self, auth=None, **data):
+        return self.opener.post(self.base_url() + "/api/oauth/token", data=data, auth=auth, timeout=30)
+
+    def code_flow(self, scope=None):
+        self.authenticate("oauth_person", "oauth-person-pw")
+        location, verifier = self.authorize(scope)
+        code = dict(parse_qsl(urlsplit(location).query))["code"]
+        answer = self.token(grant_type="authorization_code", code=code, code_verifier=verifier,
+                            redirect_uri=APP_URI, client_id=self.app.oauth_client_id)  # fmt: skip
+        self.assertEqual(answer.status_code, 200, answer.text)
+        return answer.json()
+
+    def alone(self, token, path="/api/res.partner/search", **kw):
+        return self.call("GET", path, key=False, headers={"Authorization": "Bearer " + token}, **kw)
+
+    # ------------------------------------------------------------ keys as clients
+    def test_keys_are_clients(self):
+        self.assertTrue(self.app.oauth_client_id.startswith("odooclient_"))
+        self.assertNotEqual(self.app.oauth_client_id, self.server.oauth_client_id)
+        self.assertEqual(
+            (self.app.oauth_client_type, self.server.oauth_client_type), ("public", "confidential")
+        )
+        with self.assertRaises(ValidationError):
+            self.server.oauth_redirect_uris = "https://partner.example/cb#fragment"
+        with self.assertRaises(AccessError):
+            self.server.with_user(self.admin).write({"oauth_client_id": "odooclient_mine"})
+
+    def test_only_a_manager_adds_redirect_uris(self):
+        owner = new_test_user(
+            self.env, login="oauth_owner", groups="base.group_user,rest_api.group_rest_api_user"
+        )
+        key = self.env["rest.api.key"].browse(
+            self.make_key_id(owner, oauth_redirect_uris="https://a.example/cb\nhttps://b.example/cb")
+        )
+        mine = key.with_user(owner)
+        mine.write({"oauth_redirect_uris": "https://a.example/cb"})  # removing one tightens
+        with self.assertRaises(AccessError):
+            mine.write({"oauth_redirect_uris": "https://a.example/cb\nhttps://evil.example/cb"})
+        with self.assertRaises(AccessError):
+            self.env["rest.api.key"].with_user(owner).create(
+                {"name": "x", "oauth_redirect_uris": "https://c.example/cb"}
+            )
+
+    def make_key_id(self, user, **values):
+        values = dict({"name": "k", "user_id": user.id, "all_models": True, "rate_limit": 0}, **values)
+        return self.env["rest.api.key"].generate(values)["id"]
+
+    # ------------------------------------------------------------ flows
+    def test_code_flow_scope_and_bearer_alone(self):
+        body = self.code_flow("res.partner:read")
+        self.assertEqual(body["scope"], "res.partner:read")
+        self.assertEqual(self.alone(body["access_token"], params={"limit": 1}).status_code, 200)
+        # narrowed: the key may write partners, this token may not
+        partner = self.env["res.partner"].create({"name": "oauth target"})
+        answer = self.call("PUT", f"/api/res.partner/{partner.id}", key=False, body={"name": "x"},
+                           headers={"Authorization": "Bearer " + body["access_token"]})  # fmt: skip
+        self.assertProblem(answer, 403)
+        self.assertProblem(self.alone(body["access_token"], "/api/res.country/search"), 403)
+        token = self.env["rest.api.token"].sudo().search([("oauth", "=", True), ("token_type", "=", "access")],
+                                                         limit=1)  # fmt: skip
+        self.assertEqual(
+            (token.user_id, token.key_id, token.scope), (self.person, self.app, "res.partner:read")
+        )
+        grant = self.env["rest.api.oauth.grant"].sudo().search([("user_id", "=", self.person.id)])
+        self.assertEqual((grant.key_id, grant.scope), (self.app, "res.partner:read"))
+
+    def test_a_login_token_alone_is_refused(self):
+        answer = self.call("POST", "/api/generate_token", key=self.key,
+                           body={"user_id": self.admin.id, "expiration_days": 1})  # fmt: skip
+        login_token = answer.json()["login_token"]
+        self.assertProblem(self.alone(login_token), 401)
+        self.assertEqual(
+            self.call("GET", "/api/res.partner/search", headers={"token": login_token}).status_code, 200
+        )
+
+    def test_a_code_lives_60_seconds_and_works_once(self):
+        self.authenticate("oauth_person", "oauth-person-pw")
+        location, verifier = self.authorize()
+        code = dict(parse_qsl(urlsplit(location).query))["code"]
+        stored = self.env["rest.api.oauth.code"].sudo().search([("key_id", "=", self.app.id)])
+        self.assertNotEqual(stored.code_hash, code)
+        self.assertLessEqual(stored.expiration_date, fields.Datetime.now() + timedelta(seconds=61))
+        stored.write({"expiration_date": fields.Datetime.now() - timedelta(seconds=1)})
+        data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": APP_URI,
+                "client_id": self.app.oauth_client_id}  # fmt: skip
+        self.assertEqual(self.token(**data).json()["error"], "invalid_grant")
+        stored.write({"expiration_date": fields.Datetime.now() + timedelta(seconds=30)})
+        first = self.token(**data)
+        self.assertEqual(first.status_code, 200)
+        second = self.token(**data)
+        self.assertEqual(second.json()["error"], "invalid_grant")
+        self.assertProblem(self.alone(first.json()["access_token"]), 401)  # revoked with its code
+
+    def test_redirects_carry_iss(self):
+        self.authenticate("oauth_person", "oauth-person-pw")
+        location, _verifier = self.authorize(allow=False)
+        self.assertEqual(
+            dict(parse_qsl(urlsplit(location).query)),
+            {"error": "access_denied", "state": "st", "iss": "http://issuer.example"},
+        )
+        location, _verifier = self.authorize()
+        self.assertEqual(dict(parse_qsl(urlsplit(location).query))["iss"], "http://issuer.example")
+
+    def test_client_credentials_and_introspection(self):
+        auth = (self.server.oauth_client_id, self.server_secret)
+        body = self.token(auth=auth, grant_type="client_credentials").json()
+        self.assertEqual(body["scope"], "res.partner:read")
+        self.assertNotIn("refresh_token", body)
+        self.assertEqual(self.alone(body["access_token"], params={"limit": 1}).status_code, 200)
+        seen = self.opener.post(self.base_url() + "/api/oauth/introspect", data={"token": body["access_token"]},
+                                auth=auth).json()  # fmt: skip
+        self.assertEqual((seen["active"], seen["sub"]), (True, str(self.limited.id)))
+        refused = self.token(grant_type="client_credentials", client_id=self.app.oauth_client_id)
+        self.assertEqual((refused.status_code, refused.json()["error"]), (401, "invalid_client"))
+        self.assertTrue(refused.headers["WWW-Authenticate"])
+
+    def test_grants_are_seen_by_their_user_and_managers(self):
+        body = self.code_flow()
+        other = new_test_user(self.env, login="oauth_other", groups="base.group_user")
+        Grant = self.env["rest.api.oauth.grant"]
+        self.assertEqual(len(Grant.with_user(self.person).search([])), 1)
+        self.assertFalse(Grant.with_user(other).search([]))
+        self.assertEqual(len(Grant.search([])), 1)  # an admin sees every grant
+        grant = Grant.with_user(self.person).search([])
+        with self.assertRaises(AccessError):
+            grant.with_user(other).action_revoke()
+        with self.assertRaises(AccessError):
+            grant.write({"scope": "*"})
+        self.assertIn(grant, self.person.with_user(self.person).rest_api_oauth_grant_ids)
+        grant.action_revoke()
+        self.assertProblem(self.alone(body["access_token"]), 401)
+        refreshed = self.token(grant_type="refresh_token", refresh_token=body["refresh_token"],
+                               client_id=self.app.oauth_client_id)  # fmt: skip
+        self.assertEqual(refreshed.json()["error"], "invalid_grant")
+
+    def test_metadata(self):
+        doc = self.opener.get(self.base_url() + "/.well-known/oauth-authorization-server").json()
+        self.assertEqual(doc["issuer"], "http://issuer.example")
+        self.assertEqual(doc["token_endpoint"], "http://issuer.example/api/oauth/token")
+        self.assertEqual(doc["code_challenge_methods_supported"], ["S256"])
+        self.assertNotIn("implicit", doc["grant_types_supported"])
