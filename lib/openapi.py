@@ -556,6 +556,12 @@ def _parameters(max_page_size: int) -> dict:
             "count_distinct, bool_and or bool_or; comma-separated or a JSON list. Default: __count.",
             "__count",
         ),
+        "changes_cursor": query(
+            "cursor",
+            {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": MAX_CURSOR_LENGTH},
+            "The cursor of the previous answer: what changed since. It remembers fields, domain and limit: "
+            "send it alone, or with the same ones. None: a full sync starts.",
+        ),
         "aggregate_order": query(
             "order",
             {"type": "string"},
@@ -657,6 +663,31 @@ def records(model: str | None) -> dict:
 
 def record(model: str | None) -> dict:
     return _ref(model) if model else {"type": "object", "properties": {"id": INTEGER}, "required": ["id"]}
+
+
+def change_page(model: str | None) -> dict:
+    """A page of the change feed (API.md section 13)."""
+    upsert = {
+        "type": "object",
+        "title": "Upsert",
+        "properties": {"op": {"type": "string", "enum": ["upsert"]}, "id": INTEGER, "record": record(model)},
+        "required": ["op", "id", "record"],
+    }
+    delete = {
+        "type": "object",
+        "title": "Delete",
+        "properties": {"op": {"type": "string", "enum": ["delete"]}, "id": INTEGER},
+        "required": ["op", "id"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "changes": {"type": "array", "items": {"anyOf": [upsert, delete]}},
+            "cursor": {"type": "string", "description": "Send it back as `cursor` for what changed since."},
+            "more": {"type": "boolean", "description": "Whether the next call with `cursor` has more now."},
+        },
+        "required": ["changes", "cursor", "more"],
+    }
 
 
 def create_body(model: str | None) -> dict:
