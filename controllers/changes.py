@@ -34,7 +34,6 @@ cursor's: the changes it has not replayed would be seen as before the cursor
 and skipped, or, taken as the new base, sent twice.
 """
 
-import calendar
 import json
 import time
 
@@ -91,7 +90,7 @@ def changes_route(call):
     now = time.time()
     if cursor is not None and (
         cursor.tracking != tracking[0]
-        or cursor.at < _epoch(tracking[1])
+        or cursor.at < tracking[1]
         or changes.expired(cursor, now, call.setting("rest_api.sync_retention_days"))
     ):
         raise errors.Gone(changes.EXPIRED)
@@ -127,11 +126,6 @@ def changes_route(call):
     more = after.scan is not None or after.upto is not None
     body = {"changes": page, "cursor": changes.encode(signing, after, caller), "more": more}
     return handlers.json_response(body)
-
-
-def _epoch(when):
-    """A naive UTC datetime (Odoo's) as seconds since the epoch."""
-    return calendar.timegm(when.utctimetuple()) if when else 0
 
 
 def _text(value):

@@ -152,7 +152,13 @@ ERRORS = {
     409: (
         "Conflict",
         "A concurrent update of the same rows, or the first request with this Idempotency-Key "
-        "is still running; retry after Retry-After.",
+        "is still running (retry after Retry-After); on the change feed, a model whose changes are "
+        "not tracked.",
+    ),
+    410: (
+        "Gone",
+        "A change feed cursor older than rest_api.sync_retention_days, or given before change tracking "
+        "was turned off: start a full sync again.",
     ),
     412: ("PreconditionFailed", "If-Match named a version the record no longer has (or it does not exist)."),
     413: ("PayloadTooLarge", "The request body (or a batch's operations) is over the configured limit."),

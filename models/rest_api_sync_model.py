@@ -9,6 +9,8 @@ holds when it is turned on again (a cursor names the record it was given under
 and the moment tracking started).
 """
 
+import time
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
@@ -30,6 +32,9 @@ class RestApiSyncModel(models.Model):
     model = fields.Char(related="model_id.model", store=True, string="Model name")
     active = fields.Boolean(default=True)
     tracked_since = fields.Datetime(readonly=True, help="When tracking was last turned on.")
+    started = fields.Float(
+        readonly=True, help="When tracking was last turned on, in seconds since the epoch."
+    )
     note_count = fields.Integer("Notes kept", compute="_compute_notes")
     oldest_note = fields.Datetime("Oldest note", compute="_compute_notes")
 
@@ -54,7 +59,7 @@ class RestApiSyncModel(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            vals["tracked_since"] = fields.Datetime.now()
+            vals.update(self._start())
         return super().create(vals_list)
 
     def write(self, vals):
@@ -63,11 +68,15 @@ class RestApiSyncModel(models.Model):
             result = super().write(vals)
             if restarted:
                 # a model tracked again: what was not noted meanwhile makes old cursors 410
-                super(RestApiSyncModel, restarted).write({"tracked_since": fields.Datetime.now()})
+                super(RestApiSyncModel, restarted).write(self._start())
             return result
         if "model_id" in vals:
-            vals = dict(vals, tracked_since=fields.Datetime.now())
+            vals = dict(vals, **self._start())
         return super().write(vals)
+
+    @api.model
+    def _start(self):
+        return {"tracked_since": fields.Datetime.now(), "started": time.time()}
 
     def _compute_notes(self):
         names = [name for name in self.mapped("model") if name]
@@ -85,12 +94,12 @@ class RestApiSyncModel(models.Model):
 
     @api.model
     def _tracked(self):
-        """model name -> (tracking record id, tracked since): the tracked models, read
+        """model name -> (tracking record id, started in seconds): the tracked models, read
         once per worker (a change here clears every worker's caches)."""
         memo = worker_cache.memo(self.env.registry, "rest_api.tracked")
         if "models" not in memo:
-            rows = self.sudo().search_read([("active", "=", True)], ["model", "tracked_since"])
-            memo["models"] = {row["model"]: (row["id"], row["tracked_since"]) for row in rows if row["model"]}
+            rows = self.sudo().search_read([("active", "=", True)], ["model", "started"])
+            memo["models"] = {row["model"]: (row["id"], row["started"]) for row in rows if row["model"]}
         return memo["models"]
 
     def action_view_notes(self):

@@ -83,6 +83,7 @@ class RestApiWebhookEvent(models.Model):
         key's user; an ``unlink`` per record it could see before the record went (noted
         then). Returns the number of notes done."""
         cr = self.env.cr
+        cr.flush()  # this transaction's own notes too (a script that changes, then sends)
         cr.execute(
             """SELECT id, model, noted_at, created, written, hook_ids, hook_unlinks FROM rest_api_change
                 WHERE hooked ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
