@@ -120,6 +120,7 @@ class RestApiWebhookEvent(models.Model):
             for key, ids in wanted.items()
         }
         uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid") or ""
+        now = fields.Datetime.now()  # due at once (the claim below compares with it, to the second)
         rows = []
         for note_id, noted_at, model, sub, event, ids in plan:
             records = seen.get((model, sub, event))
@@ -130,7 +131,7 @@ class RestApiWebhookEvent(models.Model):
                 body = serialize.dumps(webhooks.payload(model, event, record_id, record, noted_at))
                 message_id = webhooks.message_id(uuid, note_id, sub.id, event, record_id)
                 rows.append((sub.id, event, model, record_id, message_id, body.decode(), "pending", 0,
-                             noted_at, noted_at, noted_at, self.env.uid, self.env.uid))  # fmt: skip
+                             now, now, now, self.env.uid, self.env.uid))  # fmt: skip
         if rows:
             execute_values(cr._obj, INSERT_SQL, rows)
         cr.execute("UPDATE rest_api_change SET hooked = false WHERE id = ANY(%s)", [[n[0] for n in notes]])
