@@ -39,6 +39,8 @@ import time
 
 from odoo.tools import SQL
 
+from ..infra import worker_cache
+from ..infra.search_page import search_page
 from ..lib import changes, errors, nested, query
 from . import handlers
 
@@ -55,14 +57,16 @@ HAVING bool_and(pg_visible_in_snapshot(c.xid, %(upto)s::pg_snapshot))
  LIMIT %(limit)s
 """
 FRESH_DELTA_SQL = """
-SELECT r.res_id, max(c.id) AS note
+(SELECT r.res_id, max(c.id) AS note, NULL AS snapshot
   FROM rest_api_change c CROSS JOIN LATERAL unnest(c.ids) AS r(res_id)
  WHERE c.model = %(model)s AND c.xid >= %(base_xmin)s::text::xid8
    AND NOT pg_visible_in_snapshot(c.xid, %(base)s::pg_snapshot)
    AND (%(scan)s::int4 IS NULL OR r.res_id <= %(scan)s::int4)
  GROUP BY r.res_id
  ORDER BY 2, 1
- LIMIT %(limit)s
+ LIMIT %(limit)s)
+UNION ALL
+SELECT NULL, NULL, pg_current_snapshot()::text
 """
 DELETED_SQL = """
 SELECT u.id, u.company
@@ -77,8 +81,7 @@ def changes_route(call):
     model, fields_of = call.model, call.fields_of()
     name, env = model._name, model.env
     model.check_access("read")
-    key = env["rest.api.token"].sudo()._signing_secret()
-    signing = changes.derive_key(key)
+    signing = _signing_key(env)
     caller = changes.caller_mark(signing, call.key.id if call.key is not None else 0, env.uid)
     text = call.args.get("cursor")
     cursor = None if text is None else changes.decode(signing, text, caller, name)
@@ -114,13 +117,13 @@ def changes_route(call):
     if wall := handlers._wall(call):
         handlers._walk_fields(wall.domain(name, domain), name, fields).check()
 
-    env.cr.execute("SELECT pg_current_snapshot()::text")
-    current = changes.Snapshot.parse(env.cr.fetchone()[0])
     if cursor is None:  # a full sync starts: nothing covered yet, every record after id 0
-        cursor = changes.SyncCursor(name, tracking[0], remembered, current, now, scan=0)
+        env.cr.execute("SELECT pg_current_snapshot()::text")
+        start = changes.Snapshot.parse(env.cr.fetchone()[0])
+        cursor = changes.SyncCursor(name, tracking[0], remembered, start, now, scan=0)
     feed = _Feed(call, model, domain, fields, limit)
     try:
-        page, after = feed.page(cursor, current, now)
+        page, after = feed.page(cursor, now)
     except ValueError as exc:
         raise handlers._invalid_query(exc) from exc
     more = after.scan is not None or after.upto is not None
@@ -133,16 +136,26 @@ def _text(value):
     return None if value is None else json.dumps(value)
 
 
+def _signing_key(env):
+    """The change cursors' signing key, derived once per worker from the database's secret."""
+    memo = worker_cache.memo(env.registry, "rest_api.change_cursor_key")
+    if "key" not in memo:
+        memo["key"] = changes.derive_key(env["rest.api.token"].sudo()._signing_secret())
+    return memo["key"]
+
+
 class _Feed:
     def __init__(self, call, model, domain, fields, limit):
         self.call, self.model, self.domain, self.fields, self.limit = call, model, domain, fields, limit
         self.cr = model.env.cr
 
-    def page(self, cursor, current, now):
+    def page(self, cursor, now):
         """(the changes of this page, the next cursor)."""
         fresh = cursor.upto is None
-        upto = current if fresh else cursor.upto
-        found = self._delta(cursor, upto, fresh) if cursor.scan != 0 else []
+        if cursor.scan == 0:  # the first page of a full sync: no change to look for yet
+            upto, found = cursor.base, []
+        else:
+            upto, found = self._delta(cursor, fresh)
         if len(found) > self.limit:  # more changes than a page: the next call goes on through them
             found = found[: self.limit]
             last = found[-1]
@@ -161,16 +174,23 @@ class _Feed:
             after = after.after_page(scan=scan if more else None)
         return page, after
 
-    def _delta(self, cursor, upto, fresh):
-        """[(record id, its last note)] of the changes since ``cursor.base`` up to ``upto``,
-        after ``cursor.pos``, a page and one more."""
+    def _delta(self, cursor, fresh):
+        """(``upto``, [(record id, its last note)]): the changes since ``cursor.base`` up to
+        ``upto`` (this call's snapshot when the cursor has none), after ``cursor.pos``, a
+        page and one more. This call's snapshot comes with the rows, in the same statement."""
         pos = cursor.pos or (0, 0)
+        upto = cursor.upto
         params = {
             "model": self.model._name, "base_xmin": str(cursor.base.xmin), "base": cursor.base.text,
-            "upto": upto.text, "scan": cursor.scan, "pos_note": pos[0], "pos_id": pos[1], "limit": self.limit + 1,
+            "upto": upto.text if upto else None, "scan": cursor.scan, "pos_note": pos[0], "pos_id": pos[1],
+            "limit": self.limit + 1,
         }  # fmt: skip
         self.cr.execute(FRESH_DELTA_SQL if fresh else DELTA_SQL, params)
-        return self.cr.fetchall()
+        rows = self.cr.fetchall()
+        if fresh:
+            upto = changes.Snapshot.parse(next(snap for res_id, _note, snap in rows if res_id is None))
+        found = sorted((note, res_id) for res_id, note, _snap in rows if res_id is not None)
+        return upto, [(res_id, note) for note, res_id in found]
 
     def _read(self, records):
         """The records as a search returns them, in the order given."""
@@ -183,9 +203,15 @@ class _Feed:
         """The changes of these records, in this order: upsert what the caller finds, delete the rest."""
         if not ids:
             return []
-        model = self.model
-        found = model.search([("id", "in", ids), *self.domain], order="id")
-        rows = {row["id"]: row for row in self._read(found)}
+        model, fields = self.model, self.fields
+        expanded = isinstance(fields, nested.Nested)
+        page = search_page(
+            model, [("id", "in", ids), *self.domain], handlers._names(fields), 0, len(ids) + 1, "id",
+            fields.web_read() if expanded else None,
+        )  # fmt: skip
+        if expanded:
+            fields.shape(page.rows)
+        rows = {row["id"]: row for row in page.rows}
         gone = [i for i in ids if i not in rows]
         listed = self._deletes_listed(gone, cursor) if gone else set()
         page = []

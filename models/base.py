@@ -6,8 +6,9 @@ what is watched is read once per worker (``rest.api.change._watched``). A
 watched one collects ids in memory; the transaction writes them in one
 ``INSERT`` when it commits (``rest.api.change._flush``). Only a deletion
 reads anything more, while the records still exist: their company (a delete
-is listed only to callers allowed in it) and, for webhook subscriptions to
-``unlink``, which of them each subscription could see.
+is listed only to callers allowed in it) and, for webhook subscriptions,
+which of them each subscription could see, with their last state (the
+events of a create or write not sent yet carry it).
 """
 
 from odoo import api, models
@@ -36,9 +37,13 @@ class Base(models.AbstractModel):
         ids = [i for i in self._ids if isinstance(i, int)]
         companies = self._rest_api_companies(ids)
         seen = {}
-        if hooks := watch.hooks("unlink"):
+        if watch.subscriptions:
+            # what each subscription may see of them, while they exist: the records it is
+            # told were deleted, and their last state for its create/write events not made yet
             Event = self.env["rest.api.webhook.event"].sudo()
-            seen = {sub.id: [i for i, _r in Event._visible(self, "unlink", sub)] for sub in hooks}
+            for sub in watch.subscriptions:
+                event = "write" if sub.events & {"create", "write"} else "unlink"
+                seen[sub.id] = dict(Event._visible(self, event, sub))
         result = super().unlink()
         self.env["rest.api.change"]._note(self._name, watch, "unlink", ids, companies=companies, seen=seen)
         return result

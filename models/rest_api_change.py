@@ -9,7 +9,8 @@ commits (or enters a savepoint: Odoo flushes pre-commit hooks there too), one
 (``pg_current_xact_id()``), the ids created, written (grouped by the fields
 written), deleted (with their company at the time, for section 13's rule on
 deletes), and, for webhooks, the subscriptions that wanted it and, for
-deletions, which records each of them could see before they went. A change
+deletions, which records each of them could see before they went, as it
+read them then. A change
 that rolls back notes nothing: the note rolls back with it.
 
 Both readers read these notes:
@@ -36,7 +37,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..infra import worker_cache
-from ..lib import changes, settings
+from ..lib import changes, serialize, settings
 
 _logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class Pending:
     writes: list = field(default_factory=list)  # (field names, ids)
     unlinked: dict = field(default_factory=dict)  # id -> company id or None
     hook_ids: set = field(default_factory=set)
-    hook_unlinks: dict = field(default_factory=dict)  # subscription id -> set of ids
+    hook_unlinks: dict = field(default_factory=dict)  # subscription id -> {id: its last state or None}
 
 
 class RestApiChange(models.Model):
@@ -149,7 +150,7 @@ class RestApiChange(models.Model):
         """Note that ``event`` touched ``ids`` of ``model`` in this transaction.
 
         ``names``: the fields a write wrote; ``companies``: {id: company id} of deleted
-        records; ``seen``: {subscription id: ids it could see} of deleted records."""
+        records; ``seen``: {subscription id: {id: its last state or None}} of deleted records it could see."""
         ids = [i for i in ids if isinstance(i, int)]
         if not ids:
             return
@@ -162,7 +163,7 @@ class RestApiChange(models.Model):
             companies = companies or {}
             pending.unlinked.update((i, companies.get(i)) for i in ids)
             for sub_id, visible in (seen or {}).items():
-                pending.hook_unlinks.setdefault(sub_id, set()).update(visible)
+                pending.hook_unlinks.setdefault(sub_id, {}).update(visible)
         for sub in watch.hooks(event):
             if event != "write" or not sub.fields or set(names).intersection(sub.fields):
                 pending.hook_ids.add(sub.id)
@@ -178,12 +179,16 @@ class RestApiChange(models.Model):
             written = changes.merge_groups(pending.writes)
             everything = set(pending.created).union(pending.unlinked, *(ids for _names, ids in written))
             unlinked = sorted(pending.unlinked)
-            hook_unlinks = {str(sub): sorted(ids) for sub, ids in pending.hook_unlinks.items() if ids}
+            hook_unlinks = {
+                str(sub): {str(i): row for i, row in found.items()}
+                for sub, found in pending.hook_unlinks.items()
+                if found
+            }
             rows.append((
                 model, sorted(everything), sorted(set(pending.created)) or None,
                 json.dumps(written) if written else None,
                 unlinked or None, [pending.unlinked[i] for i in unlinked] or None,
-                sorted(pending.hook_ids) or None, json.dumps(hook_unlinks) if hook_unlinks else None,
+                sorted(pending.hook_ids) or None, serialize.dumps(hook_unlinks).decode() if hook_unlinks else None,
                 bool(pending.hook_ids),
             ))  # fmt: skip
             hooked = hooked or bool(pending.hook_ids)

@@ -108,7 +108,7 @@ class RestApiWebhookEvent(models.Model):
                 found["write"] = sorted({
                     i for names, ids in written or () if not sub.fields or set(names) & set(sub.fields) for i in ids
                 })  # fmt: skip
-                found["unlink"] = (hook_unlinks or {}).get(str(sub_id), ())
+                found["unlink"] = [int(i) for i in (hook_unlinks or {}).get(str(sub_id), ())]
                 for event in webhooks.EVENTS:
                     if event in sub.events and found[event]:
                         plan.append((note_id, noted_at, model, sub, event, found[event]))
@@ -119,15 +119,21 @@ class RestApiWebhookEvent(models.Model):
             key: dict(self._visible(self.env[key[0]].browse(sorted(ids)), key[2], key[1]))
             for key, ids in wanted.items()
         }
+        last = self._last_states(plan, seen)
         uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid") or ""
         now = fields.Datetime.now()  # due at once (the claim below compares with it, to the second)
         rows = []
         for note_id, noted_at, model, sub, event, ids in plan:
             records = seen.get((model, sub, event))
             for record_id in ids:
-                if records is not None and record_id not in records:
-                    continue  # gone, out of its domain, or not readable by its user
-                record = records[record_id] if records is not None else None
+                if records is None:
+                    record = None  # an unlink
+                elif record_id in records:
+                    record = records[record_id]
+                elif (model, sub.id, record_id) in last:
+                    record = last[model, sub.id, record_id]  # deleted since: as it was read then
+                else:
+                    continue  # out of its domain, or not readable by its user
                 body = serialize.dumps(webhooks.payload(model, event, record_id, record, noted_at))
                 message_id = webhooks.message_id(uuid, note_id, sub.id, event, record_id)
                 rows.append((sub.id, event, model, record_id, message_id, body.decode(), "pending", 0,
@@ -136,6 +142,31 @@ class RestApiWebhookEvent(models.Model):
             execute_values(cr._obj, INSERT_SQL, rows)
         cr.execute("UPDATE rest_api_change SET hooked = false WHERE id = ANY(%s)", [[n[0] for n in notes]])
         return len(notes)
+
+    @api.model
+    def _last_states(self, plan, seen):
+        """{(model, subscription id, id): state} of the records of create/write events that
+        no longer exist: their state as the subscription read it when they were deleted."""
+        gone = {}
+        for _note, _when, model, sub, event, ids in plan:
+            if event != "unlink":
+                missing = [i for i in ids if i not in seen[model, sub, event]]
+                gone.setdefault(model, set()).update(missing)
+        found = {}
+        for model, ids in gone.items():
+            if not ids:
+                continue
+            self.env.cr.execute(
+                """SELECT hook_unlinks FROM rest_api_change
+                    WHERE model = %s AND unlinked && %s::int4[] AND hook_unlinks IS NOT NULL ORDER BY id""",
+                [model, sorted(ids)],
+            )
+            for (hook_unlinks,) in self.env.cr.fetchall():
+                for sub_id, states in hook_unlinks.items():
+                    for record_id, state in states.items():
+                        if state is not None and int(record_id) in ids:
+                            found[model, int(sub_id), int(record_id)] = state
+        return found
 
     @api.model
     def _visible(self, records, event, sub):
