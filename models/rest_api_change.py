@@ -49,6 +49,11 @@ INSERT INTO rest_api_change
     (xid, noted_at, model, ids, created, written, unlinked, unlinked_company, hook_ids, hook_unlinks, hooked)
 VALUES %s
 """
+TRIGGER_SQL = """
+WITH wake AS (
+    INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+    VALUES (%s, now() AT TIME ZONE 'UTC', %s, %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+)"""
 INSERT_TEMPLATE = (
     "(pg_current_xact_id(), (clock_timestamp() AT TIME ZONE 'UTC'), %s, %s::int4[], %s::int4[], %s::jsonb,"
     " %s::int4[], %s::int4[], %s::int4[], %s::jsonb, %s)"
@@ -192,9 +197,17 @@ class RestApiChange(models.Model):
                 bool(pending.hook_ids),
             ))  # fmt: skip
             hooked = hooked or bool(pending.hook_ids)
-        execute_values(self.env.cr._obj, INSERT_SQL, rows, template=INSERT_TEMPLATE)
+        statement = INSERT_SQL
+        cr = self.env.cr
         if hooked:
-            self.env.ref(HOOK_CRON).sudo()._trigger()
+            # the sender's wake-up in the same statement: a trigger row for its scheduled
+            # action, and Odoo's NOTIFY to the cron workers once committed (ir.cron._trigger)
+            cron = self.env.ref(HOOK_CRON).sudo()
+            statement = (
+                cr._obj.mogrify(TRIGGER_SQL, [cron.id, self.env.uid, self.env.uid]).decode() + statement
+            )
+            cr.postcommit.add(cron._notifydb)
+        execute_values(cr._obj, statement, rows, template=INSERT_TEMPLATE)
 
     # ------------------------------------------------------------ keeping
     @api.model

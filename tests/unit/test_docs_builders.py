@@ -252,7 +252,9 @@ def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     assert urls[4] == "{{baseUrl}}/api/x.item/changes?limit=5"
     assert urls[5] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
     assert urls[8] == urls[9] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
-    changes = next(e for e in folders["x.item"]["item"][4]["event"] if e["listen"] == "test")["script"]["exec"][0]
+    changes = next(e for e in folders["x.item"]["item"][4]["event"] if e["listen"] == "test")["script"][
+        "exec"
+    ][0]
     assert "oneOf([200, 409])" in changes  # an untracked model's feed is 409: the collection still runs
     upsert, by_xmlid = folders["x.item"]["item"][8:10]
     setup = next(e for e in upsert["event"] if e["listen"] == "prerequest")["script"]["exec"]
