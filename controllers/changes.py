@@ -45,7 +45,7 @@ from ..lib import changes, errors, nested, query
 from . import handlers
 
 DELTA_SQL = """
-SELECT r.res_id, max(c.id) AS note
+SELECT r.res_id, max(c.id) AS note, NULL AS snapshot
   FROM rest_api_change c CROSS JOIN LATERAL unnest(c.ids) AS r(res_id)
  WHERE c.model = %(model)s AND c.xid >= %(base_xmin)s::text::xid8
    AND NOT pg_visible_in_snapshot(c.xid, %(base)s::pg_snapshot)

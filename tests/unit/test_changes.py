@@ -10,10 +10,10 @@ CALLER = changes.caller_mark(KEY, 3, 2)
 
 
 def cursor(**values):
-    found = dict(
-        model="res.partner", tracking=4, query=([["ref", "=", "x"]], ["name"], 80),
-        base=changes.Snapshot.parse("100:120:105,110"), at=1_700_000_000.5,
-    )  # fmt: skip
+    found = {
+        "model": "res.partner", "tracking": 4, "query": ([["ref", "=", "x"]], ["name"], 80),
+        "base": changes.Snapshot.parse("100:120:105,110"), "at": 1_700_000_000.5,
+    }  # fmt: skip
     found.update(values)
     return changes.SyncCursor(**found)
 
