@@ -84,12 +84,9 @@ class TestSync(RestApiCase):
             kept = self.env["res.partner"].create({"name": "In a savepoint"})
             self.env.cr.execute("SELECT pg_current_xact_id()::text")
             self.assertEqual(self.env.cr.fetchone()[0], top, "inside a savepoint: the top-level id")
-        try:
-            with self.env.cr.savepoint():
-                self.env["res.partner"].create({"name": "Rolled back"})
-                raise ValueError("roll it back")
-        except ValueError:
-            pass
+        with self.assertRaises(ValueError), self.env.cr.savepoint():
+            self.env["res.partner"].create({"name": "Rolled back"})
+            raise ValueError("roll it back")
         notes = self.notes(before)
         self.env.cr.execute("SELECT array_agg(i), array_agg(DISTINCT xid::text) FROM rest_api_change, unnest(ids) i "
                             "WHERE id = ANY(%s)", [notes.ids])  # fmt: skip
