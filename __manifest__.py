@@ -32,6 +32,7 @@
         "views/rest_api_oauth_views.xml",
         "views/rest_api_log_views.xml",
         "views/rest_api_webhook_views.xml",
+        "views/rest_api_sync_views.xml",
         "views/rest_api_wizard_views.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",

@@ -30,6 +30,7 @@ from ..lib.openapi import (
     WEBHOOK_EXAMPLE,
     WEBHOOKS,
     Operation,
+    change_page,
     create_body,
     created,
     record,
@@ -40,7 +41,7 @@ from ..lib.openapi import (
 )
 from ..lib.postman import Example
 from ..lib.routes import NOT_KEPT, WITHHELD, Route
-from . import aggregate, batch, docs, external_ids, handlers, oauth, tokens, webhooks
+from . import aggregate, batch, changes, docs, external_ids, handlers, oauth, tokens, webhooks
 
 AUTH = ("authentication",)
 HOOKS = ("webhooks",)
@@ -151,6 +152,26 @@ ROUTES = (
         postman=Example(query=(("aggregates", "__count"),), then=(
             'pm.test("one group, counted", function () { '
             'pm.expect(pm.response.json()[0].__count).to.be.a("number"); });',
+        )),
+    ),
+    Route(
+        "changes", "GET", "{model}/changes", changes.changes_route, operation="read",
+        summary="What changed since a cursor", tags=RECORDS,
+        openapi=Operation(
+            parameters=("fields", "domain", "limit", "changes_cursor"),
+            answer=change_page, answer_name="changes", errors=(*READ_ERRORS, 409, 410),
+            description="The change feed of a tracked model (API.md section 13). Without `cursor`: a full sync, "
+            "every record the caller can read that matches `domain`, as upserts, in pages: call again with "
+            "`cursor` until `more` is false, keep the last `cursor`. With it later: every change committed "
+            "since, oldest first, each record once in its present state (`upsert`, the record as `search` "
+            "returns it), or `delete` (deleted, archived, out of the domain or no longer readable). "
+            "409: the model is not tracked; 410: the cursor is older than rest_api.sync_retention_days, "
+            "or tracking was turned off since: start a full sync again.",
+        ),
+        postman=Example(query=(("limit", "5"),), accept=(409,), then=(
+            "if (pm.response.code === 200) { "
+            'pm.test("a page of changes", function () { '
+            'pm.expect(pm.response.json().changes).to.be.an("array"); }); }',
         )),
     ),
     Route(

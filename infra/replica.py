@@ -45,6 +45,7 @@ REVIVE_AFTER = 20.0  # seconds before a replica Odoo gave up on is tried again
 PEEK_LIMIT = 65536  # an execute_kw body read to decide is at most this long
 # methods that need only the read scope yet write: export_data makes the external ids it exports
 WRITING_READS = frozenset({"export_data"})
+CHANGES_SUFFIX = "/changes"  # GET /api/<model>/changes
 
 _given_up = {}  # db name -> monotonic time Odoo was first seen without its replica
 
@@ -70,7 +71,9 @@ def reads_only(call):
     """Whether the call only reads, decided before its transaction opens."""
     httprequest = call.httprequest
     if httprequest.method in READ_METHODS:
-        return True
+        # the change feed compares its cursor's snapshot with the call's: both the primary's
+        # (controllers/changes.py says why)
+        return not httprequest.path.endswith(CHANGES_SUFFIX)
     if httprequest.headers.get("Idempotency-Key"):
         return False  # its answer is kept, in the database
     if httprequest.method != "POST" or not httprequest.path.endswith("/execute_kw"):

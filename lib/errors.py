@@ -71,6 +71,11 @@ class Conflict(ApiError):
     title = "Conflict"
 
 
+class Gone(ApiError):
+    status = 410
+    title = "Gone"
+
+
 class PreconditionFailed(ApiError):
     status = 412
     title = "Precondition Failed"

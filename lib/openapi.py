@@ -152,7 +152,13 @@ ERRORS = {
     409: (
         "Conflict",
         "A concurrent update of the same rows, or the first request with this Idempotency-Key "
-        "is still running; retry after Retry-After.",
+        "is still running (retry after Retry-After); on the change feed, a model whose changes are "
+        "not tracked.",
+    ),
+    410: (
+        "Gone",
+        "A change feed cursor older than rest_api.sync_retention_days, or given before change tracking "
+        "was turned off: start a full sync again.",
     ),
     412: ("PreconditionFailed", "If-Match named a version the record no longer has (or it does not exist)."),
     413: ("PayloadTooLarge", "The request body (or a batch's operations) is over the configured limit."),
@@ -556,6 +562,12 @@ def _parameters(max_page_size: int) -> dict:
             "count_distinct, bool_and or bool_or; comma-separated or a JSON list. Default: __count.",
             "__count",
         ),
+        "changes_cursor": query(
+            "cursor",
+            {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": MAX_CURSOR_LENGTH},
+            "The cursor of the previous answer: what changed since. It remembers fields, domain and limit: "
+            "send it alone, or with the same ones. None: a full sync starts.",
+        ),
         "aggregate_order": query(
             "order",
             {"type": "string"},
@@ -678,6 +690,31 @@ def records(model: str | None) -> dict:
 
 def record(model: str | None) -> dict:
     return _ref(model) if model else {"type": "object", "properties": {"id": INTEGER}, "required": ["id"]}
+
+
+def change_page(model: str | None) -> dict:
+    """A page of the change feed (API.md section 13)."""
+    upsert = {
+        "type": "object",
+        "title": "Upsert",
+        "properties": {"op": {"type": "string", "enum": ["upsert"]}, "id": INTEGER, "record": record(model)},
+        "required": ["op", "id", "record"],
+    }
+    delete = {
+        "type": "object",
+        "title": "Delete",
+        "properties": {"op": {"type": "string", "enum": ["delete"]}, "id": INTEGER},
+        "required": ["op", "id"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "changes": {"type": "array", "items": {"anyOf": [upsert, delete]}},
+            "cursor": {"type": "string", "description": "Send it back as `cursor` for what changed since."},
+            "more": {"type": "boolean", "description": "Whether the next call with `cursor` has more now."},
+        },
+        "required": ["changes", "cursor", "more"],
+    }
 
 
 def create_body(model: str | None) -> dict:

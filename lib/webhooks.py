@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import ipaddress
 import secrets
 import socket
@@ -38,6 +39,13 @@ def new_secret() -> str:
 
 def new_message_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
+
+
+def message_id(database: str, note: int, subscription: int, event: str, record_id: int) -> str:
+    """The ``webhook-id`` of one event of a change note: the same whenever it is made
+    (a receiver de-duplicates on it), another for any other event or database."""
+    digest = hashlib.sha256(f"{database}:{note}:{subscription}:{event}:{record_id}".encode()).digest()
+    return "msg_" + base64.urlsafe_b64encode(digest[:18]).decode()
 
 
 def parse_events(value: object) -> list[str]:

@@ -9,6 +9,8 @@ from . import rest_api_idempotency
 from . import rest_api_webhook
 from . import rest_api_webhook_event
 from . import rest_api_webhook_delivery
+from . import rest_api_sync_model
+from . import rest_api_change
 from . import base
 from . import rest_api_docs
 from . import rest_api_secret_show

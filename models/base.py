@@ -1,10 +1,18 @@
-"""Every model's ``create``, ``write`` and ``unlink`` record webhook events (API.md section 12).
+"""Every model's ``create``, ``write`` and ``unlink`` note their changes for the
+change feed and webhooks (API.md sections 12 and 13): ``rest.api.change``.
 
-A model nobody subscribes to pays one dictionary look-up per call: the
-subscriptions are read once per worker (``rest.api.webhook._subscriptions``).
+A model nobody tracks or subscribes to pays one dictionary look-up per call:
+what is watched is read once per worker (``rest.api.change._watched``). A
+watched one collects ids in memory; the transaction writes them in one
+``INSERT`` when it commits (``rest.api.change._flush``). Only a deletion
+reads anything more, while the records still exist: their company (a delete
+is listed only to callers allowed in it) and, for webhook subscriptions,
+which of them each subscription could see, with their last state (the
+events of a create or write not sent yet carry it).
 """
 
 from odoo import api, models
+from odoo.tools import SQL
 
 
 class Base(models.AbstractModel):
@@ -13,33 +21,48 @@ class Base(models.AbstractModel):
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
-        if subscriptions := self._webhook_subscriptions("create"):
-            self.env["rest.api.webhook.event"].sudo()._record(records, "create", subscriptions)
+        if watch := self._rest_api_watch():
+            self.env["rest.api.change"]._note(self._name, watch, "create", records._ids)
         return records
 
     def write(self, vals):
         result = super().write(vals)
-        if subscriptions := self._webhook_subscriptions("write"):
-            changed = set(vals)
-            subscriptions = [s for s in subscriptions if not s.fields or changed.intersection(s.fields)]
-            if subscriptions:
-                self.env["rest.api.webhook.event"].sudo()._record(self, "write", subscriptions)
+        if self._ids and (watch := self._rest_api_watch()):
+            self.env["rest.api.change"]._note(self._name, watch, "write", self._ids, names=vals)
         return result
 
     def unlink(self):
-        if not (subscriptions := self._webhook_subscriptions("unlink")):
+        if not self._ids or not (watch := self._rest_api_watch()):
             return super().unlink()
-        # what each subscription may see of them, while they exist
-        Event = self.env["rest.api.webhook.event"].sudo()
-        seen = {sub: Event._visible(self, "unlink", sub) for sub in subscriptions}
+        ids = [i for i in self._ids if isinstance(i, int)]
+        companies = self._rest_api_companies(ids)
+        seen = {}
+        if watch.subscriptions:
+            # what each subscription may see of them, while they exist: the records it is
+            # told were deleted, and their last state for its create/write events not made yet
+            Event = self.env["rest.api.webhook.event"].sudo()
+            for sub in watch.subscriptions:
+                event = "write" if sub.events & {"create", "write"} else "unlink"
+                seen[sub.id] = dict(Event._visible(self, event, sub))
         result = super().unlink()
-        Event._record_seen(self._name, "unlink", seen)
+        self.env["rest.api.change"]._note(self._name, watch, "unlink", ids, companies=companies, seen=seen)
         return result
 
-    def _webhook_subscriptions(self, event):
-        """The active subscriptions to ``event`` on this model (none while Odoo loads its modules)."""
+    def _rest_api_watch(self):
+        """What this model's changes are noted for (None: nothing; nor while Odoo loads its modules)."""
         registry = self.env.registry
-        if not registry.ready or self._name.startswith("rest.api.") or "rest.api.webhook" not in registry:
-            return ()
-        found = self.env["rest.api.webhook"]._subscriptions().get(self._name)
-        return [sub for sub in found if event in sub.events] if found else ()
+        if not registry.ready or self._transient or self._name.startswith("rest.api."):
+            return None
+        if "rest.api.change" not in registry:
+            return None
+        return self.env["rest.api.change"]._watched().get(self._name)
+
+    def _rest_api_companies(self, ids):
+        """{id: company id} of records about to be deleted, when the model has a stored company."""
+        field = self._fields.get("company_id")
+        if not ids or field is None or not field.store or field.type != "many2one":
+            return {}
+        self.env.cr.execute(
+            SQL("SELECT id, company_id FROM %s WHERE id IN %s", SQL.identifier(self._table), tuple(ids))
+        )
+        return dict(self.env.cr.fetchall())

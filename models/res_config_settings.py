@@ -48,6 +48,23 @@ class ResConfigSettings(models.TransientModel):
         help="Webhooks may call http URLs and loopback, private, link-local or metadata addresses "
         "(a test or an internal network; never on a server others can subscribe from).",
     )
+    rest_api_sync_retention_days = _setting_field(
+        "rest_api.sync_retention_days",
+        help="How long changes are kept for the change feed (GET /api/<model>/changes): an older "
+        "cursor is refused (410) and its client starts a full sync again.",
+    )
+    rest_api_sync_model_ids = fields.Many2many(
+        "rest.api.sync.model", string="Tracked models", compute="_compute_rest_api_sync_model_ids"
+    )
+
+    def _compute_rest_api_sync_model_ids(self):
+        tracked = self.env["rest.api.sync.model"].search([])
+        for settings in self:
+            settings.rest_api_sync_model_ids = tracked
+
+    def action_rest_api_sync_models(self):
+        return self.env["ir.actions.act_window"]._for_xml_id("rest_api.action_rest_api_sync_model")
+
     rest_api_docs_public = _setting_field(
         "rest_api.docs_public",
         fields.Boolean,

@@ -1,15 +1,19 @@
 """The webhook outbox (API.md section 12): ``rest.api.webhook.event``.
 
-An event is written in the transaction that made the change, so a change
-that rolls back sends nothing: one ``INSERT`` per call of
-``create``/``write``/``unlink``, whatever its records and subscriptions. Its payload
-is fixed then: the record as the key's user reads it at the event (fields
-and records that user may not read, or the key's scopes do not cover, are
-not sent). After commit, the scheduled action ``_deliver`` (triggered at
-once, on any server with a cron worker) claims due events with
-``FOR UPDATE SKIP LOCKED``, so that several senders never send one event
-twice, signs and sends each, logs the attempt (``rest.api.webhook.delivery``)
-and schedules a retry on failure.
+A change is noted in the transaction that made it, in the change log that
+the change feed reads too (``rest.api.change``: one row per transaction and
+model, whatever its records and subscriptions), so a change that rolls back
+sends nothing. After commit, the scheduled action ``_deliver`` (triggered at
+once, on any server with a cron worker) first turns new notes into events
+(``_expand``): one per subscription and record, its payload the record as the
+key's user reads it then (fields and records that user may not read, or the
+key's scopes do not cover, are not sent; a record gone by then sends only its
+``unlink``, to the subscriptions that could see it before it went). Then it
+claims due events with ``FOR UPDATE SKIP LOCKED``, so that several senders
+never send one event twice, signs and sends each, logs the attempt
+(``rest.api.webhook.delivery``) and schedules a retry on failure. An event's
+``webhook-id`` is derived from its note, subscription and record: were its
+events made twice (a sender dying before its commit), they keep their ids.
 """
 
 import logging
@@ -29,6 +33,7 @@ _logger = logging.getLogger(__name__)
 
 CRON = "rest_api.ir_cron_rest_api_webhook_deliver"
 CLAIM = 25  # events one sender claims and sends per transaction
+EXPAND = 500  # change notes one sender turns into events per transaction
 INSERT_SQL = """
 INSERT INTO rest_api_webhook_event
     (webhook_id, event, model, res_id, message_id, payload, state, attempts, next_attempt,
@@ -69,28 +74,99 @@ class RestApiWebhookEvent(models.Model):
             raise AccessError(_("Webhook events cannot be changed; resend them instead."))
         return super().write(vals)
 
-    # ------------------------------------------------------------ recording
+    # ------------------------------------------------------------ events from the change log
     @api.model
-    def _record(self, records, event, subscriptions):
-        """Write the events of ``records`` (one ``create``/``write``/``unlink`` call)
-        for each subscription that may see them."""
-        seen = {sub: self._visible(records, event, sub) for sub in subscriptions}
-        return self._record_seen(records._name, event, seen)
+    def _expand(self, limit=EXPAND):
+        """Make the events of change notes still ``hooked`` (``rest.api.change``): claimed
+        ``FOR UPDATE SKIP LOCKED``, so that of several senders one makes them, once. Each
+        subscription the note names gets an event per record it may see now, read as its
+        key's user; an ``unlink`` per record it could see before the record went (noted
+        then). Returns the number of notes done."""
+        cr = self.env.cr
+        cr.flush()  # this transaction's own notes too (a script that changes, then sends)
+        cr.execute(
+            """SELECT id, model, noted_at, created, written, hook_ids, hook_unlinks FROM rest_api_change
+                WHERE hooked ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+            [limit],
+        )
+        notes = cr.fetchall()
+        if not notes:
+            return 0
+        subscriptions = {
+            sub.id: sub for subs in self.env["rest.api.webhook"]._subscriptions().values() for sub in subs
+        }
+        wanted = {}  # (model, subscription, event) -> ids
+        plan = []  # (note id, when, model, subscription, event, ids) in the notes' order
+        for note_id, model, noted_at, created, written, hook_ids, hook_unlinks in notes:
+            if model not in self.env:
+                continue
+            for sub_id in hook_ids or ():
+                sub = subscriptions.get(sub_id)
+                if sub is None:  # inactive now, deleted, or its key revoked
+                    continue
+                found = {"create": created or ()}
+                found["write"] = sorted({
+                    i for names, ids in written or () if not sub.fields or set(names) & set(sub.fields) for i in ids
+                })  # fmt: skip
+                found["unlink"] = [int(i) for i in (hook_unlinks or {}).get(str(sub_id), ())]
+                for event in webhooks.EVENTS:
+                    if event in sub.events and found[event]:
+                        plan.append((note_id, noted_at, model, sub, event, found[event]))
+                        if event != "unlink":
+                            wanted.setdefault((model, sub, event), set()).update(found[event])
+        # one read per subscription, model and event, whatever the number of notes
+        seen = {
+            key: dict(self._visible(self.env[key[0]].browse(sorted(ids)), key[2], key[1]))
+            for key, ids in wanted.items()
+        }
+        last = self._last_states(plan, seen)
+        uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid") or ""
+        now = fields.Datetime.now()  # due at once (the claim below compares with it, to the second)
+        rows = []
+        for note_id, noted_at, model, sub, event, ids in plan:
+            records = seen.get((model, sub, event))
+            for record_id in ids:
+                if records is None:
+                    record = None  # an unlink
+                elif record_id in records:
+                    record = records[record_id]
+                elif (model, sub.id, record_id) in last:
+                    record = last[model, sub.id, record_id]  # deleted since: as it was read then
+                else:
+                    continue  # out of its domain, or not readable by its user
+                body = serialize.dumps(webhooks.payload(model, event, record_id, record, noted_at))
+                message_id = webhooks.message_id(uuid, note_id, sub.id, event, record_id)
+                rows.append((sub.id, event, model, record_id, message_id, body.decode(), "pending", 0,
+                             now, now, now, self.env.uid, self.env.uid))  # fmt: skip
+        if rows:
+            execute_values(cr._obj, INSERT_SQL, rows)
+        cr.execute("UPDATE rest_api_change SET hooked = false WHERE id = ANY(%s)", [[n[0] for n in notes]])
+        return len(notes)
 
     @api.model
-    def _record_seen(self, model, event, seen):
-        """Write the events of ``seen``: subscription -> [(id, record or None)]."""
-        now = fields.Datetime.now()
-        rows = []
-        for sub, found in seen.items():
-            for record_id, record in found:
-                body = serialize.dumps(webhooks.payload(model, event, record_id, record, now))
-                rows.append((sub.id, event, model, record_id, webhooks.new_message_id(),
-                             body.decode(), "pending", 0, now, now, now, self.env.uid, self.env.uid))  # fmt: skip
-        if rows:
-            execute_values(self.env.cr._obj, INSERT_SQL, rows)
-            self._trigger_delivery()
-        return len(rows)
+    def _last_states(self, plan, seen):
+        """{(model, subscription id, id): state} of the records of create/write events that
+        no longer exist: their state as the subscription read it when they were deleted."""
+        gone = {}
+        for _note, _when, model, sub, event, ids in plan:
+            if event != "unlink":
+                missing = [i for i in ids if i not in seen[model, sub, event]]
+                gone.setdefault(model, set()).update(missing)
+        found = {}
+        for model, ids in gone.items():
+            if not ids:
+                continue
+            self.env.cr.execute(
+                """SELECT hook_unlinks FROM rest_api_change
+                    WHERE model = %s AND unlinked && %s::int4[] AND hook_unlinks IS NOT NULL ORDER BY id""",
+                [model, sorted(ids)],
+            )
+            for (hook_unlinks,) in self.env.cr.fetchall():
+                for sub_id, states in hook_unlinks.items():
+                    for record_id, state in states.items():
+                        if state is not None and int(record_id) in ids:
+                            found[model, int(sub_id), int(record_id)] = state
+        return found
 
     @api.model
     def _visible(self, records, event, sub):
@@ -116,20 +192,13 @@ class RestApiWebhookEvent(models.Model):
             return []
         return [(row["id"], row) for row in rows]
 
-    @api.model
-    def _trigger_delivery(self):
-        """Wake a sender once this transaction commits (once per transaction)."""
-        flags = self.env.cr.precommit.data
-        if not flags.get("rest_api.webhook_triggered"):
-            flags["rest_api.webhook_triggered"] = True
-            self.env.ref(CRON).sudo()._trigger()
-
     # ------------------------------------------------------------ delivery
     @api.model
     def _deliver(self, limit=CLAIM):
-        """Send one claim of due events: the scheduled action. It tells Odoo how many
-        remain (``ir.cron._notify_progress``): Odoo commits, and runs it again at once
-        while some do."""
+        """Make the events of new change notes, then send one claim of due events: the
+        scheduled action. It tells Odoo how many remain (``ir.cron._notify_progress``):
+        Odoo commits, and runs it again at once while some do."""
+        self._expand()
         self.env.cr.execute(
             """SELECT id FROM rest_api_webhook_event
                 WHERE state = 'pending' AND next_attempt <= %s
@@ -144,6 +213,8 @@ class RestApiWebhookEvent(models.Model):
             [fields.Datetime.now()],
         )
         remaining = self.env.cr.fetchone()[0]
+        self.env.cr.execute("SELECT count(*) FROM rest_api_change WHERE hooked")
+        remaining += self.env.cr.fetchone()[0]
         self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
         if remaining:
             # Odoo runs the action again at once, but only 10 times; then it only marks

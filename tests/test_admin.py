@@ -24,6 +24,7 @@ SETTINGS = {
     "rest_api_idempotency_ttl": ("rest_api.idempotency_ttl", 3600, "3600"),
     "rest_api_max_batch_operations": ("rest_api.max_batch_operations", 20, "20"),
     "rest_api_webhook_allow_private": ("rest_api.webhook_allow_private", True, "True"),
+    "rest_api_sync_retention_days": ("rest_api.sync_retention_days", 7, "7"),
 }
 
 

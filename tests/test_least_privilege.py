@@ -23,6 +23,11 @@ WALKED = {"write": "vals", "create": "vals_list", "web_save": "vals", "web_read"
 class TestPairs(RestApiCase):
     """Kept answers, subscriptions, events and deliveries belong to their (key, user) pair."""
 
+    def made(self):
+        """The sender makes the events from the change log once the change commits: here, now."""
+        self.env.cr.flush()
+        self.env["rest.api.webhook.event"].sudo()._expand()
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -86,6 +91,7 @@ class TestPairs(RestApiCase):
         self.app_owner.write({"company_ids": [(4, other.id)]})
         hidden = self.env["res.partner"].create({"name": "Hidden from Alice", "company_id": other.id})
         seen = self.env["res.partner"].create({"name": "Seen by Alice"})
+        self.made()
         events = self.env["rest.api.webhook.event"].sudo().search([("webhook_id", "=", hook.id)])
         self.assertIn(seen.id, events.mapped("res_id"))
         self.assertNotIn(hidden.id, events.mapped("res_id"))
@@ -108,15 +114,18 @@ class TestPairs(RestApiCase):
         hook = self.subscribe(self.alice_token)
         Event = self.env["rest.api.webhook.event"].sudo()
         self.env["res.partner"].create({"name": "Before"})
+        self.made()
         pending = Event.search([("webhook_id", "=", hook.id)])
         self.assertEqual(len(pending), 1)
         key = hook.key_id.sudo()
         # it expires while the workers keep the subscription: no change of it clears their caches
         key.expiration_date = fields.Datetime.now() + timedelta(seconds=2)
         self.env["res.partner"].create({"name": "Kept by the worker"})
+        self.made()
         self.assertEqual(Event.search_count([("webhook_id", "=", hook.id)]), 2)
         time.sleep(2.1)
         self.env["res.partner"].create({"name": "After expiry"})
+        self.made()
         self.assertEqual(Event.search_count([("webhook_id", "=", hook.id)]), 2)
         pending |= Event.search([("webhook_id", "=", hook.id)])
         Event._deliver()
@@ -125,6 +134,7 @@ class TestPairs(RestApiCase):
         key.expiration_date = False
         self.alice.active = False
         self.env["res.partner"].create({"name": "After archiving"})
+        self.made()
         self.assertEqual(Event.search_count([("webhook_id", "=", hook.id)]), 2)
 
     def test_only_the_pair_or_a_manager_holding_its_groups_resends_or_reads_events(self):
@@ -134,6 +144,7 @@ class TestPairs(RestApiCase):
             "url": self.receiver.url, "model_id": self.env["ir.model"]._get_id("res.partner"), "events": "create",
         })  # fmt: skip
         self.env["res.partner"].create({"name": "Admin's event"})
+        self.made()
         event = self.env["rest.api.webhook.event"].search([("webhook_id", "=", admin_hook.id)])
         self.assertTrue(event)
         for user in (self.plain, self.manager):
@@ -152,6 +163,7 @@ class TestPairs(RestApiCase):
         # a pair whose groups the manager holds: visible, resendable
         alices = self.subscribe(self.alice_token)
         self.env["res.partner"].create({"name": "Alice's event"})
+        self.made()
         own_event = (
             self.env["rest.api.webhook.event"]
             .with_user(self.manager)
@@ -163,6 +175,7 @@ class TestPairs(RestApiCase):
     def test_events_are_never_rewritten_and_refusals_name_nothing(self):
         hook = self.subscribe(self.alice_token, name="https://example.com/secret-capability")
         self.env["res.partner"].create({"name": "Event"})
+        self.made()
         event = (
             self.env["rest.api.webhook.event"].with_user(self.manager).search([("webhook_id", "=", hook.id)])
         )

@@ -60,6 +60,10 @@ class TestWebhooks(RestApiCase):
         return response.json()
 
     def events(self, hook):
+        """The subscription's events, once the sender made them from the change log: the
+        transaction's notes are written at pre-commit (a flush here), its events after."""
+        self.env.cr.flush()
+        self.Event._expand()
         return self.Event.search([("webhook_id", "=", hook["id"])], order="id")
 
     def test_events_are_written_with_the_change_and_sent_signed(self):
@@ -69,9 +73,11 @@ class TestWebhooks(RestApiCase):
         self.env["res.partner"].create({"name": "Not matching", "ref": "other"})
         partner.write({"phone": "123"})  # not a watched field
         partner.write({"email": "new@example.com"})
+        self.assertEqual(self.events(hook).mapped("event"), ["create", "write"])
         partner.unlink()
         events = self.events(hook)
         self.assertEqual(events.mapped("event"), ["create", "write", "unlink"])
+        # the record as the key's user reads it when the events are made, after the commit
         self.assertEqual(json.loads(events[1].payload)["data"]["record"],
                          {"id": partner.id, "name": "Hooked", "email": "new@example.com"})  # fmt: skip
         self.assertEqual(self.Event._deliver(), 3)
@@ -88,6 +94,30 @@ class TestWebhooks(RestApiCase):
         self.assertEqual(
             self.env["rest.api.webhook.delivery"].search_count([("webhook_id", "=", hook["id"])]), 3
         )
+
+    def test_one_note_per_transaction_serves_events_and_the_change_feed(self):
+        """A model both tracked and subscribed to is noted once per transaction: the sender
+        makes the events from that very note (marked done), the change feed reads it too."""
+        hook = self.subscribe(events=["create", "write"])
+        self.env["rest.api.sync.model"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
+        Change = self.env["rest.api.change"].sudo()
+        before = Change.search([]).ids
+        first = self.env["res.partner"].create({"name": "Once", "ref": "WH"})
+        second = self.env["res.partner"].create({"name": "Twice", "ref": "WH"})
+        first.write({"email": "once@example.com"})
+        self.env.cr.flush()
+        notes = Change.search([("id", "not in", before)])
+        self.assertEqual(
+            (len(notes), notes.model, notes.record_count, notes.hooked), (1, "res.partner", 2, True)
+        )
+        events = self.events(hook)
+        self.assertEqual(sorted(events.mapped("event")), ["create", "create", "write"])
+        self.assertEqual(sorted(set(events.mapped("res_id"))), sorted([first.id, second.id]))
+        notes.invalidate_recordset()
+        self.assertFalse(notes.hooked, "the note's events are made: it is marked done")
+        self.assertEqual(len(self.events(hook)), 3, "events are made once")
+        ids = {e.message_id for e in events}
+        self.assertEqual(len(ids), 3)
 
     def test_a_failed_attempt_is_logged_and_retried_with_the_same_id(self):
         hook = self.subscribe(events=["create"])

@@ -254,13 +254,18 @@ def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     assert list(folders) == ["Authentication", "Batch", "Webhooks", "x.item"]
     methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
     # read and create scopes only: no update or delete; the upsert may create
-    assert methods == ["GET", "GET", "GET", "GET", "GET", "POST", "POST", "PUT", "GET"]
+    assert methods == ["GET", "GET", "GET", "GET", "GET", "GET", "POST", "POST", "PUT", "GET"]
     urls = [item["request"]["url"]["raw"] for item in folders["x.item"]["item"]]
     assert urls[0] == "{{baseUrl}}/api/x.item/search?limit=5"
     assert urls[3] == "{{baseUrl}}/api/x.item/aggregate?aggregates=__count"
-    assert urls[4] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
-    assert urls[7] == urls[8] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
-    upsert, by_xmlid = folders["x.item"]["item"][7:9]
+    assert urls[4] == "{{baseUrl}}/api/x.item/changes?limit=5"
+    assert urls[5] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
+    assert urls[8] == urls[9] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
+    changes = next(e for e in folders["x.item"]["item"][4]["event"] if e["listen"] == "test")["script"][
+        "exec"
+    ][0]
+    assert "oneOf([200, 409])" in changes  # an untracked model's feed is 409: the collection still runs
+    upsert, by_xmlid = folders["x.item"]["item"][8:10]
     setup = next(e for e in upsert["event"] if e["listen"] == "prerequest")["script"]["exec"]
     assert setup == ['if (!pm.collectionVariables.get("x_item_xmlid")) '
                      '{ pm.collectionVariables.set("x_item_xmlid", "postman_example.x_item"); }']  # fmt: skip
@@ -295,7 +300,7 @@ def test_cached_fragments_give_the_same_document(with_item):
     rebuilt = openapi.build(TABLE, [ITEM], max_page_size=500, fragments=fragments)
     assert json.dumps(rebuilt) == json.dumps(with_item)
     assert set(fragments["x.item"]["responses"]) == {
-        "x.item-record", "x.item-records", "x.item-created", "x.item-upserted"
+        "x.item-record", "x.item-records", "x.item-changes", "x.item-created", "x.item-upserted"
     }  # fmt: skip
 
 

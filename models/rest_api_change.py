@@ -1,0 +1,232 @@
+"""The change log (API.md sections 12 and 13): ``rest.api.change``, one note per
+transaction and model.
+
+``base``'s ``create``/``write``/``unlink`` (``models/base.py``) of a model that
+is tracked (``rest.api.sync.model``) or has webhook subscriptions collect the
+ids they touched in the transaction's pre-commit data; when the transaction
+commits (or enters a savepoint: Odoo flushes pre-commit hooks there too), one
+``INSERT`` writes one note per model: its transaction id
+(``pg_current_xact_id()``), the ids created, written (grouped by the fields
+written), deleted (with their company at the time, for section 13's rule on
+deletes), and, for webhooks, the subscriptions that wanted it and, for
+deletions, which records each of them could see before they went, as it
+read them then. A change
+that rolls back notes nothing: the note rolls back with it.
+
+Both readers read these notes:
+
+- the change feed (``controllers/changes.py``) orders them by transaction
+  visibility (``lib/changes.py``);
+- the webhook sender (``rest.api.webhook.event._deliver``) turns each note
+  still ``hooked`` into the outbox's events, claimed ``FOR UPDATE SKIP
+  LOCKED`` so that one sender does it once, then sends them.
+
+Old notes go in one scheduled job (``_gc``): notes no webhook still needs, of
+models no longer tracked, or older than ``rest_api.sync_retention_days`` and a
+day (cursors are refused at the retention itself: a transaction noted just
+before a cursor's snapshot may commit just after it).
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from psycopg2.extras import execute_values
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..infra import worker_cache
+from ..lib import changes, serialize, settings
+
+_logger = logging.getLogger(__name__)
+
+PENDING = "rest_api.change_notes"  # the transaction's pre-commit data: model -> Pending
+HOOK_CRON = "rest_api.ir_cron_rest_api_webhook_deliver"
+GC_MARGIN_DAYS = 1
+INSERT_SQL = """
+INSERT INTO rest_api_change
+    (xid, noted_at, model, ids, created, written, unlinked, unlinked_company, hook_ids, hook_unlinks, hooked)
+VALUES %s
+"""
+TRIGGER_SQL = """
+WITH wake AS (
+    INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+    VALUES (%s, now() AT TIME ZONE 'UTC', %s, %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+)"""
+INSERT_TEMPLATE = (
+    "(pg_current_xact_id(), (clock_timestamp() AT TIME ZONE 'UTC'), %s, %s::int4[], %s::int4[], %s::jsonb,"
+    " %s::int4[], %s::int4[], %s::int4[], %s::jsonb, %s)"
+)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What a model's changes are noted for, kept per worker: tracking and webhook subscriptions."""
+
+    tracked: bool = False
+    subscriptions: tuple = ()
+
+    def hooks(self, event):
+        return [sub for sub in self.subscriptions if event in sub.events]
+
+
+@dataclass
+class Pending:
+    """One model's changes in the running transaction, not written yet."""
+
+    created: list = field(default_factory=list)
+    writes: list = field(default_factory=list)  # (field names, ids)
+    unlinked: dict = field(default_factory=dict)  # id -> company id or None
+    hook_ids: set = field(default_factory=set)
+    hook_unlinks: dict = field(default_factory=dict)  # subscription id -> {id: its last state or None}
+
+
+class RestApiChange(models.Model):
+    _name = "rest.api.change"
+    _description = "REST API change note"
+    _order = "id desc"
+    _log_access = False
+    _allow_sudo_commands = False
+
+    model = fields.Char(required=True, readonly=True, index=True)
+    noted_at = fields.Datetime(readonly=True, index=True, help="When the transaction wrote it (UTC).")
+    record_count = fields.Integer("Records", compute="_compute_record_count")
+    hooked = fields.Boolean(
+        "Webhook events to make", readonly=True, help="Its webhook events are not made yet."
+    )
+
+    def init(self):
+        """The columns the ORM has no types for: the transaction id and the arrays of ids."""
+        self.env.cr.execute("""
+            ALTER TABLE rest_api_change
+                ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+                ADD COLUMN IF NOT EXISTS ids int4[] NOT NULL DEFAULT '{}',
+                ADD COLUMN IF NOT EXISTS created int4[],
+                ADD COLUMN IF NOT EXISTS written jsonb,
+                ADD COLUMN IF NOT EXISTS unlinked int4[],
+                ADD COLUMN IF NOT EXISTS unlinked_company int4[],
+                ADD COLUMN IF NOT EXISTS hook_ids int4[],
+                ADD COLUMN IF NOT EXISTS hook_unlinks jsonb;
+            CREATE INDEX IF NOT EXISTS rest_api_change_model_xid ON rest_api_change (model, xid);
+            CREATE INDEX IF NOT EXISTS rest_api_change_hooked ON rest_api_change (id) WHERE hooked;
+        """)  # fmt: skip
+
+    def _compute_record_count(self):
+        if not self.ids:
+            return
+        self.env.cr.execute(
+            SQL("SELECT id, cardinality(ids) FROM rest_api_change WHERE id IN %s", tuple(self.ids))
+        )
+        counts = dict(self.env.cr.fetchall())
+        for note in self:
+            note.record_count = counts.get(note.id, 0)
+
+    # ------------------------------------------------------------ what is watched
+    @api.model
+    def _watched(self):
+        """model -> Watch: the models tracked or subscribed to, read once per worker
+        (any change of tracking, subscriptions, keys, scopes or users clears it everywhere)."""
+        memo = worker_cache.memo(self.env.registry, "rest_api.watched")
+        if "models" not in memo:
+            tracked = set(self.env["rest.api.sync.model"].sudo()._tracked())
+            hooks = self.env["rest.api.webhook"]._subscriptions()
+            memo["models"] = {
+                model: Watch(tracked=model in tracked, subscriptions=hooks.get(model, ()))
+                for model in tracked | set(hooks)
+            }
+        return memo["models"]
+
+    # ------------------------------------------------------------ noting (in the writing transaction)
+    @api.model
+    def _pending(self, model):
+        cr = self.env.cr
+        notes = cr.precommit.data.get(PENDING)
+        if notes is None:
+            notes = cr.precommit.data[PENDING] = {}
+            cr.precommit.add(self._flush)
+        found = notes.get(model)
+        if found is None:
+            found = notes[model] = Pending()
+        return found
+
+    @api.model
+    def _note(self, model, watch, event, ids, names=(), companies=None, seen=None):
+        """Note that ``event`` touched ``ids`` of ``model`` in this transaction.
+
+        ``names``: the fields a write wrote; ``companies``: {id: company id} of deleted
+        records; ``seen``: {subscription id: {id: its last state or None}} of deleted records it could see."""
+        ids = [i for i in ids if isinstance(i, int)]
+        if not ids:
+            return
+        pending = self._pending(model)
+        if event == "create":
+            pending.created.extend(ids)
+        elif event == "write":
+            pending.writes.append((tuple(names), ids))
+        else:
+            companies = companies or {}
+            pending.unlinked.update((i, companies.get(i)) for i in ids)
+            for sub_id, visible in (seen or {}).items():
+                pending.hook_unlinks.setdefault(sub_id, {}).update(visible)
+        for sub in watch.hooks(event):
+            if event != "write" or not sub.fields or set(names).intersection(sub.fields):
+                pending.hook_ids.add(sub.id)
+
+    @api.model
+    def _flush(self):
+        """Write this transaction's notes: one INSERT, one row per model (pre-commit)."""
+        notes = self.env.cr.precommit.data.pop(PENDING, None)
+        if not notes:
+            return
+        rows, hooked = [], False
+        for model, pending in notes.items():
+            written = changes.merge_groups(pending.writes)
+            everything = set(pending.created).union(pending.unlinked, *(ids for _names, ids in written))
+            unlinked = sorted(pending.unlinked)
+            hook_unlinks = {
+                str(sub): {str(i): row for i, row in found.items()}
+                for sub, found in pending.hook_unlinks.items()
+                if found
+            }
+            rows.append((
+                model, sorted(everything), sorted(set(pending.created)) or None,
+                json.dumps(written) if written else None,
+                unlinked or None, [pending.unlinked[i] for i in unlinked] or None,
+                sorted(pending.hook_ids) or None, serialize.dumps(hook_unlinks).decode() if hook_unlinks else None,
+                bool(pending.hook_ids),
+            ))  # fmt: skip
+            hooked = hooked or bool(pending.hook_ids)
+        statement = INSERT_SQL
+        cr = self.env.cr
+        if hooked:
+            # the sender's wake-up in the same statement: a trigger row for its scheduled
+            # action, and Odoo's NOTIFY to the cron workers once committed (ir.cron._trigger)
+            cron = self.env.ref(HOOK_CRON).sudo()
+            statement = (
+                cr._obj.mogrify(TRIGGER_SQL, [cron.id, self.env.uid, self.env.uid]).decode() + statement
+            )
+            cr.postcommit.add(cron._notifydb)
+        execute_values(cr._obj, statement, rows, template=INSERT_TEMPLATE)
+
+    # ------------------------------------------------------------ keeping
+    @api.model
+    def _retention_days(self):
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        return settings.read(get_param, "rest_api.sync_retention_days")
+
+    @api.model
+    def _gc(self):
+        """Delete the notes nobody needs any more: the scheduled job."""
+        tracked = list(self.env["rest.api.sync.model"].sudo()._tracked())
+        days = self._retention_days() + GC_MARGIN_DAYS
+        self.env.cr.execute(
+            SQL(
+                """DELETE FROM rest_api_change
+                    WHERE NOT hooked AND (model != ALL(%s::varchar[])
+                          OR noted_at < (now() AT TIME ZONE 'UTC') - make_interval(days => %s))""",
+                tracked, days,
+            )
+        )  # fmt: skip
+        _logger.info("rest_api: %s change notes deleted", self.env.cr.rowcount)
+        return self.env.cr.rowcount
