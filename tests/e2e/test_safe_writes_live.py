@@ -78,13 +78,17 @@ def test_a_dozen_identical_idempotent_requests_at_once_create_one_record(admin, 
 
 def test_while_the_first_runs_a_duplicate_is_409_then_it_is_replayed(admin, make_key):
     key, name, idem = make_key()["key"], uniq("idem-slow"), uniq("idem")
+    # each operation names the one before it: they run one by one (consecutive creates
+    # of one model would run as one create of their list, done too soon)
     body = {"operations": [{"method": "POST", "path": "/api/res.partner/create",
-                            "body": [{"name": name, "comment": "x" * 200}] * 5}] * 100}  # fmt: skip
+                            "body": [{"name": name, "comment": "x" * 200,
+                                      **({"parent_id": f"${{{i - 1}.ids.0}}"} if i else {})}] * 5}
+                           for i in range(100)]}  # fmt: skip
     send = lambda base=URL: call("POST", "/api/batch", key, base=base, json=body,  # noqa: E731
                                  headers={"Idempotency-Key": idem})  # fmt: skip
     with ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(send)
-        time.sleep(0.3)  # a head start: it runs for seconds (500 creates)
+        time.sleep(0.3)  # a head start: it runs for seconds (100 creates of 5 records)
         duplicates = []
         while not first.done():  # over the other worker and the second server
             duplicates.append(send(URL2 or URL))
