@@ -21,7 +21,7 @@ from odoo.service import model as service_model
 
 from ..infra import throttle
 from ..lib import batch as batches
-from ..lib import errors, methods, routes, serialize
+from ..lib import errors, methods, routes, serialize, values
 from . import handlers
 from .call import Call
 from .errors import to_api_error
@@ -119,7 +119,7 @@ def _run_all(pipeline, call, operations, plan):
             _run_group(pipeline, call, plan, group, answers, results)  # it needs their answers
             group = []
         create = _checked_create(pipeline, call, operation, answers) if plan.groups(operation) else None
-        if create is not None and group and not group[0].joins(create):
+        if create is not None and group and not _joins(group, create):
             _run_group(pipeline, call, plan, group, answers, results)
             group = []
         if create is not None:
@@ -204,9 +204,16 @@ class _Create:
     def __init__(self, operation, sub, vals_list, many):
         self.operation, self.sub, self.vals_list, self.many = operation, sub, vals_list, many
 
-    def joins(self, other):
-        """Whether ``other`` may be created in the same ORM call as this one."""
-        return other.sub.model._name == self.sub.model._name and other.sub.model.env is self.sub.model.env
+
+def _joins(group, create):
+    """Whether ``create`` may be made in the same ORM call as ``group``: the same model in
+    the same environment, and at most as many records as one create call may make."""
+    first = group[0].sub.model
+    return (
+        create.sub.model._name == first._name
+        and create.sub.model.env is first.env
+        and sum(len(each.vals_list) for each in group) + len(create.vals_list) <= values.MAX_RECORDS
+    )
 
 
 def _may_group(pipeline, call):

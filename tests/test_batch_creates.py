@@ -18,6 +18,8 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..controllers import batch as batch_module
+from ..infra import throttle
+from ..lib import values
 from .common import RestApiCase
 
 CREATE = "/api/res.partner/create"
@@ -272,3 +274,17 @@ class TestBatchCreates(RestApiCase):
             results[4]["body"], {"id": partner.id, "ref": "1", "child_ids": [results[2]["body"]["id"]]}
         )
         self.assertEqual(partner.ref, "1")
+
+    def test_groups_are_bounded(self):
+        operations = [create({"name": f"bound {number}"}) for number in range(5)]
+        # at most as many records as one create call makes
+        with patch.object(values, "MAX_RECORDS", 3), creates_of(self.env, "res.partner") as sizes:
+            self.assertEqual(self.batch(operations).status_code, 200)
+        self.assertEqual(sizes, [3, 2])
+        # a key this worker saw use up its window: each operation counted before its work
+        with (
+            patch.object(throttle, "exhausted", lambda env, key: True),
+            creates_of(self.env, "res.partner") as sizes,
+        ):
+            self.assertEqual(self.batch(operations).status_code, 200)
+        self.assertEqual(sizes, [1] * 5)
