@@ -41,7 +41,7 @@ def creates_of(env, model, refuse_lists=False):
     def spy(self, vals_list):
         sizes.append(len(vals_list))
         if refuse_lists and len(vals_list) > 1:
-            raise ValidationError("Not as a list.")
+            raise ValidationError(self.env._("Not as a list."))
         return original(self, vals_list)
 
     with patch.object(Model, "create", spy):
