@@ -8,6 +8,9 @@ The first operation that fails fails the batch: its problem+json, its
 status, ``"operation": N``, and the transaction rolls back, so nothing any
 operation did is written. Only data routes run inside a batch: not the
 login-token routes, the documents, webhook subscriptions, nor another batch.
+Consecutive creates of one model are made by one ORM create of their list,
+each operation still checked, counted and answered as if alone (see
+``_run_group`` below).
 """
 
 import json
@@ -197,7 +200,9 @@ def _result(response):
 # answers. If the create of the list fails, the batch is undone and runs
 # again with that group's operations one by one, through the stages, as if
 # never grouped: the first that fails is the one named, and no operation is
-# counted twice.
+# counted twice. Not grouped: a create whose values name records of its own
+# model, one that asks for its records in its answer, one that refers to the
+# answer of a create not made yet.
 class _Create:
     """One create operation of a batch, checked, whose records are not made yet."""
 
@@ -240,11 +245,26 @@ def _checked_create(pipeline, call, operation, answers):
         pipeline._scope(sub)
         body = sub.json()  # as the handler reads it
         vals_list = handlers.checked_values(sub, body, "create")
+        if _names_its_model(sub.model, vals_list):
+            return None
     except psycopg2.Error as exc:
         _raise_failed(call, operation, exc)  # the transaction is lost: nothing after it can run
     except Exception:  # noqa: BLE001 -- it runs alone, and fails there the same way
         return None
     return _Create(operation, sub, vals_list, many=isinstance(body, list))
+
+
+def _names_its_model(model, vals_list):
+    """Whether the values name records of the model they create (a parent, children):
+    such a create runs alone, as a model's create may look at the records made before
+    it (res.partner: the first contact of a company without an address gives it its
+    address; a company with two new contacts at once keeps none)."""
+    for vals in vals_list:
+        for name, value in vals.items():
+            field = model._fields.get(name)
+            if value and field is not None and field.relational and field.comodel_name == model._name:
+                return True
+    return False
 
 
 def _prefers(operation):

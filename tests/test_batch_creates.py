@@ -13,7 +13,6 @@ from unittest.mock import patch
 from urllib.parse import unquote_plus
 
 from odoo import api
-from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -41,7 +40,7 @@ def creates_of(env, model, refuse_lists=False):
     def spy(self, vals_list):
         sizes.append(len(vals_list))
         if refuse_lists and len(vals_list) > 1:
-            raise ValidationError(self.env._("Not as a list."))
+            raise ValueError("not as a list")
         return original(self, vals_list)
 
     with patch.object(Model, "create", spy):
@@ -156,17 +155,17 @@ class TestBatchCreates(RestApiCase):
             create({"name": "{run}mix 0"}),
             create({"name": "{run}mix 1"}),
             {"method": "POST", "path": "/api/res.partner.category/create", "body": {"name": "{run}mix tag"}},
-            create({"name": "{run}mix 3", "parent_id": "${0.id}", "category_id": ["${2.id}"]}),
-            create({"name": "{run}mix 4", "parent_id": "${1.id}"}),
+            create({"name": "{run}mix 3", "color": "${0.id}", "category_id": ["${2.id}"]}),
+            create({"name": "{run}mix 4", "color": "${1.id}"}),
             {"method": "PATCH", "path": "/api/res.partner/${4.id}", "body": {"ref": "patched"}},
             create({"name": "{run}mix 6"}),
             create({"name": "{run}mix 7"}, headers={"Prefer": "return=representation"},
-                   path=CREATE + "?fields=name,parent_id"),
+                   path=CREATE + "?fields=name,color"),
             create({"name": "{run}mix 8"}),
-            create({"name": "{run}mix 9", "parent_id": "${8.id}"}),
+            create({"name": "{run}mix 9", "color": "${8.id}"}),
             create({"name": "{run}mix 10"}),
             {"method": "GET", "path": "/api/res.partner/search?domain=[[\"name\",\"=like\",\"{run}mix %\"]]"
-                                      "&fields=name,parent_id&order=id"},
+                                      "&fields=name,color&order=id"},
         ]  # fmt: skip
         grouped, alone, grouped_sizes, alone_sizes = self.both(operations)
         self.assertEqual(grouped.status_code, 200, grouped.text)
@@ -176,14 +175,40 @@ class TestBatchCreates(RestApiCase):
         self.assertSameAnswers(grouped, alone)
         results = grouped.json()["results"]
         ids = [r["body"].get("id") for r in results[:11]]
-        self.assertEqual(results[7]["body"], {"id": ids[7], "name": "G-mix 7", "parent_id": False})
+        self.assertEqual(results[7]["body"], {"id": ids[7], "name": "G-mix 7", "color": 0})
         self.assertEqual(results[7]["headers"]["Preference-Applied"], "return=representation")
-        found = {row["name"]: row["parent_id"] for row in results[11]["body"]}
-        self.assertEqual(found["G-mix 3"], [ids[0], "G-mix 0"])
-        self.assertEqual(found["G-mix 9"], [ids[8], "G-mix 8"])
+        found = {row["name"]: row["color"] for row in results[11]["body"]}
+        self.assertEqual((found["G-mix 3"], found["G-mix 4"], found["G-mix 9"]), (ids[0], ids[1], ids[8]))
         self.assertEqual(len(found), 9)
         self.assertEqual(self.env["res.partner"].browse(ids[4]).ref, "patched")
         self.assertEqual(self.env["res.partner"].browse(ids[3]).category_id.name, "G-mix tag")
+
+    def test_creates_that_name_records_of_their_model_run_alone(self):
+        # res.partner: the first contact of a company without an address gives it its address
+        # (two contacts made by one create: the company has two, and keeps no address)
+        outcomes = []
+        for grouping in (True, False):
+            company = self.env["res.partner"].create({"name": f"firm {grouping}", "is_company": True})
+            operations = [
+                create({"name": "first", "parent_id": company.id, "street": "1 First St"}),
+                create({"name": "second", "parent_id": company.id, "street": "2 Second St"}),
+                create({"name": "parent", "child_ids": [{"name": "child"}]}),
+                create({"name": "plain"}),
+            ]
+            with creates_of(self.env, "res.partner") as sizes:
+                response = self.batch(operations, grouping=grouping)
+            self.assertEqual(response.status_code, 200, response.text)
+            partners = self.env["res.partner"].browse(
+                [result["body"]["id"] for result in response.json()["results"]]
+            )
+            self.env.invalidate_all()
+            outcomes.append(
+                (sizes, company.street, partners.mapped("street"), partners[2].child_ids.mapped("name"))
+            )
+        self.assertEqual(outcomes[0], outcomes[1])
+        self.assertEqual(
+            outcomes[0][1:], ("1 First St", ["1 First St", "1 First St", False, False], ["child"])
+        )
 
     # ------------------------------------------------------------ failures
     @mute_logger("odoo.sql_db", "odoo.http")
@@ -256,9 +281,9 @@ class TestBatchCreates(RestApiCase):
         operations = [
             {"method": "PATCH", "path": f"/api/res.partner/{partner.id}", "body": {"ref": "1"}},
             create({"name": "once 1"}),
-            create({"name": "once 2", "parent_id": partner.id}),
+            create({"name": "once 2", "color": 7}),
             create({"name": "once 3"}),
-            {"method": "GET", "path": f"/api/res.partner/{partner.id}?fields=ref,child_ids"},
+            {"method": "GET", "path": f"/api/res.partner/{partner.id}?fields=ref"},
         ]
         with counted(self.env) as names, creates_of(self.env, "res.partner", refuse_lists=True) as sizes:
             response = self.batch(operations)
@@ -270,9 +295,8 @@ class TestBatchCreates(RestApiCase):
         self.assertEqual(names, [f"/api/res.partner/{partner.id}", "once 1", "once 2", "once 3",
                                  f"/api/res.partner/{partner.id}"])  # fmt: skip
         self.assertEqual(self.names("once "), ["once 1", "once 2", "once 3"])
-        self.assertEqual(
-            results[4]["body"], {"id": partner.id, "ref": "1", "child_ids": [results[2]["body"]["id"]]}
-        )
+        self.assertEqual(results[4]["body"], {"id": partner.id, "ref": "1"})
+        self.assertEqual(self.env["res.partner"].browse(results[2]["body"]["id"]).color, 7)
         self.assertEqual(partner.ref, "1")
 
     def test_groups_are_bounded(self):
