@@ -8,6 +8,9 @@ The first operation that fails fails the batch: its problem+json, its
 status, ``"operation": N``, and the transaction rolls back, so nothing any
 operation did is written. Only data routes run inside a batch: not the
 login-token routes, the documents, webhook subscriptions, nor another batch.
+Consecutive creates of one model are made by one ORM create of their list,
+each operation still checked, counted and answered as if alone (see
+``_run_group`` below).
 """
 
 import json
@@ -19,8 +22,10 @@ from werkzeug.urls import url_decode
 
 from odoo.service import model as service_model
 
+from ..infra import throttle
 from ..lib import batch as batches
-from ..lib import errors, methods, routes, serialize
+from ..lib import errors, methods, routes, serialize, values
+from . import handlers
 from .call import Call
 from .errors import to_api_error
 
@@ -64,28 +69,97 @@ def batch_kept(call):
 def batch(call):
     pipeline = call.env["rest.api.pipeline"]
     operations = batches.parse(call.json(), call.setting("rest_api.max_batch_operations"))
-    answers, results = [], []
-    for operation in operations:
+    plan = _Plan(_may_group(pipeline, call))
+    while True:
         try:
-            status, headers, body = _run(pipeline, call, operation, answers)
-        except psycopg2.OperationalError:
-            raise  # a serialisation failure: Odoo rolls back and runs the whole batch again
-        except psycopg2.IntegrityError as exc:
-            # a constraint of the database: the transaction is lost anyway; say it as Odoo would
-            call.env.cr.rollback()
-            raise _failed(call, operation, service_model._as_validation_error(call.env, exc)) from exc
-        except Exception as exc:
-            raise _failed(call, operation, exc) from exc
-        answers.append(body)
-        results.append({"status": status, "headers": headers, "body": body})
-    from .handlers import json_response
-
-    return json_response({"results": results})
+            results = _run_all(pipeline, call, operations, plan)
+        except _GroupFailed as failed:
+            # undone, as if the batch had not run: again, the group's operations one by one;
+            # those before it are not counted again (the first run counted them, and they passed)
+            _undo(call.env)
+            plan.alone.update(failed.indexes)
+            plan.counted = max(plan.counted, failed.indexes[0])
+            continue
+        return handlers.json_response({"results": results})
 
 
-def _run(pipeline, call, operation, answers):
-    path, query = batches.resolve_path(operation, answers)
-    body = batches.resolve_body(operation, answers)
+def _undo(env):
+    """Roll the transaction back as Odoo does before it runs a request again."""
+    env.cr.rollback()
+    env.reset()
+    env.registry.reset_changes()
+
+
+class _Plan:
+    """How a batch's operations run: which creates may be grouped, which are already counted."""
+
+    def __init__(self, grouping):
+        self.grouping = grouping
+        self.alone = set()  # the operations of a group whose create failed: one by one
+        self.counted = 0  # the operations before this one were counted by an earlier run
+
+    def groups(self, operation):
+        return self.grouping and operation.index not in self.alone
+
+    def counts(self, operation):
+        return operation.index >= self.counted
+
+
+class _GroupFailed(Exception):  # noqa: N818 -- not an error: the group runs again, one by one
+    """The create of a group's list failed: its operations run again, one by one."""
+
+    def __init__(self, indexes):
+        super().__init__(indexes)
+        self.indexes = indexes
+
+
+def _run_all(pipeline, call, operations, plan):
+    """Run the operations in order; their results, or raise the failure of the first that fails."""
+    answers, results = [], []
+    group = []  # consecutive creates of one model, checked, not yet run (_Create)
+    for operation in operations:
+        if group and max(batches.references(operation), default=-1) >= group[0].operation.index:
+            _run_group(pipeline, call, plan, group, answers, results)  # it needs their answers
+            group = []
+        create = _checked_create(pipeline, call, operation, answers) if plan.groups(operation) else None
+        if create is not None and group and not _joins(group, create):
+            _run_group(pipeline, call, plan, group, answers, results)
+            group = []
+        if create is not None:
+            group.append(create)
+            continue
+        if group:  # this operation runs alone (not a create, or its checks fail): those before it first
+            _run_group(pipeline, call, plan, group, answers, results)
+            group = []
+        _run_alone(pipeline, call, plan, operation, answers, results)
+    if group:
+        _run_group(pipeline, call, plan, group, answers, results)
+    return results
+
+
+def _run_alone(pipeline, call, plan, operation, answers, results):
+    """Run one operation through the stages, as if sent alone; its failure fails the batch."""
+    try:
+        status, headers, body = _run(pipeline, call, operation, answers, plan.counts(operation))
+    except Exception as exc:
+        _raise_failed(call, operation, exc)
+    answers.append(body)
+    results.append({"status": status, "headers": headers, "body": body})
+
+
+def _raise_failed(call, operation, exc):
+    """Raise the batch's failure: ``operation`` failed with ``exc``."""
+    if isinstance(exc, psycopg2.OperationalError):
+        raise exc  # a serialisation failure: Odoo rolls back and runs the whole batch again
+    if isinstance(exc, psycopg2.IntegrityError):
+        # a constraint of the database: the transaction is lost anyway; say it as Odoo would
+        call.env.cr.rollback()
+        raise _failed(call, operation, service_model._as_validation_error(call.env, exc)) from exc
+    raise _failed(call, operation, exc) from exc
+
+
+def _sub_call(pipeline, call, operation, path, query, body):
+    """The ``Call`` of one operation: the batch request's key and user, the operation's route."""
     sub = Call(OperationRequest(call.httprequest, operation.method, path, query, operation.headers))
     sub.request_id = call.request_id
     sub.body = b"" if body is None else serialize.dumps(body)
@@ -95,13 +169,132 @@ def _run(pipeline, call, operation, answers):
             "Only data routes run inside a batch (no login token, document or batch route)."
         )
     sub.credentials, sub.key, sub.token, sub.user_id = call.credentials, call.key, call.token, call.user_id
-    pipeline._throttle_operation(sub)
+    return sub
+
+
+def _run(pipeline, call, operation, answers, count=True):
+    path, query = batches.resolve_path(operation, answers)
+    body = batches.resolve_body(operation, answers)
+    sub = _sub_call(pipeline, call, operation, path, query, body)
+    if count:
+        pipeline._throttle_operation(sub)
     pipeline._scope(sub)
-    response = pipeline._run(sub)
+    return _result(pipeline._run(sub))
+
+
+def _result(response):
+    """(status, headers, body) of an operation's answer, as its result in the batch's answer says it."""
     data = response.get_data()
     answer = json.loads(data) if data else None
     headers = {name: response.headers[name] for name in batches.RESULT_HEADERS if name in response.headers}
     return response.status_code, headers, answer
+
+
+# ---------------------------------------------------------------- consecutive creates, one ORM create
+# Consecutive creates of one model run as one ``create`` of the list of their
+# values, as Odoo's own create of a list does: what a record costs (the
+# INSERT, defaults, computed fields, checks) is paid once for all of them.
+# Each operation is checked as if sent alone first (its route, scopes, its
+# values and what they reach); once the records exist, each is counted
+# against the key's rate limit, in order, and answered as the create route
+# answers. If the create of the list fails, the batch is undone and runs
+# again with that group's operations one by one, through the stages, as if
+# never grouped: the first that fails is the one named, and no operation is
+# counted twice. Not grouped: a create whose values name records of its own
+# model, one that asks for its records in its answer, one that refers to the
+# answer of a create not made yet.
+class _Create:
+    """One create operation of a batch, checked, whose records are not made yet."""
+
+    def __init__(self, operation, sub, vals_list, many):
+        self.operation, self.sub, self.vals_list, self.many = operation, sub, vals_list, many
+
+
+def _joins(group, create):
+    """Whether ``create`` may be made in the same ORM call as ``group``: the same model in
+    the same environment, and at most as many records as one create call may make."""
+    first = group[0].sub.model
+    return (
+        create.sub.model._name == first._name
+        and create.sub.model.env is first.env
+        and sum(len(each.vals_list) for each in group) + len(create.vals_list) <= values.MAX_RECORDS
+    )
+
+
+def _may_group(pipeline, call):
+    """Whether creates may be grouped in this batch: the stages run as this module knows
+    them (no addon wraps the handler's stage), and the key is not known to be over its
+    rate limit (its operations are then counted before any work, each alone)."""
+    from ..models.rest_api_pipeline import RestApiPipeline  # it reads the route table, which names batch
+
+    if type(pipeline)._run is not RestApiPipeline._run:
+        return False
+    return call.key is None or not throttle.exhausted(call.env, call.key)
+
+
+def _checked_create(pipeline, call, operation, answers):
+    """A ``_Create`` of ``operation`` if it is a create that can run in a group and passes
+    its checks; None when it runs alone (then the stages check it again, and raise)."""
+    if operation.method != "POST" or _prefers(operation):
+        return None
+    try:
+        path, query = batches.resolve_path(operation, answers)
+        sub = _sub_call(pipeline, call, operation, path, query, batches.resolve_body(operation, answers))
+        if sub.route.handler is not handlers.create:
+            return None
+        pipeline._scope(sub)
+        body = sub.json()  # as the handler reads it
+        vals_list = handlers.checked_values(sub, body, "create")
+        if _names_its_model(sub.model, vals_list):
+            return None
+    except psycopg2.Error as exc:
+        _raise_failed(call, operation, exc)  # the transaction is lost: nothing after it can run
+    except Exception:  # noqa: BLE001 -- it runs alone, and fails there the same way
+        return None
+    return _Create(operation, sub, vals_list, many=isinstance(body, list))
+
+
+def _names_its_model(model, vals_list):
+    """Whether the values name records of the model they create (a parent, children):
+    such a create runs alone, as a model's create may look at the records made before
+    it (res.partner: the first contact of a company without an address gives it its
+    address; a company with two new contacts at once keeps none)."""
+    for vals in vals_list:
+        for name, value in vals.items():
+            field = model._fields.get(name)
+            if value and field is not None and field.relational and field.comodel_name == model._name:
+                return True
+    return False
+
+
+def _prefers(operation):
+    """Whether the operation asks for its records in its answer (read once they exist: alone)."""
+    return any(name.lower() == "prefer" and "return=representation" in value.lower()
+               for name, value in operation.headers)  # fmt: skip
+
+
+def _run_group(pipeline, call, plan, group, answers, results):
+    if len(group) == 1:
+        _run_alone(pipeline, call, plan, group[0].operation, answers, results)
+        return
+    try:
+        records = group[0].sub.model.create([vals for create in group for vals in create.vals_list])
+    except psycopg2.OperationalError:
+        raise  # a serialisation failure: Odoo rolls back and runs the whole batch again
+    except Exception as exc:  # noqa: BLE001 -- undone and run again, one by one (batch())
+        raise _GroupFailed([create.operation.index for create in group]) from exc
+    start = 0
+    for create in group:
+        mine = records[start : start + len(create.vals_list)]
+        start += len(create.vals_list)
+        try:
+            if plan.counts(create.operation):
+                pipeline._throttle_operation(create.sub)
+            status, headers, body = _result(handlers.created_answer(create.sub, mine, create.many))
+        except Exception as exc:
+            _raise_failed(call, create.operation, exc)
+        answers.append(body)
+        results.append({"status": status, "headers": headers, "body": body})
 
 
 def _failed(call, operation, exc):

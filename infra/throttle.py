@@ -170,6 +170,12 @@ def count(env, key, ahead=False):
     return Count(env, key, pending, ahead)
 
 
+def exhausted(env, key):
+    """Whether this worker saw ``key`` (a KeyInfo) use up its window, which is still open:
+    its calls are counted before any of their work is done."""
+    return bool(key.rate_limit) and ((env.cr.dbname, key.id), time.monotonic()) in EXHAUSTED
+
+
 # ---------------------------------------------------------------- failed logins
 def _login_settings(env):
     values = env["rest.api.pipeline"]._settings()

@@ -113,6 +113,27 @@ def _check_body_references(index: int, value: object) -> None:
             _check_body_references(index, each)
 
 
+def references(operation: Operation) -> set[int]:
+    """The positions of the earlier operations whose answers ``operation`` refers to."""
+    found = set()
+    for text in {operation.path, unquote(operation.path)}:
+        found.update(_references(text))
+
+    def walk(value):
+        if isinstance(value, str):
+            if match := WHOLE_REFERENCE_RE.match(value):
+                found.add(int(match.group(1)))
+        elif isinstance(value, dict):
+            for each in value.values():
+                walk(each)
+        elif isinstance(value, list):
+            for each in value:
+                walk(each)
+
+    walk(operation.body)
+    return found
+
+
 def _member(index: int, answers: list[object], position: int, members: str) -> object:
     value = answers[position]
     for name in members.strip(".").split("."):

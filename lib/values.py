@@ -36,6 +36,7 @@ INT_MAX = 2**31 - 1
 FLOAT_LIMIT = 1e300
 MAX_DEPTH = 8
 MAX_COMMANDS = 10000
+MAX_RECORDS = 1000  # records one create call makes at most (a batch groups creates up to this too)
 NAME_LIMIT = 60
 # A selection can have hundreds of keys (time zones); the message stays short.
 SELECTION_SHOWN = 20
@@ -98,7 +99,11 @@ def coerce_values(
 
 
 def coerce_many(
-    values: object, model: str, fields_of: FieldsOf, max_records: int = 1000, lines: Lines | None = None
+    values: object,
+    model: str,
+    fields_of: FieldsOf,
+    max_records: int = MAX_RECORDS,
+    lines: Lines | None = None,
 ) -> list[dict]:
     """Validate a create body: one object, or a non-empty array of at most ``max_records`` objects."""
     if isinstance(values, dict):

@@ -18,3 +18,5 @@ from . import test_nested_writes
 from . import test_aggregate
 from . import test_cursor_paging
 from . import test_oauth
+from . import test_batch_creates
+from . import test_sync

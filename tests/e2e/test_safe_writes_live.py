@@ -78,13 +78,17 @@ def test_a_dozen_identical_idempotent_requests_at_once_create_one_record(admin, 
 
 def test_while_the_first_runs_a_duplicate_is_409_then_it_is_replayed(admin, make_key):
     key, name, idem = make_key()["key"], uniq("idem-slow"), uniq("idem")
+    # each operation names the one before it: they run one by one (consecutive creates
+    # of one model would run as one create of their list, done too soon)
     body = {"operations": [{"method": "POST", "path": "/api/res.partner/create",
-                            "body": [{"name": name, "comment": "x" * 200}] * 5}] * 100}  # fmt: skip
+                            "body": [{"name": name, "comment": "x" * 200,
+                                      **({"parent_id": f"${{{i - 1}.ids.0}}"} if i else {})}] * 5}
+                           for i in range(100)]}  # fmt: skip
     send = lambda base=URL: call("POST", "/api/batch", key, base=base, json=body,  # noqa: E731
                                  headers={"Idempotency-Key": idem})  # fmt: skip
     with ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(send)
-        time.sleep(0.3)  # a head start: it runs for seconds (500 creates)
+        time.sleep(0.3)  # a head start: it runs for seconds (100 creates of 5 records)
         duplicates = []
         while not first.done():  # over the other worker and the second server
             duplicates.append(send(URL2 or URL))
@@ -146,3 +150,27 @@ def test_a_batch_is_one_transaction_on_a_live_server(admin, make_key):
     assert_problem(failed, 422)
     assert failed.json()["operation"] == 1
     assert admin("res.partner", "read", [first], ["ref"])[0]["ref"] is False
+
+
+def test_grouped_creates_count_as_sent_alone_when_one_fails(admin, make_key):
+    """Consecutive creates run as one ORM create; when it fails (a barcode twice: the
+    model's check sees both), the batch is undone and runs again one by one: the
+    operations before the refused one are counted once each, those after it not at all
+    (the counts are kept outside the transaction)."""
+    key, name = make_key(rate_limit=30, rate_limit_period=3600)["key"], uniq("grouped")
+    barcode, partner = uniq("bc"), admin("res.partner", "create", {"name": uniq("patched")})
+    operations = [{"method": "PATCH", "path": f"/api/res.partner/{partner}", "body": {"ref": name}}] + [
+        {"method": "POST", "path": "/api/res.partner/create",
+         "body": dict({"name": f"{name} {number}"}, **({"barcode": barcode} if number in (1, 3) else {}))}
+        for number in range(6)
+    ]  # fmt: skip
+    failed = call("POST", "/api/batch", key, json={"operations": operations})
+    assert assert_problem(failed, 422)["operation"] == 4  # the second barcode
+    assert admin("res.partner", "search_count", [("name", "=like", f"{name} %")]) == 0
+    assert admin("res.partner", "read", [partner], ["ref"])[0]["ref"] is False
+    after = call("GET", f"/api/res.partner/{partner}", key)
+    # the batch, its operations 0 to 4 (4 refused), then this call: 7 of 30
+    assert after.headers["RateLimit-Remaining"] == "23", after.headers
+    done = call("POST", "/api/batch", key, json={"operations": operations[:4]})
+    assert [r["status"] for r in done.json()["results"]] == [200, 201, 201, 201], done.text
+    assert admin("res.partner", "search_count", [("name", "=like", f"{name} %")]) == 3

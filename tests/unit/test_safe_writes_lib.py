@@ -112,6 +112,17 @@ def test_references_in_paths_and_whole_body_strings():
     assert batch.resolve_path(first, []) == ("/api/a/create", "")
 
 
+def test_the_operations_an_operation_refers_to():
+    operations = batch.parse({"operations": [
+        op("POST", "/api/a/create", {"name": "x"}),
+        op("POST", "/api/a/create", {"name": "y", "note": "see ${0.id}"}),  # not a whole string: no reference
+        op("POST", "/api/a/create", {"name": "z", "lines": [[0, 0, {"parent_id": "${1.id}"}]]}),
+        op("PATCH", "/api/a/${0.id}?fields=name", {"parent_id": "${2.ids.0}"}),
+        op("GET", "/api/a/%24%7B1.id%7D"),  # quoted: still a reference (the path is checked unquoted too)
+    ]}, 10)  # fmt: skip
+    assert [batch.references(each) for each in operations] == [set(), set(), {1}, {0, 2}, {1}]
+
+
 def test_a_reference_to_a_missing_member_is_400():
     (_, second) = batch.parse({"operations": [op("DELETE", "/api/a/1"), op("GET", "/api/a/${0.ids.3}")]}, 10)
     with pytest.raises(errors.BadRequest):
