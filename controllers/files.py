@@ -122,6 +122,7 @@ def binary_get(call):
     except werkzeug.exceptions.RequestedRangeNotSatisfiable as exc:
         raise errors.RangeNotSatisfiable(stream.size) from exc
     response.headers["Content-Disposition"] = files.content_disposition(stream.download_name)
+    response.headers["Accept-Ranges"] = "bytes"
     # one key's bytes stay out of shared caches; a client revalidates with the ETag
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -17,3 +17,4 @@ from . import test_nested_reads
 from . import test_nested_writes
 from . import test_aggregate
 from . import test_cursor_paging
+from . import test_files
