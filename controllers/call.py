@@ -170,7 +170,7 @@ class _Bounded(io.RawIOBase):
             raise errors.PayloadTooLarge(f"The request body is over {self._limit} bytes.")
         return data
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         try:
             return self._count(self._stream.read(size))
         except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk

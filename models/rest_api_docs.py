@@ -100,9 +100,13 @@ class RestApiDocs(models.AbstractModel):
         (Odoo's report groups), as Odoo reads report definitions (sudo)."""
         user_groups = set(self.env.user._get_group_ids())
         found = {}
-        reports = self.env["ir.actions.report"].sudo().search(
-            [("model", "in", list(names)), ("report_type", "in", ["qweb-pdf", "qweb-html", "qweb-text"])],
-            order="model, name, id",
+        reports = (
+            self.env["ir.actions.report"]
+            .sudo()
+            .search(
+                [("model", "in", list(names)), ("report_type", "in", ["qweb-pdf", "qweb-html", "qweb-text"])],
+                order="model, name, id",
+            )
         )
         for report in reports:
             if not report.groups_id or user_groups & set(report.groups_id.ids):

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ import pytest
 import requests
 from conftest import URL, assert_problem, parse_raw, scoped, uniq
 
+_logger = logging.getLogger(__name__)
 MIB = 1024 * 1024
 GROWTH_LIMIT = 20 * MIB
 RANGE_DATA = b"0123456789abcdefghij"
@@ -286,6 +288,6 @@ def test_a_50_mb_round_trip_leaves_the_worker_flat(key, attachment, admin):
     del body
     for step, process in served.items():
         growth = process.memory_info().rss - before[process.pid]
-        print(f"{step}: worker {process.pid} RSS {before[process.pid] / MIB:.1f} -> "
+        _logger.info(f"{step}: worker {process.pid} RSS {before[process.pid] / MIB:.1f} -> "
               f"{process.memory_info().rss / MIB:.1f} MiB, peak {peaks[step] / MIB:.1f} MiB")  # fmt: skip
         assert growth <= GROWTH_LIMIT, f"the {step} worker grew by {growth / MIB:.1f} MiB"

@@ -120,7 +120,7 @@ class _Trickle(io.RawIOBase):
     def __init__(self, data):
         self._data = io.BytesIO(data)
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         return self._data.read(min(5, size if size >= 0 else 5))
 
 
