@@ -8,7 +8,7 @@ is spooled to a temporary file by werkzeug's parser, not held in memory.
 """
 
 import base64
-import time
+import logging
 
 import werkzeug.exceptions
 from werkzeug.formparser import FormDataParser
@@ -19,11 +19,13 @@ from odoo import fields
 from odoo.http import Response
 from odoo.tools.mimetypes import guess_mimetype
 from odoo.tools.safe_eval import safe_eval
+from odoo.tools.safe_eval import time as safe_time
 
 from ..infra import replica
 from ..lib import errors, files, scopes, serialize
 from .handlers import json_response
 
+_logger = logging.getLogger(__name__)
 MULTIPART = "multipart/form-data"
 CREATE = frozenset({"create"})
 SNIFF_BYTES = 4096
@@ -228,14 +230,24 @@ def _render(call, ids):
         content, kind = report_env._render_qweb_html(report, ids)
     # Odoo's test mode renders HTML where PDF is asked (no wkhtmltopdf in tests): say what is sent
     kind = "pdf" if kind == "pdf" else "html"
-    name = report.name
-    if report.print_report_name and len(records) == 1:
-        name = safe_eval(report.print_report_name, {"object": records, "time": time})
-    headers = {"Content-Disposition": files.content_disposition(files.report_file_name(name, kind))}
+    headers = {
+        "Content-Disposition": files.content_disposition(files.report_file_name(_name(report, records), kind))
+    }
     if kind == "html":
         headers["Content-Security-Policy"] = CSP_REPORT
     mimetype = "application/pdf" if kind == "pdf" else "text/html; charset=utf-8"
     return _no_store(Response(content, status=200, headers=headers, content_type=mimetype))
+
+
+def _name(report, records):
+    """The report's file name: its ``print_report_name`` for one record (as Odoo's
+    report controller names it), else its name."""
+    if report.print_report_name and len(records) == 1:
+        try:
+            return safe_eval(report.print_report_name, {"object": records, "time": safe_time}) or report.name
+        except Exception:  # noqa: BLE001 - a broken expression names nothing; the report is still sent
+            _logger.warning("report %s: print_report_name failed", report.report_name, exc_info=True)
+    return report.name
 
 
 def report(call):

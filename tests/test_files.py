@@ -269,6 +269,17 @@ class TestFiles(RestApiCase):
             )
             self.assertEqual(response.headers["Cache-Control"], "private, no-store")
 
+    def test_a_report_is_named_by_its_print_report_name(self):
+        report = self.env.ref(REPORT_XMLID)
+        report.print_report_name = "'Guide %s %s' % (object.name, time.strftime('%Y'))"
+        response = self.report(format="html")
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        year = response.headers["Content-Disposition"].split("Guide base ")[1][:4]
+        self.assertTrue(year.isdigit(), response.headers["Content-Disposition"])
+        report.print_report_name = "object.no_such_field"  # broken: the report's own name
+        response = self.report(format="html")
+        self.assertEqual(response.headers["Content-Disposition"], 'inline; filename="Technical guide.html"')
+
     def test_pdf_without_wkhtmltopdf_is_503_and_html_still_works(self):
         Report = type(self.env["ir.actions.report"])
         with patch.object(Report, "get_wkhtmltopdf_state", lambda self: "install"):
