@@ -98,6 +98,8 @@ class RestApiDocs(models.AbstractModel):
     def _reports(self, names):
         """{model: (report_name, ...)} of the reports of ``names`` the user may print
         (Odoo's report groups), as Odoo reads report definitions (sudo)."""
+        if not names:
+            return {}
         user_groups = set(self.env.user._get_group_ids())
         found = {}
         reports = (

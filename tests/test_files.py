@@ -333,3 +333,31 @@ class TestFiles(RestApiCase):
         self.assertProblem(self.get(path, params={"ids": f"{web.id},2000000000", "format": "html"}), 404)
         self.assertProblem(self.get(path, params={"format": "html"}), 400)
         self.assertProblem(self.get(path, params={"ids": "1,x", "format": "html"}), 400)
+
+    # ------------------------------------------------------------ documents
+    def test_the_document_lists_binary_fields_and_printable_reports(self):
+        key = self.scoped_key(ir_module_module="r", res_partner="rw")
+
+        def parameter(doc, path, name):
+            return next(p for p in doc["paths"][path]["parameters"] if p.get("name") == name)["schema"]
+
+        doc = self.get("/api/openapi.json", key=key).json()
+        self.assertIn(REPORT, parameter(doc, "/api/ir.module.module/{id}/report/{report}", "report")["enum"])
+        self.assertIn("image_1920", parameter(doc, "/api/res.partner/{id}/binary/{field}", "field")["enum"])
+        self.assertIn("put", doc["paths"]["/api/res.partner/{id}/binary/{field}"])
+        self.assertNotIn("put", doc["paths"]["/api/ir.module.module/{id}/binary/{field}"])  # read only
+        # attaching needs create on ir.attachment, which this key lacks
+        self.assertNotIn("/api/res.partner/{id}/attachments", doc["paths"])
+        with_attachments = self.scoped_key(res_partner="rw", ir_attachment="c")
+        self.assertIn(
+            "/api/res.partner/{id}/attachments",
+            self.get("/api/openapi.json", key=with_attachments).json()["paths"],
+        )
+        # a report the user's groups may not print is not offered
+        self.env.ref(REPORT_XMLID).groups_id = self.env["res.groups"].create({"name": "files test: printers"})
+        doc = self.get("/api/openapi.json", key=key).json()
+        reports = doc["paths"].get("/api/ir.module.module/{id}/report/{report}")
+        self.assertTrue(
+            reports is None
+            or REPORT not in parameter(doc, "/api/ir.module.module/{id}/report/{report}", "report")["enum"]
+        )
