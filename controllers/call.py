@@ -8,6 +8,7 @@ then resets what each attempt works out afresh, and keeps what belongs to
 the request (its id, its body, its count against the key's rate limit).
 """
 
+import io
 import secrets
 import time
 
@@ -114,6 +115,18 @@ class Call:
             self.body = _read_body(self.httprequest, limit)
         return self.body
 
+    def body_stream(self):
+        """The body as a stream, for a handler that reads it piece by piece (an upload):
+        a body declared over ``rest_api.max_body_size`` is refused (413) before a byte
+        of it is read, one of unknown length (chunked) once it goes over."""
+        limit = self.setting("rest_api.max_body_size")
+        if self.body is not None:  # read already (an Idempotency-Key's fingerprint)
+            return io.BytesIO(self.raw_body())
+        _check_framing(self.httprequest.headers)
+        if (self.httprequest.content_length or 0) > limit:
+            raise errors.PayloadTooLarge(f"The request body is over {limit} bytes.")
+        return _Bounded(_input_stream(self.httprequest), limit)
+
     def json(self):
         """The JSON body (``raw_body``), parsed."""
         return query.parse_json_body(self.raw_body())
@@ -147,16 +160,49 @@ def _check_framing(headers):
         )
 
 
+class _Bounded(io.RawIOBase):
+    """A body stream that refuses (413) to go over ``limit`` bytes."""
+
+    def __init__(self, stream, limit):
+        super().__init__()
+        self._stream, self._limit, self._size = stream, limit, 0
+
+    def readable(self):
+        return True
+
+    def _count(self, data):
+        self._size += len(data)
+        if self._size > self._limit:
+            raise errors.PayloadTooLarge(f"The request body is over {self._limit} bytes.")
+        return data
+
+    def read(self, size=-1):  # pylint: disable=method-required-super
+        try:
+            return self._count(self._stream.read(size))
+        except OSError as exc:  # werkzeug's reader of a chunked body: a malformed chunk
+            raise errors.BadRequest("The request body is malformed (chunked transfer coding).") from exc
+
+    def readinto(self, buffer):
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size=-1):
+        return self._count(self._stream.readline(size))
+
+
 def _read_at_most(stream, limit, piece=1 << 20):
     """The body, or None once it is over ``limit`` bytes: read piece by piece,
     so that a body of unknown length (chunked) that is refused never needed
-    a buffer of the whole limit at once."""
-    pieces, size = [], 0
+    a buffer of the whole limit at once. The pieces go into one growing buffer,
+    which becomes the body without a copy (not a list of pieces joined: two
+    copies of a large upload at once)."""
+    buffer, size = io.BytesIO(), 0
     while size <= limit:
         data = stream.read(min(piece, limit + 1 - size))
         if not data:
-            return b"".join(pieces)
-        pieces.append(data)
+            return buffer.getvalue()
+        buffer.write(data)
         size += len(data)
     return None
 

@@ -39,9 +39,23 @@ from ..lib.openapi import (
     updated,
     upserted,
 )
+from ..lib.openapi_files import (
+    ATTACHED,
+    ATTACHMENTS_BODY,
+    DOWNLOAD,
+    NEEDS_ATTACHMENTS,
+    NEEDS_BINARY,
+    NEEDS_REPORT,
+    POSTMAN_BOUNDARY,
+    POSTMAN_MULTIPART,
+    REPORT,
+    SAVED,
+    TINY_GIF,
+    UPLOAD_BODY,
+)
 from ..lib.postman import Example
 from ..lib.routes import NOT_KEPT, WITHHELD, Route
-from . import aggregate, batch, changes, docs, external_ids, handlers, oauth, tokens, webhooks
+from . import aggregate, batch, changes, docs, external_ids, files, handlers, oauth, tokens, webhooks
 
 AUTH = ("authentication",)
 HOOKS = ("webhooks",)
@@ -72,6 +86,19 @@ UPDATE = Operation(
     description="With `Prefer: return=representation` the answer is the record as `GET` returns it.",
 )
 UPDATE_EXAMPLE = Example(record="created")
+# files and reports (API.md section 11): documented once, and on each model that has binary
+# fields (reports) the caller reaches; under the model's tag in the Postman collection
+FILES = ("files", "records")
+BINARY_HEADERS = ("ETag", "Content-Disposition", "Content-Range")
+REPORT_DESCRIPTION = (
+    "The report rendered for the record(s) as the caller: Odoo's report groups and record rules "
+    "apply. PDF (`application/pdf`) by default; `format=html` gives its HTML. Without wkhtmltopdf on "
+    "the server, PDF is 503 (HTML still works)."
+)
+REPORT_OPERATION = Operation(
+    parameters=("format",), answer_content=REPORT, answer_name="report", needs=NEEDS_REPORT,
+    errors=(*READ_ERRORS, 503), headers=("Content-Disposition",), description=REPORT_DESCRIPTION,
+)  # fmt: skip
 
 ROUTES = (
     # ------------------------------------------------------------ login tokens (API.md section 2)
@@ -212,6 +239,61 @@ ROUTES = (
         ),
         # a method every model has that only needs the read scope
         postman=Example(body={"method": "search_count", "args": [[]], "kwargs": {}}),
+    ),
+    # ------------------------------------------------------------ files and reports (API.md section 11)
+    Route(
+        "binary_read", "GET", "{model}/{id}/binary/{field}", files.binary_get, operation="read",
+        summary="Download a binary field", tags=FILES,
+        openapi=Operation(
+            parameters=("Range", "If-None-Match-file"), answer_content=DOWNLOAD, answer_name="file", also=(206,),
+            errors=(*READ_ERRORS, 304, 416), headers=BINARY_HEADERS, needs=NEEDS_BINARY,
+            description="The field's bytes, streamed, with their own `Content-Type` (image/png, "
+            "application/pdf...), `Content-Disposition` with the file name, and an `ETag` of the "
+            "content (`If-None-Match`: 304). `Range` gives a part (206). An empty field is 404.",
+        ),
+        # the first record found may have nothing in the field
+        postman=Example(record="found", accept=(404,)),
+    ),
+    Route(
+        "binary_write", "PUT", "{model}/{id}/binary/{field}", files.binary_put, operation="write",
+        summary="Upload a binary field", tags=FILES,
+        openapi=Operation(
+            parameters=(IDEMPOTENT,), body_content=UPLOAD_BODY, answer=SAVED, answer_name="saved",
+            errors=WRITE_ERRORS, needs=NEEDS_BINARY,
+            description="The body is the file's bytes (any `Content-Type`), or `multipart/form-data` with "
+            "one file part. An image field takes images only, of the type declared (400). An empty "
+            "body empties the field. At most `rest_api.max_body_size` bytes (413, refused on its "
+            "`Content-Length` before it is read).",
+        ),
+        postman=Example(record="created", raw=("image/gif", TINY_GIF)),
+    ),
+    Route(
+        "attachments", "POST", "{model}/{id}/attachments", files.attachments, operation="write",
+        summary="Attach files to a record", tags=FILES,
+        openapi=Operation(
+            parameters=(IDEMPOTENT,), body_content=ATTACHMENTS_BODY, answer=ATTACHED, answer_name="attached",
+            status=201, errors=WRITE_ERRORS, headers=("Location",), needs=NEEDS_ATTACHMENTS,
+            description="`multipart/form-data`, one file part per file: each becomes an `ir.attachment` of "
+            "the record, named by its file name. Needs write on the model and create on ir.attachment; "
+            "the attachments are then records of `ir.attachment` like any other.",
+        ),
+        postman=Example(
+            record="created", raw=(f"multipart/form-data; boundary={POSTMAN_BOUNDARY}", POSTMAN_MULTIPART)
+        ),
+    ),
+    Route(
+        "report", "GET", "{model}/{id}/report/{report}", files.report, operation="read",
+        summary="Print a report of a record", tags=FILES, openapi=REPORT_OPERATION,
+        postman=Example(record="found", query=(("format", "html"),)),
+    ),
+    Route(
+        "report_many", "GET", "{model}/report/{report}", files.report_many, operation="read",
+        summary="Print a report of several records", tags=FILES,
+        openapi=Operation(
+            parameters=("ids", "format"), answer_content=REPORT, answer_name="report", needs=NEEDS_REPORT,
+            errors=(*READ_ERRORS, 503), headers=("Content-Disposition",), description=REPORT_DESCRIPTION,
+        ),
+        postman=Example(record="found", query=(("ids", "{found}"), ("format", "html"))),
     ),
     Route(
         "delete", "DELETE", "{model}/{id}", handlers.delete, operation="delete",

@@ -86,6 +86,16 @@ class PayloadTooLarge(ApiError):
     title = "Content Too Large"
 
 
+class RangeNotSatisfiable(ApiError):
+    status = 416
+    title = "Range Not Satisfiable"
+
+    def __init__(self, size: int | None, detail: str | None = None):
+        # RFC 9110 section 14.4: the complete length, so that the client can ask again
+        headers = {"Content-Range": f"bytes */{size}"} if size is not None else {}
+        super().__init__(detail or "The Range asks for bytes the content does not have.", headers)
+
+
 class Unprocessable(ApiError):
     status = 422
     title = "Unprocessable Content"

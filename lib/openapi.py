@@ -23,6 +23,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from marshmallow import fields as mfields
 from marshmallow import validate
 
+from . import openapi_files
 from .cursors import MAX_CURSOR_LENGTH
 from .errors import PROBLEM_CONTENT_TYPE
 from .fieldinfo import FieldInfo
@@ -148,7 +149,7 @@ ERRORS = {
     401: ("Unauthorized", "A missing, unknown, revoked or expired key or token."),
     403: ("Forbidden", "Outside the key's scopes, an address not allowed, or Odoo's access rules."),
     404: ("NotFound", "An unknown model, or a record that does not exist."),
-    304: ("NotModified", "If-None-Match named the record's current version: no body."),
+    304: ("NotModified", "If-None-Match named the current version (of the record, or of the file): no body."),
     409: (
         "Conflict",
         "A concurrent update of the same rows, or the first request with this Idempotency-Key "
@@ -167,7 +168,15 @@ ERRORS = {
         "Odoo refused the values (ValidationError or UserError), or this "
         "Idempotency-Key was used for another request.",
     ),
+    416: (
+        "RangeNotSatisfiable",
+        "Range asked for bytes the content does not have (Content-Range: bytes */SIZE).",
+    ),
     429: ("TooManyRequests", "Throttled: wait for Retry-After seconds."),
+    503: (
+        "ServiceUnavailable",
+        "The server cannot do this now, or at all (a PDF without wkhtmltopdf): see detail.",
+    ),
 }
 
 
@@ -184,6 +193,8 @@ class ModelDoc:
     fields: Mapping[str, FieldInfo]
     operations: frozenset[str] = frozenset({"read", "create", "write", "delete"})
     rec_name: str | None = None
+    reports: tuple[str, ...] = ()  # the reports of the model the caller may print (report_name)
+    attachable: bool = True  # the caller may create attachments (ir.attachment: create)
 
 
 Schema = dict | Callable[[str | None], dict]  # a JSON Schema, or one per model (None: any model)
@@ -211,6 +222,11 @@ class Operation:
     description: str = ""
     headers: tuple[str, ...] = ()
     also: tuple[int, ...] = ()  # other success statuses with the same answer (an upsert: 201 too)
+    # bytes, not JSON: the request body's and the success answer's ``content`` maps
+    body_content: Mapping | None = None
+    answer_content: Mapping | None = None
+    # documented on a model only when it has binary fields, or reports (lib.openapi_files)
+    needs: str | None = None
 
 
 # ---------------------------------------------------------------- model schemas
@@ -429,6 +445,14 @@ def _headers() -> dict:
             "description": "return=representation: the body is the record.",
             "schema": {"type": "string"},
         },
+        "Content-Disposition": {
+            "description": "inline, with the file name (filename, and filename* when it is not ASCII).",
+            "schema": {"type": "string"},
+        },
+        "Content-Range": {
+            "description": "206: the bytes sent, bytes FIRST-LAST/SIZE.",
+            "schema": {"type": "string"},
+        },
         "Idempotent-Replayed": {
             "description": "true: this is the kept answer of the first request with this Idempotency-Key; "
             "nothing ran.",
@@ -448,6 +472,7 @@ TAGS = {
     "records": ("Any model the key may reach, named in the path.", "Records"),
     "batch": ("Several data operations in one transaction: all or nothing.", "Batch"),
     "webhooks": ("This API key's webhook subscriptions: signed POSTs of what changed.", "Webhooks"),
+    "files": ("Binary fields as bytes, attachments, printed reports.", "Files and reports"),
 }
 
 
@@ -480,6 +505,7 @@ def _parameters(max_page_size: int) -> dict:
         return param
 
     return {
+        **openapi_files.parameters(),
         "model": {
             "name": "model",
             "in": "path",
@@ -900,15 +926,30 @@ def _success_name(spec: Operation, model: str | None) -> str:
 
 
 def _success_response(spec: Operation, model: str | None) -> dict:
+    content = spec.answer_content or {JSON: {"schema": _schema(spec.answer, model)}}
     return {
         "description": "Success.",
         "headers": _header_refs(["X-Request-Id", *RATE_HEADERS, *spec.headers]),
-        "content": {JSON: {"schema": _schema(spec.answer, model)}},
+        "content": dict(content),
     }
 
 
-def _operation(route: Route, model: str | None, tag: str, successes: dict, order: int = 0) -> dict:
-    """The operation object; its success answer is added to ``successes`` (shared components)."""
+def _request_body(spec: Operation, model: str | None) -> dict | None:
+    if spec.body_content is not None:
+        return {"required": spec.body_required, "content": dict(spec.body_content)}
+    if spec.body is None:
+        return None
+    media = {"schema": _schema(spec.body, model)}
+    if spec.example is not None:
+        media["example"] = spec.example
+    return {"required": spec.body_required, "content": {JSON: media}}
+
+
+def _operation(
+    route: Route, model: str | None, tag: str, successes: dict, order: int = 0, doc: ModelDoc | None = None
+) -> dict:
+    """The operation object; its success answer is added to ``successes`` (shared components).
+    ``doc``: the model it is documented on, if any."""
     spec = route.openapi
     summary = f"{route.summary} ({model})" if model else route.summary
     op = {
@@ -920,11 +961,8 @@ def _operation(route: Route, model: str | None, tag: str, successes: dict, order
         op["description"] = spec.description
     if spec.parameters:
         op["parameters"] = list(spec.parameters)  # apispec: a component name is a reference
-    if spec.body is not None:
-        media = {"schema": _schema(spec.body, model)}
-        if spec.example is not None:
-            media["example"] = spec.example
-        op["requestBody"] = {"required": spec.body_required, "content": {JSON: media}}
+    if (body := _request_body(spec, model)) is not None:
+        op["requestBody"] = body
     success = _success_name(spec, model)
     if success not in successes:
         successes[success] = _success_response(spec, model)
@@ -937,6 +975,8 @@ def _operation(route: Route, model: str | None, tag: str, successes: dict, order
     op["responses"] = responses
     if route.postman is not None and (model or not route.has_model):
         op["x-postman"] = dict(route.postman.extension(), order=order)
+        if doc is not None and (values := openapi_files.path_values(doc.fields, doc.reports)):
+            op["x-postman"]["path"] = values
     return op
 
 
@@ -945,6 +985,8 @@ def _concrete(route: Route, model: str) -> str:
 
 
 def _visible(route: Route, model: ModelDoc) -> bool:
+    if route.openapi is not None and not openapi_files.has(route.openapi.needs, model):
+        return False
     if route.operation is not None:
         return route.operation in model.operations
     return not route.one_of or any(operation in model.operations for operation in route.one_of)
@@ -1018,6 +1060,11 @@ def build(
     documented = [r for r in routes if r.openapi is not None]
     if models:  # a caller's document: the generic routes it may use on some model it reaches
         anywhere = ModelDoc("", "", {}, frozenset().union(*(m.operations for m in models)))
+        # ... and has what it needs there (binary fields, reports)
+        binaries = {name: info for m in models for name, info in m.fields.items() if info.type == "binary"}
+        reports = tuple(report for m in models for report in m.reports)
+        attachable = any(m.attachable for m in models)
+        anywhere = ModelDoc("", "", binaries, anywhere.operations, reports=reports, attachable=attachable)
         documented = [r for r in documented if not r.has_model or _visible(r, anywhere)]
     for name in dict.fromkeys(tag for r in documented for tag in r.tags[:1]):
         description, display = TAGS.get(name, (name, name))
@@ -1052,16 +1099,14 @@ def _add_paths(
         if model is not None and not _visible(route, model):
             continue
         path = _concrete(route, model.name) if model else route.full_path
-        operation = _operation(route, model.name if model else None, tag, successes, order)
+        operation = _operation(route, model.name if model else None, tag, successes, order, model)
         by_path.setdefault(path, {})[route.method.lower()] = operation
     for path, operations in by_path.items():
-        parameters = []
-        if "{model}" in path:
-            parameters.append("model")
-        if "{id}" in path:
-            parameters.append("id")
-        if "{xmlid}" in path:
-            parameters.append("xmlid")
+        parameters: list = [name for name in ("model", "id", "xmlid") if f"{{{name}}}" in path]
+        if "{field}" in path:
+            parameters.append(openapi_files.field_parameter(model.fields) if model else "field")
+        if "{report}" in path:
+            parameters.append(openapi_files.report_parameter(model.reports) if model else "report")
         spec.path(path=path, operations=operations, parameters=parameters or None)
 
 

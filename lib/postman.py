@@ -44,7 +44,10 @@ class Example:
     - ``xmlid``: ``{xmlid}`` is filled with the model's variable, given a
       default (``postman_example.<model>``) when unset;
     - ``accept``: other statuses the test script accepts (a read by an
-      external id that was never created: 404).
+      external id that was never created: 404);
+    - ``raw``: (Content-Type, text) of a body that is not JSON (a file, a
+      multipart body). ``{field}`` and ``{report}`` in the path are filled
+      per model by the OpenAPI document (``x-postman.path``).
     """
 
     query: tuple[tuple[str, str], ...] = ()
@@ -54,6 +57,7 @@ class Example:
     token_header: bool = True
     xmlid: bool = False
     accept: tuple[int, ...] = ()
+    raw: tuple[str, str] | None = None
 
     def extension(self) -> dict:
         """The ``x-postman`` value the OpenAPI operation carries."""
@@ -72,6 +76,8 @@ class Example:
             out["xmlid"] = True
         if self.accept:
             out["accept"] = list(self.accept)
+        if self.raw:
+            out["raw"] = {"type": self.raw[0], "body": self.raw[1]}
         return out
 
 
@@ -80,10 +86,16 @@ def _variables(tag: str) -> dict:
     return {role: f"{base}_{suffix}" for role, suffix in RECORD_VARIABLES.items()}
 
 
-def _url(path: str, variables: Mapping[str, str], query: Mapping[str, str] | None) -> dict:
+def _url(
+    path: str,
+    variables: Mapping[str, str],
+    query: Mapping[str, str] | None,
+    values: Mapping[str, str] | None = None,
+) -> dict:
     segments = path.strip("/").split("/")
     filled = {"{id}": variables.get("record"), "{xmlid}": variables["xmlid"]}
-    segments = [f"{{{{{filled[s]}}}}}" if filled.get(s) else s for s in segments]
+    given = {f"{{{name}}}": value for name, value in (values or {}).items()}
+    segments = [given.get(s) or (f"{{{{{filled[s]}}}}}" if filled.get(s) else s) for s in segments]
     url = {"raw": "{{baseUrl}}/" + "/".join(segments), "host": ["{{baseUrl}}"], "path": segments}
     if query:
         url["query"] = [{"key": k, "value": v} for k, v in query.items()]
@@ -132,6 +144,11 @@ def _request(doc: Mapping, path: str, method: str, op: Mapping) -> dict:
         tests.append(line)
     events = []
     record_var = variables[extension["record"]] if extension.get("record") else None
+    # a query value may name a remembered id: {found}, {created}
+    query = {
+        name: next((f"{{{{{variables[r]}}}}}" for r in ("found", "created") if value == f"{{{r}}}"), value)
+        for name, value in (extension.get("query") or {}).items()
+    }
     prerequest = []
     if record_var:
         prerequest.append(
@@ -159,11 +176,19 @@ def _request(doc: Mapping, path: str, method: str, op: Mapping) -> dict:
     request = {
         "method": method.upper(),
         "header": headers,
-        "url": _url(path, {"record": record_var, "xmlid": variables["xmlid"]}, extension.get("query")),
+        "url": _url(
+            path,
+            {"record": record_var, "xmlid": variables["xmlid"]},
+            query,
+            extension.get("path", {}),
+        ),
         "description": op.get("summary", ""),
     }
     body = _example_body(doc, op, extension)
-    if body is not None:
+    if raw := extension.get("raw"):
+        request["body"] = {"mode": "raw", "raw": raw["body"]}
+        request["header"] = [*headers, {"key": "Content-Type", "value": raw["type"]}]
+    elif body is not None:
         # "{{userId}}" stands for a number: Postman substitutes variables in the raw text
         raw = json.dumps(body, indent=2).replace('"{{userId}}"', "{{userId}}")
         request["body"] = {"mode": "raw", "raw": raw, "options": {"raw": {"language": "json"}}}

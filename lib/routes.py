@@ -24,6 +24,13 @@ ID_RE = re.compile(r"^[1-9][0-9]{0,9}$")
 # an external id, <module>.<name> (ir.model.data)
 XMLID_RE = re.compile(r"^[A-Za-z0-9_]{1,64}\.[A-Za-z0-9_.\-]{1,200}$")
 MAX_ID = 2**31 - 1
+# a field name; a report: its technical name (report_name) or its external id
+FIELD_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+REPORT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+
+
+# the other path parameters: {name} -> what a segment must look like
+PATTERNS = {"{xmlid}": XMLID_RE, "{field}": FIELD_RE, "{report}": REPORT_RE}
 
 
 @dataclass(frozen=True)
@@ -105,10 +112,11 @@ class Route:
                 if not ID_RE.match(part) or int(part) > MAX_ID:
                     return None
                 params["id"] = int(part)
-            elif pattern == "{xmlid}":
-                if not XMLID_RE.match(part):
+            elif pattern in PATTERNS:
+                name = pattern[1:-1]
+                if not PATTERNS[pattern].match(part):
                     return None
-                params["xmlid"] = part
+                params[name] = part
             elif pattern != part:
                 return None
         return params

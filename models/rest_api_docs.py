@@ -95,8 +95,31 @@ class RestApiDocs(models.AbstractModel):
         return found
 
     # ------------------------------------------------------------ models
+    def _reports(self, names):
+        """{model: (report_name, ...)} of the reports of ``names`` the user may print
+        (Odoo's report groups), as Odoo reads report definitions (sudo)."""
+        if not names:
+            return {}
+        user_groups = set(self.env.user._get_group_ids())
+        found = {}
+        reports = (
+            self.env["ir.actions.report"]
+            .sudo()
+            .search(
+                [("model", "in", list(names)), ("report_type", "in", ["qweb-pdf", "qweb-html", "qweb-text"])],
+                order="model, name, id",
+            )
+        )
+        for report in reports:
+            if not report.groups_id or user_groups & set(report.groups_id.ids):
+                found.setdefault(report.model, []).append(report.report_name)
+        return {model: tuple(dict.fromkeys(names)) for model, names in found.items()}
+
     def _model_docs(self, reachable):
         fields_of = field_meta.fields_of(self.env)
+        reports = self._reports([name for name, _operations in reachable])
+        # attachments are created where the caller reaches ir.attachment with create
+        attachable = any(name == "ir.attachment" and "create" in ops for name, ops in reachable)
         docs = []
         for name, operations in reachable:
             model = self.env[name]
@@ -107,6 +130,8 @@ class RestApiDocs(models.AbstractModel):
                     fields=fields_of(name),
                     operations=operations,
                     rec_name=model._rec_name,
+                    reports=reports.get(name, ()),
+                    attachable=attachable,
                 )
             )
         return docs
@@ -129,6 +154,8 @@ class RestApiDocs(models.AbstractModel):
                 doc.operations,
                 doc.description,
                 doc.rec_name,
+                doc.reports,
+                doc.attachable,
             )
             found = cache.get(key)
             if found is None or found[0] is not model_fields:

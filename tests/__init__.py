@@ -20,3 +20,4 @@ from . import test_cursor_paging
 from . import test_oauth
 from . import test_batch_creates
 from . import test_sync
+from . import test_files

@@ -25,7 +25,11 @@
 #     read and /jsonrpc web_search_read of the same specification;
 #  9. tools/bench_cursor.py: 200,000 partners (inserted by SQL, deleted at
 #     the end); page 1, the page at depth 100,000 by cursor and by offset
-#     (a cursor page costs at most 1.2x page 1: else it exits 1).
+#     (a cursor page costs at most 1.2x page 1: else it exits 1);
+# 10. tools/bench_files.py: a 5 MB attachment downloaded through
+#     GET /api/ir.attachment/<id>/binary/datas and as base64 through /jsonrpc
+#     (time and the serving worker's peak memory; 2x faster and half the
+#     memory at most, else it exits 1).
 # Not a test: it prints figures (also kept in .reports/bench.txt). About 23 min.
 #
 # Variables: ACCEPTANCE (default ../shared/acceptance), BENCH_SECONDS (10),
@@ -91,3 +95,6 @@ BENCH_LOG=$log python3 tools/bench_nested.py | tee -a .reports/bench.txt
 echo
 echo "Cursor paging: 200,000 partners; page 1 against the page at depth 100,000 by cursor and by offset:"
 BENCH_LOG=$log python3 tools/bench_cursor.py | tee -a .reports/bench.txt
+echo
+echo "Files: a 5 MB attachment through GET /api/.../binary/datas against /jsonrpc read of datas (time, worker peak memory):"
+python3 tools/bench_files.py | tee -a .reports/bench.txt

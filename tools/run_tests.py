@@ -214,7 +214,7 @@ def stage_odoo(context):
     clean = clean_start("odoo: installing rest_api", install)
     started = time.monotonic()
     code = odoo.run(log, "-d", "rest_api_test", "-u", "rest_api", "--without-demo=all", "--test-enable",
-                    "--test-tags", "/rest_api", "--stop-after-init", "--log-level=test", f"--http-port={free_port()}",
+                    "--test-tags", os.environ.get("REST_API_TEST_TAGS", "/rest_api"), "--stop-after-init", "--log-level=test", f"--http-port={free_port()}",
                     "--max-cron-threads=0")  # fmt: skip
     print(f"odoo: Odoo exited with code {code} after {time.monotonic() - started:.0f} s")
     summary = odoo_log.summarize(log.read_text(errors="replace"), code, "rest_api")

@@ -114,14 +114,15 @@ _setup_odoo_src() {
     echo "$src"
 }
 
-# Debian packages: the build's headers, PostgreSQL 15, Chromium (tours), Node.
+# Debian packages: the build's headers, PostgreSQL 15, Chromium (tours), Node,
+# poppler-utils (pdftotext reads the PDF of a report back in the e2e tests).
 _setup_debian() {
     local need=() missing=() p pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
     command -v dpkg-query >/dev/null 2>&1 || return 0 # not Debian: trust the machine
     for p in libpq-dev libldap2-dev libsasl2-dev; do # headers: checked as packages
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
     done
-    for p in chromium:chromium node:nodejs npm:npm git:git curl:curl; do # tools: any install will do
+    for p in chromium:chromium node:nodejs npm:npm git:git curl:curl pdftotext:poppler-utils; do # tools: any install will do
         command -v "${p%%:*}" >/dev/null 2>&1 || need+=("${p#*:}")
     done
     [[ -x $pg_bin/postgres ]] || need+=(postgresql-15)
@@ -141,6 +142,7 @@ _setup_debian() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
     done
     [[ -x $pg_bin/postgres ]] || missing+=("postgresql-15 ($pg_bin/postgres)")
+    command -v pdftotext >/dev/null 2>&1 || missing+=("poppler-utils (pdftotext)")
     ((${#missing[@]} == 0)) || {
         echo "setup: ERROR: still missing after apt-get: ${missing[*]}" >&2
         return 1

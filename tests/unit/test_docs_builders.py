@@ -228,6 +228,7 @@ def test_generic_paths_come_before_model_paths(with_item):
     assert [t["name"] for t in with_item["tags"]] == [
         "authentication",
         "records",
+        "files",
         "batch",
         "webhooks",
         "x.item",
@@ -253,19 +254,20 @@ def test_collection_has_a_folder_per_model_with_the_allowed_routes(collection):
     folders = {folder["name"]: folder for folder in collection["item"]}
     assert list(folders) == ["Authentication", "Batch", "Webhooks", "x.item"]
     methods = [item["request"]["method"] for item in folders["x.item"]["item"]]
-    # read and create scopes only: no update or delete; the upsert may create
-    assert methods == ["GET", "GET", "GET", "GET", "GET", "GET", "POST", "POST", "PUT", "GET"]
+    # read and create scopes only: no update or delete; the upsert may create; its binary field's bytes
+    assert methods == ["GET", "GET", "GET", "GET", "GET", "GET", "POST", "POST", "GET", "PUT", "GET"]
     urls = [item["request"]["url"]["raw"] for item in folders["x.item"]["item"]]
     assert urls[0] == "{{baseUrl}}/api/x.item/search?limit=5"
     assert urls[3] == "{{baseUrl}}/api/x.item/aggregate?aggregates=__count"
     assert urls[4] == "{{baseUrl}}/api/x.item/changes?limit=5"
     assert urls[5] == "{{baseUrl}}/api/x.item/{{x_item_id}}"
-    assert urls[8] == urls[9] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
+    assert urls[8] == "{{baseUrl}}/api/x.item/{{x_item_id}}/binary/data"
+    assert urls[9] == urls[10] == "{{baseUrl}}/api/x.item/xmlid/{{x_item_xmlid}}"
     changes = next(e for e in folders["x.item"]["item"][4]["event"] if e["listen"] == "test")["script"][
         "exec"
     ][0]
     assert "oneOf([200, 409])" in changes  # an untracked model's feed is 409: the collection still runs
-    upsert, by_xmlid = folders["x.item"]["item"][8:10]
+    upsert, by_xmlid = folders["x.item"]["item"][9:11]
     setup = next(e for e in upsert["event"] if e["listen"] == "prerequest")["script"]["exec"]
     assert setup == ['if (!pm.collectionVariables.get("x_item_xmlid")) '
                      '{ pm.collectionVariables.set("x_item_xmlid", "postman_example.x_item"); }']  # fmt: skip
