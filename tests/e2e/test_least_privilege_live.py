@@ -89,8 +89,10 @@ def test_managers_and_plain_users_over_xml_rpc(admin, make_key, shared):
         "model_id": admin("ir.model", "search", [("model", "=", "res.partner")])[0], "events": "create",
     })  # fmt: skip
     admin("res.partner", "create", {"name": uniq("event")})
-    event_ids = admin("rest.api.webhook.event", "search", [("webhook_id", "=", hook)])
-    assert event_ids
+    deadline = time.monotonic() + 60  # the sender makes the events from the change log after commit
+    while not (event_ids := admin("rest.api.webhook.event", "search", [("webhook_id", "=", hook)])):
+        assert time.monotonic() < deadline, "no webhook event made within 60 s"
+        time.sleep(0.5)
     login = call(
         "POST",
         "/api/auth/login",
