@@ -118,8 +118,9 @@ def _run_all(pipeline, call, operations, plan):
     answers, results = [], []
     group = []  # consecutive creates of one model, checked, not yet run (_Create)
     for operation in operations:
-        if group and max(batches.references(operation), default=-1) >= group[0].operation.index:
-            _run_group(pipeline, call, plan, group, answers, results)  # it needs their answers
+        if group and not _may_join(pipeline, group, operation, answers):
+            # its checks see the database as they would alone: everything before it made first
+            _run_group(pipeline, call, plan, group, answers, results)
             group = []
         create = _checked_create(pipeline, call, operation, answers) if plan.groups(operation) else None
         if create is not None and group and not _joins(group, create):
@@ -128,7 +129,7 @@ def _run_all(pipeline, call, operations, plan):
         if create is not None:
             group.append(create)
             continue
-        if group:  # this operation runs alone (not a create, or its checks fail): those before it first
+        if group:  # this operation runs alone (its checks fail, or it must): those before it first
             _run_group(pipeline, call, plan, group, answers, results)
             group = []
         _run_alone(pipeline, call, plan, operation, answers, results)
@@ -195,29 +196,116 @@ def _result(response):
 # values, as Odoo's own create of a list does: what a record costs (the
 # INSERT, defaults, computed fields, checks) is paid once for all of them.
 # Each operation is checked as if sent alone first (its route, scopes, its
-# values and what they reach); once the records exist, each is counted
+# values and what they reach), by checks that read no record, so that they
+# see what they would alone: an operation that cannot join the pending group
+# is checked once the group is made. Once the records exist, each is counted
 # against the key's rate limit, in order, and answered as the create route
-# answers. If the create of the list fails, the batch is undone and runs
-# again with that group's operations one by one, through the stages, as if
-# never grouped: the first that fails is the one named, and no operation is
-# counted twice. Not grouped: a create whose values name records of its own
-# model, one that asks for its records in its answer, one that refers to the
+# answers. If the create of the list fails, the batch is undone and runs again with
+# that group's operations one by one, through the stages, as if never
+# grouped: the first that fails is the one named, and no operation is counted
+# twice. A create runs alone (``_Touches``) when its values, at any depth,
+# change existing records (among them the lines named by id, whose check
+# reads the database), or name records of its own model; two creates are not
+# grouped when one names records of a model the other makes. Not grouped
+# either: a create that asks for its records in its answer, or refers to the
 # answer of a create not made yet.
 class _Create:
     """One create operation of a batch, checked, whose records are not made yet."""
 
-    def __init__(self, operation, sub, vals_list, many):
+    def __init__(self, operation, sub, vals_list, many, touches):
         self.operation, self.sub, self.vals_list, self.many = operation, sub, vals_list, many
+        self.touches = touches
+
+
+ANY = "*"  # a record id whose model the values do not say (a many2one_reference, properties)
+
+
+class _Touches:
+    """What a create's values reach besides the records they make, at every depth (nested
+    creates' values too): ``named``, the models whose existing records they name by id;
+    ``made``, the models they make records of (their own, the models it inherits, and those
+    of nested creates; ``nested`` these last); ``writes``, whether they change existing
+    records (an update or a delete of a record, lines moved to or from a one2many)."""
+
+    def __init__(self, model, vals_list):
+        self.named, self.made, self.nested, self.writes = set(), set(), set(), False
+        self._makes(model)
+        for vals in vals_list:
+            self._walk(model, vals)
+
+    def alone(self, model_name):
+        """Whether the create runs alone: it changes existing records, or names (or makes in
+        its lines) records of its own model, which its model's create may look at (res.partner:
+        the first contact of a company without an address gives it its address; a company with
+        two new contacts at once keeps none), or ids of models it cannot tell."""
+        return self.writes or ANY in self.named or model_name in self.named | self.nested
+
+    def meets(self, other):
+        """Whether one of the two names records of a model the other makes: made by one ORM
+        create, those the one names could be the other's new records (or not yet be made)."""
+        return bool(self.named & other.made or other.named & self.made)
+
+    def _makes(self, model):
+        self.made.add(model._name)
+        self.made.update(model._inherits)
+
+    def _walk(self, model, vals):
+        for name, value in vals.items():
+            field = model._fields.get(name)
+            if field is None or not value:
+                continue
+            if field.type == "many2one":
+                self.named.add(field.comodel_name)
+            elif field.type == "reference":
+                self.named.add(str(value).partition(",")[0])
+            elif field.type in ("many2one_reference", "properties"):
+                self.named.add(ANY)
+            elif field.type in ("one2many", "many2many"):
+                self._commands(model.env[field.comodel_name], field.type == "one2many", value)
+
+    def _commands(self, comodel, one2many, commands):
+        for command in commands:
+            code = command[0]
+            if code == 0:
+                self._makes(comodel)
+                self.nested.add(comodel._name)
+                self._walk(comodel, command[2])
+                continue
+            ids = command[2] if code == 6 else [] if code == 5 else [command[1]]
+            if not ids:
+                continue
+            self.named.add(comodel._name)
+            # 1 updates, 2 deletes a record; on a one2many, 3, 4 and 6 move lines from their record
+            self.writes = self.writes or code in (1, 2) or one2many
+            if code == 1:
+                self._walk(comodel, command[2])
+
+
+def _may_join(pipeline, group, operation, answers):
+    """Whether ``operation`` may be a create of the pending group's model, told from its path
+    and headers alone (nothing read): else the group is made before it is checked."""
+    if max(batches.references(operation), default=-1) >= group[0].operation.index:
+        return False  # it needs their answers
+    if operation.method != "POST" or _prefers(operation):
+        return False
+    try:
+        path, _query = batches.resolve_path(operation, answers)
+        route, params = routes.resolve(operation.method, path, pipeline._routes())
+    except Exception:  # noqa: BLE001 -- it runs alone, and fails there the same way
+        return False
+    return route.handler is handlers.create and params.get("model") == group[0].sub.model._name
 
 
 def _joins(group, create):
     """Whether ``create`` may be made in the same ORM call as ``group``: the same model in
-    the same environment, and at most as many records as one create call may make."""
+    the same environment, at most as many records as one create call may make, and
+    neither names records of a model the other makes."""
     first = group[0].sub.model
     return (
         create.sub.model._name == first._name
         and create.sub.model.env is first.env
         and sum(len(each.vals_list) for each in group) + len(create.vals_list) <= values.MAX_RECORDS
+        and not any(create.touches.meets(each.touches) for each in group)
     )
 
 
@@ -234,7 +322,8 @@ def _may_group(pipeline, call):
 
 def _checked_create(pipeline, call, operation, answers):
     """A ``_Create`` of ``operation`` if it is a create that can run in a group and passes
-    its checks; None when it runs alone (then the stages check it again, and raise)."""
+    its checks; None when it runs alone (then the stages check it again, and raise).
+    Its checks read no record: a create whose checks would (the lines it names) runs alone."""
     if operation.method != "POST" or _prefers(operation):
         return None
     try:
@@ -243,28 +332,16 @@ def _checked_create(pipeline, call, operation, answers):
         if sub.route.handler is not handlers.create:
             return None
         pipeline._scope(sub)
-        body = sub.json()  # as the handler reads it
-        vals_list = handlers.checked_values(sub, body, "create")
-        if _names_its_model(sub.model, vals_list):
+        body, lines = sub.json(), values.Lines()  # the body as the handler reads it
+        vals_list = handlers.walled_values(sub, body, "create", lines)
+        touches = _Touches(sub.model, vals_list)
+        if lines.named or touches.alone(sub.model._name):
             return None
     except psycopg2.Error as exc:
         _raise_failed(call, operation, exc)  # the transaction is lost: nothing after it can run
     except Exception:  # noqa: BLE001 -- it runs alone, and fails there the same way
         return None
-    return _Create(operation, sub, vals_list, many=isinstance(body, list))
-
-
-def _names_its_model(model, vals_list):
-    """Whether the values name records of the model they create (a parent, children):
-    such a create runs alone, as a model's create may look at the records made before
-    it (res.partner: the first contact of a company without an address gives it its
-    address; a company with two new contacts at once keeps none)."""
-    for vals in vals_list:
-        for name, value in vals.items():
-            field = model._fields.get(name)
-            if value and field is not None and field.relational and field.comodel_name == model._name:
-                return True
-    return False
+    return _Create(operation, sub, vals_list, isinstance(body, list), touches)
 
 
 def _prefers(operation):
