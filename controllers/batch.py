@@ -138,10 +138,13 @@ def _run_all(pipeline, call, operations, plan):
     return results
 
 
-def _run_alone(pipeline, call, plan, operation, answers, results):
-    """Run one operation through the stages, as if sent alone; its failure fails the batch."""
+def _run_alone(pipeline, call, plan, operation, answers, results, count=None):
+    """Run one operation through the stages, as if sent alone; its failure fails the batch.
+    ``count``: whether it is counted against the key's rate limit (None: unless counted before)."""
     try:
-        status, headers, body = _run(pipeline, call, operation, answers, plan.counts(operation))
+        status, headers, body = _run(
+            pipeline, call, operation, answers, plan.counts(operation) if count is None else count
+        )
     except Exception as exc:
         _raise_failed(call, operation, exc)
     answers.append(body)
@@ -198,9 +201,11 @@ def _result(response):
 # Each operation is checked as if sent alone first (its route, scopes, its
 # values and what they reach), by checks that read no record, so that they
 # see what they would alone: an operation that cannot join the pending group
-# is checked once the group is made. Once the records exist, each is counted
-# against the key's rate limit, in order, and answered as the create route
-# answers. If the create of the list fails, the batch is undone and runs again with
+# is checked once the group is made. Each member is counted against the key's
+# rate limit, in order, and answered as the create route answers: when the key
+# may make fewer calls than the group has members, only those before the first
+# it may not make are made, and that one is counted before any of its work.
+# If the create of the list fails, the batch is undone and runs again with
 # that group's operations one by one, through the stages, as if never
 # grouped: the first that fails is the one named, and no operation is counted
 # twice. A create runs alone (``_Touches``) when its values, at any depth,
@@ -351,9 +356,42 @@ def _prefers(operation):
 
 
 def _run_group(pipeline, call, plan, group, answers, results):
-    if len(group) == 1:
-        _run_alone(pipeline, call, plan, group[0].operation, answers, results)
-        return
+    """Make the group's records, by one ORM create of as many of its members, from the first,
+    as the key's rate limit lets run; count and answer each; the rest the same way."""
+    while group:
+        size = _affordable(call, plan, group)
+        if size == 0:  # the key may make no more calls: counted before any of its work, refused
+            first, group = group[0], group[1:]
+            try:
+                pipeline._throttle_operation(first.sub)
+            except Exception as exc:
+                _raise_failed(call, first.operation, exc)
+            # a window opened since: it runs, already counted
+            _run_alone(pipeline, call, plan, first.operation, answers, results, count=False)
+        elif size == 1:
+            _run_alone(pipeline, call, plan, group[0].operation, answers, results)
+            group = group[1:]
+        else:
+            _create_list(pipeline, call, plan, group[:size], answers, results)
+            group = group[size:]
+
+
+def _affordable(call, plan, group):
+    """How many of the group's members, from the first, the key's rate limit lets run (as
+    far as its count so far says): all of them for a key without one."""
+    key = call.key
+    if key is None or not key.rate_limit or not any(plan.counts(each.operation) for each in group):
+        return len(group)
+    left = throttle.remaining(call.env, key)
+    for position, create in enumerate(group):
+        if plan.counts(create.operation):
+            if not left:
+                return position
+            left -= 1
+    return len(group)
+
+
+def _create_list(pipeline, call, plan, group, answers, results):
     try:
         records = group[0].sub.model.create([vals for create in group for vals in create.vals_list])
     except psycopg2.OperationalError:

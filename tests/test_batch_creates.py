@@ -459,3 +459,36 @@ class TestBatchCreates(RestApiCase):
         self.assertEqual(alone_sizes, [1, 1, 1, 1])
         partners = self.env["res.partner"].search([("name", "in", ["G-Q", "A-Q"])], order="name")
         self.assertEqual(partners.mapped("ref"), ["A-two", "G-two"])
+
+    # ------------------------------------------------------------ the rate limit before the work
+    @mute_logger("odoo.http")
+    def test_the_rate_limit_stops_a_group_before_the_work_of_the_refused_operation(self):
+        # the batch and three operations use up 4: the fourth operation is refused, and the
+        # records of those after it are never made (10 a create)
+        operations = [create([{"name": f"rlw {number}-{i}"} for i in range(10)]) for number in range(6)]
+        real = throttle.remaining
+        cases = {
+            "as counted": (real, [30]),
+            # the count said none left, but the window opened since: each counted first, then made
+            "none left": (lambda env, key: 0, [10, 10, 10]),
+            # other calls counted meanwhile: the group's work is done, its members still refused
+            "more left": (lambda env, key: 100, [60]),
+        }
+        for name, (remaining, expected) in cases.items():
+            with self.subTest(name):
+                key = self.make_key(self.admin, rate_limit=4, rate_limit_period=3600)
+                with (
+                    patch.object(throttle, "remaining", remaining),
+                    counted(self.env) as names,
+                    creates_of(self.env, "res.partner") as sizes,
+                ):
+                    over = self.batch(operations, key=key)
+                self.assertEqual(self.assertProblem(over, 429)["operation"], 3)
+                self.assertEqual(names, ["list"] * 4)
+                self.assertEqual(sizes, expected)
+                self.assertEqual(self.names("rlw "), [])
+        key = self.make_key(self.admin, rate_limit=4, rate_limit_period=3600)
+        with counted(self.env) as names, creates_of(self.env, "res.partner") as sizes:
+            over = self.batch(operations, key=key, grouping=False)
+        self.assertEqual(self.assertProblem(over, 429)["operation"], 3)
+        self.assertEqual((names, sizes), (["list"] * 4, [10, 10, 10]))
