@@ -359,7 +359,7 @@ def _run_group(pipeline, call, plan, group, answers, results):
     """Make the group's records, by one ORM create of as many of its members, from the first,
     as the key's rate limit lets run; count and answer each; the rest the same way."""
     while group:
-        size = _affordable(call, plan, group)
+        size = _affordable(call, plan, group) if len(group) > 1 else 1  # one: counted first, alone
         if size == 0:  # the key may make no more calls: counted before any of its work, refused
             first, group = group[0], group[1:]
             try:
