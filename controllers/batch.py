@@ -118,8 +118,9 @@ def _run_all(pipeline, call, operations, plan):
     answers, results = [], []
     group = []  # consecutive creates of one model, checked, not yet run (_Create)
     for operation in operations:
-        if group and max(batches.references(operation), default=-1) >= group[0].operation.index:
-            _run_group(pipeline, call, plan, group, answers, results)  # it needs their answers
+        if group and not _may_join(pipeline, group, operation, answers):
+            # its checks see the database as they would alone: everything before it made first
+            _run_group(pipeline, call, plan, group, answers, results)
             group = []
         create = _checked_create(pipeline, call, operation, answers) if plan.groups(operation) else None
         if create is not None and group and not _joins(group, create):
@@ -128,7 +129,7 @@ def _run_all(pipeline, call, operations, plan):
         if create is not None:
             group.append(create)
             continue
-        if group:  # this operation runs alone (not a create, or its checks fail): those before it first
+        if group:  # this operation runs alone (its checks fail, or it must): those before it first
             _run_group(pipeline, call, plan, group, answers, results)
             group = []
         _run_alone(pipeline, call, plan, operation, answers, results)
@@ -137,10 +138,13 @@ def _run_all(pipeline, call, operations, plan):
     return results
 
 
-def _run_alone(pipeline, call, plan, operation, answers, results):
-    """Run one operation through the stages, as if sent alone; its failure fails the batch."""
+def _run_alone(pipeline, call, plan, operation, answers, results, count=None):
+    """Run one operation through the stages, as if sent alone; its failure fails the batch.
+    ``count``: whether it is counted against the key's rate limit (None: unless counted before)."""
     try:
-        status, headers, body = _run(pipeline, call, operation, answers, plan.counts(operation))
+        status, headers, body = _run(
+            pipeline, call, operation, answers, plan.counts(operation) if count is None else count
+        )
     except Exception as exc:
         _raise_failed(call, operation, exc)
     answers.append(body)
@@ -195,29 +199,118 @@ def _result(response):
 # values, as Odoo's own create of a list does: what a record costs (the
 # INSERT, defaults, computed fields, checks) is paid once for all of them.
 # Each operation is checked as if sent alone first (its route, scopes, its
-# values and what they reach); once the records exist, each is counted
-# against the key's rate limit, in order, and answered as the create route
-# answers. If the create of the list fails, the batch is undone and runs
-# again with that group's operations one by one, through the stages, as if
-# never grouped: the first that fails is the one named, and no operation is
-# counted twice. Not grouped: a create whose values name records of its own
-# model, one that asks for its records in its answer, one that refers to the
+# values and what they reach), by checks that read no record, so that they
+# see what they would alone: an operation that cannot join the pending group
+# is checked once the group is made. Each member is counted against the key's
+# rate limit, in order, and answered as the create route answers: when the key
+# may make fewer calls than the group has members, only those before the first
+# it may not make are made, and that one is counted before any of its work.
+# If the create of the list fails, the batch is undone and runs again with
+# that group's operations one by one, through the stages, as if never
+# grouped: the first that fails is the one named, and no operation is counted
+# twice. A create runs alone (``_Touches``) when its values, at any depth,
+# change existing records (among them the lines named by id, whose check
+# reads the database), or name records of its own model; two creates are not
+# grouped when one names records of a model the other makes. Not grouped
+# either: a create that asks for its records in its answer, or refers to the
 # answer of a create not made yet.
 class _Create:
     """One create operation of a batch, checked, whose records are not made yet."""
 
-    def __init__(self, operation, sub, vals_list, many):
+    def __init__(self, operation, sub, vals_list, many, touches):
         self.operation, self.sub, self.vals_list, self.many = operation, sub, vals_list, many
+        self.touches = touches
+
+
+ANY = "*"  # a record id whose model the values do not say (a many2one_reference, properties)
+
+
+class _Touches:
+    """What a create's values reach besides the records they make, at every depth (nested
+    creates' values too): ``named``, the models whose existing records they name by id;
+    ``made``, the models they make records of (their own, the models it inherits, and those
+    of nested creates; ``nested`` these last); ``writes``, whether they change existing
+    records (an update or a delete of a record, lines moved to or from a one2many)."""
+
+    def __init__(self, model, vals_list):
+        self.named, self.made, self.nested, self.writes = set(), set(), set(), False
+        self._makes(model)
+        for vals in vals_list:
+            self._walk(model, vals)
+
+    def alone(self, model_name):
+        """Whether the create runs alone: it changes existing records, or names (or makes in
+        its lines) records of its own model, which its model's create may look at (res.partner:
+        the first contact of a company without an address gives it its address; a company with
+        two new contacts at once keeps none), or ids of models it cannot tell."""
+        return self.writes or ANY in self.named or model_name in self.named | self.nested
+
+    def meets(self, other):
+        """Whether one of the two names records of a model the other makes: made by one ORM
+        create, those the one names could be the other's new records (or not yet be made)."""
+        return bool(self.named & other.made or other.named & self.made)
+
+    def _makes(self, model):
+        self.made.add(model._name)
+        self.made.update(model._inherits)
+
+    def _walk(self, model, vals):
+        for name, value in vals.items():
+            field = model._fields.get(name)
+            if field is None or not value:
+                continue
+            if field.type == "many2one":
+                self.named.add(field.comodel_name)
+            elif field.type == "reference":
+                self.named.add(str(value).partition(",")[0])
+            elif field.type in ("many2one_reference", "properties"):
+                self.named.add(ANY)
+            elif field.type in ("one2many", "many2many"):
+                self._commands(model.env[field.comodel_name], field.type == "one2many", value)
+
+    def _commands(self, comodel, one2many, commands):
+        for command in commands:
+            code = command[0]
+            if code == 0:
+                self._makes(comodel)
+                self.nested.add(comodel._name)
+                self._walk(comodel, command[2])
+                continue
+            ids = command[2] if code == 6 else [] if code == 5 else [command[1]]
+            if not ids:
+                continue
+            self.named.add(comodel._name)
+            # 1 updates, 2 deletes a record; on a one2many, 3, 4 and 6 move lines from their record
+            self.writes = self.writes or code in (1, 2) or one2many
+            if code == 1:
+                self._walk(comodel, command[2])
+
+
+def _may_join(pipeline, group, operation, answers):
+    """Whether ``operation`` may be a create of the pending group's model, told from its path
+    and headers alone (nothing read): else the group is made before it is checked."""
+    if max(batches.references(operation), default=-1) >= group[0].operation.index:
+        return False  # it needs their answers
+    if operation.method != "POST" or _prefers(operation):
+        return False
+    try:
+        path, _query = batches.resolve_path(operation, answers)
+        route, params = routes.resolve(operation.method, path, pipeline._routes())
+    except Exception:  # noqa: BLE001 -- it runs alone, and fails there the same way
+        return False
+    return route.handler is handlers.create and params.get("model") == group[0].sub.model._name
 
 
 def _joins(group, create):
     """Whether ``create`` may be made in the same ORM call as ``group``: the same model in
-    the same environment, and at most as many records as one create call may make."""
+    the same environment, at most as many records as one create call may make, and
+    neither names records of a model the other makes."""
     first = group[0].sub.model
     return (
         create.sub.model._name == first._name
         and create.sub.model.env is first.env
         and sum(len(each.vals_list) for each in group) + len(create.vals_list) <= values.MAX_RECORDS
+        and not any(create.touches.meets(each.touches) for each in group)
     )
 
 
@@ -234,7 +327,8 @@ def _may_group(pipeline, call):
 
 def _checked_create(pipeline, call, operation, answers):
     """A ``_Create`` of ``operation`` if it is a create that can run in a group and passes
-    its checks; None when it runs alone (then the stages check it again, and raise)."""
+    its checks; None when it runs alone (then the stages check it again, and raise).
+    Its checks read no record: a create whose checks would (the lines it names) runs alone."""
     if operation.method != "POST" or _prefers(operation):
         return None
     try:
@@ -243,28 +337,16 @@ def _checked_create(pipeline, call, operation, answers):
         if sub.route.handler is not handlers.create:
             return None
         pipeline._scope(sub)
-        body = sub.json()  # as the handler reads it
-        vals_list = handlers.checked_values(sub, body, "create")
-        if _names_its_model(sub.model, vals_list):
+        body, lines = sub.json(), values.Lines()  # the body as the handler reads it
+        vals_list = handlers.walled_values(sub, body, "create", lines)
+        touches = _Touches(sub.model, vals_list)
+        if lines.named or touches.alone(sub.model._name):
             return None
     except psycopg2.Error as exc:
         _raise_failed(call, operation, exc)  # the transaction is lost: nothing after it can run
     except Exception:  # noqa: BLE001 -- it runs alone, and fails there the same way
         return None
-    return _Create(operation, sub, vals_list, many=isinstance(body, list))
-
-
-def _names_its_model(model, vals_list):
-    """Whether the values name records of the model they create (a parent, children):
-    such a create runs alone, as a model's create may look at the records made before
-    it (res.partner: the first contact of a company without an address gives it its
-    address; a company with two new contacts at once keeps none)."""
-    for vals in vals_list:
-        for name, value in vals.items():
-            field = model._fields.get(name)
-            if value and field is not None and field.relational and field.comodel_name == model._name:
-                return True
-    return False
+    return _Create(operation, sub, vals_list, isinstance(body, list), touches)
 
 
 def _prefers(operation):
@@ -274,9 +356,42 @@ def _prefers(operation):
 
 
 def _run_group(pipeline, call, plan, group, answers, results):
-    if len(group) == 1:
-        _run_alone(pipeline, call, plan, group[0].operation, answers, results)
-        return
+    """Make the group's records, by one ORM create of as many of its members, from the first,
+    as the key's rate limit lets run; count and answer each; the rest the same way."""
+    while group:
+        size = _affordable(call, plan, group) if len(group) > 1 else 1  # one: counted first, alone
+        if size == 0:  # the key may make no more calls: counted before any of its work, refused
+            first, group = group[0], group[1:]
+            try:
+                pipeline._throttle_operation(first.sub)
+            except Exception as exc:
+                _raise_failed(call, first.operation, exc)
+            # a window opened since: it runs, already counted
+            _run_alone(pipeline, call, plan, first.operation, answers, results, count=False)
+        elif size == 1:
+            _run_alone(pipeline, call, plan, group[0].operation, answers, results)
+            group = group[1:]
+        else:
+            _create_list(pipeline, call, plan, group[:size], answers, results)
+            group = group[size:]
+
+
+def _affordable(call, plan, group):
+    """How many of the group's members, from the first, the key's rate limit lets run (as
+    far as its count so far says): all of them for a key without one."""
+    key = call.key
+    if key is None or not key.rate_limit or not any(plan.counts(each.operation) for each in group):
+        return len(group)
+    left = throttle.remaining(call.env, key)
+    for position, create in enumerate(group):
+        if plan.counts(create.operation):
+            if not left:
+                return position
+            left -= 1
+    return len(group)
+
+
+def _create_list(pipeline, call, plan, group, answers, results):
     try:
         records = group[0].sub.model.create([vals for create in group for vals in create.vals_list])
     except psycopg2.OperationalError:

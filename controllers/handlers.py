@@ -252,11 +252,19 @@ def checked_values(call, body, operation):
     """A create's values (one object or a list of them) coerced to Odoo's shapes,
     their reach checked against the key's scopes (API.md section 8), then the
     existing lines they name (API.md section 10)."""
-    model, lines = call.model, values.Lines()
+    lines = values.Lines()
+    vals_list = walled_values(call, body, operation, lines)
+    check_lines(call.model.env, lines)
+    return vals_list
+
+
+def walled_values(call, body, operation, lines):
+    """checked_values but for the lines, which it notes in ``lines`` unchecked: the checks
+    that read no record (the database is read in ``check_lines``)."""
+    model = call.model
     vals_list = values.coerce_many(body, model._name, call.fields_of(), lines=lines)
     if wall := _wall(call):
         wall.values_list(model._name, vals_list, operation).check()
-    check_lines(model.env, lines)
     return vals_list
 
 

@@ -78,6 +78,16 @@ SELECT nextval(('rest_api_key_hits_' || $1)::regclass), window_start, window_bas
   FROM opened
 """
 side_store.prepare("rest_api_throttle_open", ("int", "bigint"), OPEN_SQL)
+# How many calls a key has made in its window of this moment, drawing no number:
+# the last number drawn minus the window's base; no row when the window is not
+# open yet (the next call opens it). to_regclass: a key whose sequence is gone
+# reads as none made (its count itself then says what it is).
+USED_SQL = """
+SELECT COALESCE(pg_sequence_last_value(to_regclass(%(sequence)s)), u.window_base) - u.window_base
+  FROM rest_api_key_usage AS u
+ WHERE u.key_id = %(key)s
+   AND u.window_start >= floor(extract(epoch FROM clock_timestamp()) / %(period)s)::bigint * %(period)s
+"""
 LOGIN_READ_SQL = """
 SELECT COALESCE((SELECT failures FROM rest_api_login_failure
                   WHERE address = %(address)s
@@ -168,6 +178,20 @@ def count(env, key, ahead=False):
     ahead = ahead and ((env.cr.dbname, key.id), time.monotonic()) not in EXHAUSTED
     pending = side_store.start_prepared(env, "rest_api_throttle", (key.id, key.rate_limit_period))
     return Count(env, key, pending, ahead)
+
+
+def remaining(env, key):
+    """How many more calls ``key`` (a KeyInfo with a rate limit) may make in its window of
+    this moment, as far as the numbers drawn so far say; nothing is counted. Calls
+    counted meanwhile by other requests make it an upper bound: each call is still
+    decided by its own ``count()``."""
+    rows = side_store.execute(
+        env,
+        USED_SQL,
+        {"sequence": hits_sequence(key.id), "key": key.id, "period": max(1, int(key.rate_limit_period))},
+    )
+    used = max(0, int(rows[0][0])) if rows else 0
+    return max(0, key.rate_limit - used)
 
 
 def exhausted(env, key):

@@ -14,9 +14,10 @@ from urllib.parse import unquote_plus
 
 from odoo import api
 from odoo.tests import new_test_user, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from ..controllers import batch as batch_module
+from ..controllers import handlers
 from ..infra import throttle
 from ..lib import values
 from .common import RestApiCase
@@ -72,23 +73,38 @@ class TestBatchCreates(RestApiCase):
         with patch.object(batch_module, "_may_group", lambda pipeline, call: False):
             return self.call("POST", "/api/batch", key=key, body={"operations": operations})
 
-    def both(self, operations, key=None):
+    def both(self, operations, key=None, model="res.partner", fixtures=None):
         """(grouped answer, ungrouped answer, ORM create sizes of each) of ``operations``,
-        made with names of their own for each run ("{run}" in a name: "G-" or "A-")."""
+        made with names of their own for each run ("{run}" in a name: "G-" or "A-");
+        ``fixtures(run)``: {label: id} of records made for that run, just before it, each
+        written "<label>" in ``operations`` (a JSON string there, the id in the batch) and
+        told by its label in the run's answer (``normalised``)."""
         answers, sizes = [], []
         for run, grouping in (("G-", True), ("A-", False)):
             text = json.dumps(operations).replace("{run}", run)
-            with creates_of(self.env, "res.partner") as found:
-                answers.append(self.batch(json.loads(text), key=key, grouping=grouping))
+            made = fixtures(run) if fixtures else {}
+            for label, record_id in made.items():
+                text = text.replace(f'"<{label}>"', str(record_id))
+            with creates_of(self.env, model) as found:
+                answer = self.batch(json.loads(text), key=key, grouping=grouping)
+            answer.fixtures = {record_id: f"<{label}>" for label, record_id in made.items()}
+            answers.append(answer)
             sizes.append(found)
         return answers[0], answers[1], sizes[0], sizes[1]
 
     def normalised(self, response):
         """(status, body): the runs' names made alike, each record id replaced by the
-        order in which it first appears, the request id and versions left out."""
+        order in which it first appears (in a problem's detail, a fixture's by its
+        label), the request id and versions left out."""
+        fixtures = getattr(response, "fixtures", {})
+
+        def labelled(match):
+            return fixtures.get(int(match.group(0)), match.group(0))
+
         body = json.loads(re.sub(r"\b[GA]-", "RUN-", response.text))
         if response.headers["Content-Type"].startswith("application/problem+json"):
             body.pop("request_id")
+            body["detail"] = re.sub(r"(?<!\d)\d+(?!\d)", labelled, body["detail"])
             return response.status_code, body
         ids = {}
         for result in body["results"]:
@@ -312,3 +328,167 @@ class TestBatchCreates(RestApiCase):
         ):
             self.assertEqual(self.batch(operations).status_code, 200)
         self.assertEqual(sizes, [1] * 5)
+
+    # ------------------------------------------------------------ what a create reads and names
+    def bank_fixtures(self, run):
+        """Partners P and Q, and B, a bank account of P (made again for each run)."""
+        partners = self.env["res.partner"].create([{"name": f"{run}P"}, {"name": f"{run}Q"}])
+        bank = self.env["res.partner.bank"].create(
+            {"acc_number": f"{run}B-acc", "partner_id": partners[0].id}
+        )
+        return {"P": partners[0].id, "Q": partners[1].id, "B": bank.id}
+
+    def next_id(self, model, after=0):
+        """The id the next record of ``model`` gets (``after``: that many records later)."""
+        sequence = SQL.identifier(f"{self.env[model]._table}_id_seq")
+        self.env.cr.execute(SQL("SELECT last_value + is_called::int FROM %s", sequence))
+        return self.env.cr.fetchone()[0] + after
+
+    @mute_logger("odoo.http", "odoo.sql_db")
+    def test_a_create_checks_the_lines_it_names_after_the_creates_before_it(self):
+        tag = "/api/res.partner.category/create"
+        hijack = {"method": "POST", "path": tag, "body": {"name": "{run}t14b", "partner_ids": [
+            [1, "<P>", {"bank_ids": [{"id": "<B>", "acc_number": "{run}HIJACK"}]}]]}}  # fmt: skip
+        cases = {
+            # the first create of the group moves B to Q: B is no longer a line of P
+            "in its group": [
+                {"method": "POST", "path": tag, "body": {"name": "{run}t14a", "partner_ids": [
+                    [1, "<Q>", {"bank_ids": [{"acc_number": "{run}filler"}, "<B>"]}]]}},
+                hijack,
+            ],
+            # a create of another model before it moves B
+            "after another group": [
+                create({"name": "{run}mover", "bank_ids": ["<B>"]}),
+                hijack,
+                {"method": "POST", "path": tag, "body": {"name": "{run}t14c"}},
+            ],
+        }  # fmt: skip
+        for name, operations in cases.items():
+            with self.subTest(name):
+                grouped, alone, _sizes, _alone_sizes = self.both(operations, fixtures=self.bank_fixtures)
+                problem = self.assertProblem(grouped, 400)
+                self.assertEqual(problem["operation"], 1, problem)
+                self.assertIn("is not a line of res.partner record", problem["detail"])
+                self.assertSameAnswers(grouped, alone)
+                banks = self.env["res.partner.bank"].search([("acc_number", "=like", "_-B-acc")])
+                self.assertEqual(len(banks), 4 if name == "after another group" else 2)
+                self.assertEqual(set(banks.mapped("partner_id.name")), {"G-P", "A-P"})
+
+    def test_an_operation_that_cannot_join_the_group_is_checked_once_the_group_is_made(self):
+        seen, original = [], handlers.walled_values
+
+        def spy(call, body, operation, lines):
+            seen.append((call.model._name, self.names("chk ")))
+            return original(call, body, operation, lines)
+
+        operations = [
+            create({"name": "chk 0"}),
+            create({"name": "chk 1"}),
+            {"method": "POST", "path": "/api/res.partner.category/create", "body": {"name": "chk tag"}},
+        ]
+        with patch.object(handlers, "walled_values", spy):
+            self.assertEqual(self.batch(operations).status_code, 200)
+        made = ["chk 0", "chk 1"]
+        # the tag: checked before it could join a group, then as it runs (a group of one: alone)
+        self.assertEqual(
+            seen,
+            [("res.partner", []), ("res.partner", []), ("res.partner.category", made),
+             ("res.partner.category", made)],
+        )  # fmt: skip
+
+    @mute_logger("odoo.http", "odoo.sql_db")
+    def test_creates_naming_records_the_group_makes_are_not_grouped(self):
+        tag = "/api/res.partner.category/create"
+        cases = {
+            # a nested create names the id the second tag gets: alone, it does not exist yet
+            "its own model, nested": (404, 0, "res.partner.category", [1], [
+                {"method": "POST", "path": tag, "body": {"name": "{run}FT0", "partner_ids": [
+                    [0, 0, {"name": "{run}fwdp", "category_id": ["<next tag + 1>"]}]]}},
+                {"method": "POST", "path": tag, "body": {"name": "{run}FT1"}},
+            ]),
+            # the first names the tag the second makes in its lines (Odoo's create of both
+            # fails, as the list would be made again one by one: they are not grouped at all)
+            "a model a later create makes": (404, 0, "res.partner", [1], [
+                create({"name": "{run}fw0", "category_id": ["<next tag>"]}),
+                create({"name": "{run}fw1", "category_id": [{"name": "{run}fwtag"}]}),
+            ]),
+            # the second names the tag the first makes in its lines: both pass, alone or not
+            "a model an earlier create makes": (200, None, "res.partner", [1, 2], [
+                create({"name": "{run}bw0", "category_id": [{"name": "{run}bwtag"}]}),
+                create({"name": "{run}bw1", "category_id": ["<next tag>"]}),
+                create({"name": "{run}bw2"}),
+            ]),
+        }  # fmt: skip
+
+        def fixtures(run):
+            return {
+                "next tag": self.next_id("res.partner.category"),
+                "next tag + 1": self.next_id("res.partner.category", 1),
+            }
+
+        for name, (status, failing, model, sizes, operations) in cases.items():
+            with self.subTest(name):
+                grouped, alone, grouped_sizes, alone_sizes = self.both(
+                    operations, model=model, fixtures=fixtures
+                )
+                self.assertEqual(grouped.status_code, status, grouped.text)
+                self.assertSameAnswers(grouped, alone)
+                self.assertEqual(grouped_sizes, sizes)  # only creates that make no tag together
+                if failing is not None:
+                    self.assertEqual(grouped.json()["operation"], failing)
+                else:
+                    self.assertEqual(alone_sizes, [1, 1, 1])
+                    results = grouped.json()["results"]
+                    partner = self.env["res.partner"].browse(results[1]["body"]["id"])
+                    self.assertEqual(partner.category_id.name, "G-bwtag")
+
+    def test_creates_that_change_existing_records_run_alone(self):
+        tag = "/api/res.partner.category/create"
+        operations = [
+            {"method": "POST", "path": tag, "body": {"name": "{run}w0", "partner_ids": [[1, "<Q>", {"ref": "{run}one"}]]}},
+            {"method": "POST", "path": tag, "body": {"name": "{run}w1", "partner_ids": [[1, "<Q>", {"ref": "{run}two"}]]}},
+            {"method": "POST", "path": tag, "body": {"name": "{run}w2", "partner_ids": ["<P>"]}},
+            {"method": "POST", "path": tag, "body": {"name": "{run}w3"}},
+        ]  # fmt: skip
+        grouped, alone, grouped_sizes, alone_sizes = self.both(
+            operations, model="res.partner.category", fixtures=self.bank_fixtures
+        )
+        self.assertEqual(grouped.status_code, 200, grouped.text)
+        self.assertSameAnswers(grouped, alone)
+        self.assertEqual(grouped_sizes, [1, 1, 2])  # a link to P (a many2many) changes no record
+        self.assertEqual(alone_sizes, [1, 1, 1, 1])
+        partners = self.env["res.partner"].search([("name", "in", ["G-Q", "A-Q"])], order="name")
+        self.assertEqual(partners.mapped("ref"), ["A-two", "G-two"])
+
+    # ------------------------------------------------------------ the rate limit before the work
+    @mute_logger("odoo.http")
+    def test_the_rate_limit_stops_a_group_before_the_work_of_the_refused_operation(self):
+        # the batch and three operations use up 4: the fourth operation is refused, and the
+        # records of those after it are never made (10 a create)
+        operations = [create([{"name": f"rlw {number}-{i}"} for i in range(10)]) for number in range(6)]
+        real = throttle.remaining
+        cases = {
+            "as counted": (real, [30]),
+            # the count said none left, but the window opened since: each counted first, then made
+            "none left": (lambda env, key: 0, [10, 10, 10]),
+            # other calls counted meanwhile: the group's work is done, its members still refused
+            "more left": (lambda env, key: 100, [60]),
+        }
+        for name, (remaining, expected) in cases.items():
+            with self.subTest(name):
+                key = self.make_key(self.admin, rate_limit=4, rate_limit_period=3600)
+                with (
+                    patch.object(throttle, "remaining", remaining),
+                    counted(self.env) as names,
+                    creates_of(self.env, "res.partner") as sizes,
+                ):
+                    over = self.batch(operations, key=key)
+                self.assertEqual(self.assertProblem(over, 429)["operation"], 3)
+                self.assertEqual(names, ["list"] * 4)
+                self.assertEqual(sizes, expected)
+                self.assertEqual(self.names("rlw "), [])
+        key = self.make_key(self.admin, rate_limit=4, rate_limit_period=3600)
+        with counted(self.env) as names, creates_of(self.env, "res.partner") as sizes:
+            over = self.batch(operations, key=key, grouping=False)
+        self.assertEqual(self.assertProblem(over, 429)["operation"], 3)
+        self.assertEqual((names, sizes), (["list"] * 4, [10, 10, 10]))
