@@ -238,7 +238,10 @@ class OdooValidator(RequestValidator):
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
         scopes = oauth.parse_scope(" ".join(request.scopes))
         user_id = _stash(request)["user_id"]
-        grant = self.env["rest.api.oauth.grant"]._allow(request.client.key.id, user_id, scopes)
+        key = request.client.key
+        grant = self.env["rest.api.oauth.grant"]._allow(
+            key.id, user_id, scopes, request.redirect_uri, key.require_user_token
+        )
         self.env["rest.api.oauth.code"]._store(
             code["code"], request.client.key.id, user_id, grant.id, request.redirect_uri,
             oauth.format_scope(scopes), request.code_challenge, request.code_challenge_method,
@@ -587,7 +590,9 @@ class OauthPages(http.Controller):
         client = credentials["request"].client
         user = env.user
         asked = oauth.parse_scope(" ".join(scopes))
-        remembered = env["rest.api.oauth.grant"]._covers(client.key.id, user.id, asked)
+        remembered = env["rest.api.oauth.grant"]._covers(
+            client.key.id, user.id, asked, credentials["redirect_uri"], client.key.require_user_token
+        )
         if request.httprequest.method == "POST":
             decision = request.httprequest.form.get("decision")
             if decision != "allow":

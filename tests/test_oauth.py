@@ -22,8 +22,9 @@ def pkce():
     return verifier, challenge
 
 
-@tagged("post_install", "-at_install")
-class TestOauth(RestApiCase):
+class OauthCase(RestApiCase):
+    """Two OAuth clients: a public app (PKCE) and a partner's server (confidential)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -80,6 +81,13 @@ class TestOauth(RestApiCase):
     def alone(self, token, path="/api/res.partner/search", **kw):
         return self.call("GET", path, key=False, headers={"Authorization": "Bearer " + token}, **kw)
 
+    def make_key_id(self, user, **values):
+        values = dict({"name": "k", "user_id": user.id, "all_models": True, "rate_limit": 0}, **values)
+        return self.env["rest.api.key"].generate(values)["id"]
+
+
+@tagged("post_install", "-at_install")
+class TestOauth(OauthCase):
     # ------------------------------------------------------------ keys as clients
     def test_keys_are_clients(self):
         self.assertTrue(self.app.oauth_client_id.startswith("odooclient_"))
@@ -107,10 +115,6 @@ class TestOauth(RestApiCase):
             self.env["rest.api.key"].with_user(owner).create(
                 {"name": "x", "oauth_redirect_uris": "https://c.example/cb"}
             )
-
-    def make_key_id(self, user, **values):
-        values = dict({"name": "k", "user_id": user.id, "all_models": True, "rate_limit": 0}, **values)
-        return self.env["rest.api.key"].generate(values)["id"]
 
     # ------------------------------------------------------------ flows
     def test_code_flow_scope_and_bearer_alone(self):
@@ -206,3 +210,81 @@ class TestOauth(RestApiCase):
         self.assertEqual(doc["token_endpoint"], "http://issuer.example/api/oauth/token")
         self.assertEqual(doc["code_challenge_methods_supported"], ["S256"])
         self.assertNotIn("implicit", doc["grant_types_supported"])
+
+
+@tagged("post_install", "-at_install")
+class TestOauthAttacks(OauthCase):
+    """The findings of the security review of the OAuth server: each fails without its fix."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env, login="oauth_manager", groups="base.group_user,rest_api.group_rest_api_manager"
+        )
+        cls.Grant = cls.env["rest.api.oauth.grant"]
+
+    def bearer(self, method, path, token, **kw):
+        return self.call(method, path, key=False, headers={"Authorization": "Bearer " + token, **kw.pop("headers", {})},
+                         **kw)  # fmt: skip
+
+    def authorize_status(self, redirect_uri=APP_URI, key=None):
+        """The status of the authorization request: 200 the consent page, 302 a code at once."""
+        params = {"response_type": "code", "client_id": (key or self.app).oauth_client_id, "state": "st",
+                  "redirect_uri": redirect_uri, "code_challenge": pkce()[1], "code_challenge_method": "S256"}  # fmt: skip
+        page = self.opener.get(
+            self.base_url() + "/api/oauth/authorize?" + urlencode(params), allow_redirects=False
+        )
+        return page.status_code
+
+    def client_credentials(self, scope=None):
+        data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        return self.token(auth=(self.server.oauth_client_id, self.server_secret), **data)
+
+    # ------------------------------------------------------------ H1: a manager hijacking a client
+    def test_h1_a_manager_lacking_groups_cannot_change_a_client_admin_allowed(self):
+        owner = new_test_user(
+            self.env, login="oauth_k_owner", groups="base.group_user,rest_api.group_rest_api_user"
+        )
+        key = self.env["rest.api.key"].browse(
+            self.make_key_id(owner, oauth_redirect_uris="https://app.example/cb")
+        )
+        as_manager = key.with_user(self.manager)
+        as_manager.write({"name": "K"})  # the manager holds every group of the owner
+        grant = self.Grant._allow(key.id, self.admin.id, None, "https://app.example/cb", False)
+        for values in ({"oauth_redirect_uris": "https://evil.example/steal"}, {"require_user_token": True},
+                       {"name": "K2"}):  # fmt: skip
+            with self.assertRaises(AccessError):
+                as_manager.write(values)
+        with self.assertRaises(AccessError):
+            as_manager._new_secret()
+        with self.assertRaises(AccessError):
+            self.env["rest.api.scope"].with_user(self.manager).create(
+                {"key_id": key.id, "model_id": self.env["ir.model"]._get_id("res.users"), "perm_write": True}
+            )
+        grant.action_revoke()  # no user above the manager acts through it any more
+        as_manager.write({"require_user_token": True})
+
+    def test_h1_consent_is_asked_again_for_a_new_redirect_uri_or_client_type(self):
+        self.code_flow()
+        self.assertEqual(self.authorize_status(), 302)  # remembered
+        self.app.write({"oauth_redirect_uris": APP_URI + "\nhttp://127.0.0.1/cb\nhttps://new.example/cb"})
+        self.assertEqual(self.authorize_status("https://new.example/cb"), 200)
+        self.assertEqual(self.authorize_status(), 302)  # still remembered where it was allowed
+        self.app.write({"require_user_token": False})  # now a confidential client
+        self.assertEqual(self.authorize_status(), 200)
+        location, _verifier = self.authorize()  # allowed again, as a confidential client
+        self.assertIn("code=", location)
+        self.assertEqual(self.authorize_status(), 302)
+
+    # ------------------------------------------------------------ minor, observations
+    def test_o1_a_manager_lacking_groups_sees_but_cannot_revoke_an_admins_grant(self):
+        self.authenticate("admin", "admin")
+        self.authorize()
+        grant = self.Grant.with_user(self.manager).search([("user_id", "=", self.admin.id)])
+        self.assertEqual(len(grant), 1)
+        with self.assertRaises(AccessError):
+            grant.action_revoke()
+        with self.assertRaises(AccessError):
+            grant.unlink()
+        self.assertFalse(grant.revoked)

@@ -498,6 +498,46 @@ def test_token_errors_are_rfc6749_json(oauth_client):
     assert_oauth_error(as_json, "invalid_request")
 
 
+def test_a_manager_lacking_groups_cannot_hijack_a_client_admin_allowed(admin, oauth_client, web_admin):
+    """The attack: a REST API manager without Settings points an app admin allowed at his own
+    address, makes it public, and sends admin a link. The key refuses him (its tokens act as
+    admin), and were the app changed by someone who may, admin would see the consent page again."""
+    from conftest import Rpc
+
+    def user(groups):
+        login = uniq("oauth-m")
+        ids = [admin("ir.model.data", "search_read", [("module", "=", m), ("name", "=", n)], fields=["res_id"])[0]["res_id"]
+               for m, n in groups]  # fmt: skip
+        admin("res.users", "create", {"name": login, "login": login, "password": "Pw-" + login,
+                                      "groups_id": [(6, 0, ids)]})  # fmt: skip
+        return Rpc(login, "Pw-" + login)
+
+    owner = user([("base", "group_user"), ("rest_api", "group_rest_api_user")])
+    manager = user([("base", "group_user"), ("rest_api", "group_rest_api_manager")])
+    client = oauth_client(public=False, user_id=owner.uid)
+    code_flow(client, web_admin, redirect_uri=WEB_URI, scope="*")
+    for values in ({"oauth_redirect_uris": "https://evil.example/steal"}, {"require_user_token": True}):
+        with pytest.raises(xmlrpc.client.Fault):
+            manager("rest.api.key", "write", [client.id], values)
+    # admin (who may) adds an address: the app is asked about again there, not elsewhere
+    admin(
+        "rest.api.key",
+        "write",
+        [client.id],
+        {"oauth_redirect_uris": "\n".join((WEB_URI, "https://new.example/cb"))},
+    )
+    url, _state, _verifier = start(app(client, redirect_uri="https://new.example/cb", scope="*"))
+    response, location = web_admin.authorize(url)
+    assert location is None and response.status_code == 200 and "Allow" in response.text
+    url, _state, _verifier = start(app(client, redirect_uri=WEB_URI, scope="*"))
+    _response, location = web_admin.authorize(url)
+    assert location and location.startswith(WEB_URI + "?code=")
+    grant = admin("rest.api.oauth.grant", "search", [("key_id", "=", client.id), ("user_id", "=", admin.uid)])
+    with pytest.raises(xmlrpc.client.Fault):
+        manager("rest.api.oauth.grant", "action_revoke", grant)
+    assert manager("rest.api.oauth.grant", "search", [("id", "in", grant)]) == grant  # seen, not revoked
+
+
 # ---------------------------------------------------------------- revocation, introspection, stops
 def test_revoke_and_introspect(oauth_client, web_admin):
     client = oauth_client(public=False, scopes={"res.partner": "r"})
