@@ -18,13 +18,11 @@ tokens it issues are section 1 login tokens marked as OAuth ones.
 - ``/.well-known/oauth-authorization-server`` is RFC 8414's document.
 """
 
-import base64
-import binascii
 import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import (
@@ -125,17 +123,14 @@ class OdooValidator(RequestValidator):
 
     def _sent_credentials(self, request):
         """(client_id, secret, how) from HTTP Basic or the form; ('', '', None) when none."""
-        header = request.headers.get("Authorization") or ""
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError, ValueError):
+        try:
+            basic = oauth.parse_basic(request.headers.get("Authorization"))
+        except ValueError:
+            return None, None, "invalid"
+        if basic is not None:
+            if request.client_secret:  # RFC 6749 section 2.3: one method only
                 return None, None, "invalid"
-            client_id, sep, secret = decoded.partition(":")
-            if not sep or request.client_secret:  # RFC 6749 section 2.3: one method only
-                return None, None, "invalid"
-            return unquote(client_id), unquote(secret), "basic"
+            return *basic, "basic"
         if request.client_secret:
             return request.client_id, request.client_secret, "post"
         return request.client_id, "", None
@@ -486,6 +481,14 @@ def _answer(headers, body, status, basic=False):
 def _error(error_class, description, basic=False):
     error = error_class(description=description)
     return _answer({"Content-Type": "application/json"}, error.json, error.status_code, basic)
+
+
+def refusal(error, request_id):
+    """A refusal of the API's own stages on these routes (``lib.errors``: the client key's
+    IP allow-list, its rate limit, a body too large...) in RFC 6749's form, not problem+json."""
+    headers = {name: value for name, value in error.headers.items() if name != "WWW-Authenticate"}
+    body = json.dumps(oauth.error_body(error.status, error.detail))
+    return _answer({**headers, "X-Request-Id": request_id}, body, error.status)
 
 
 def _form_request(call):

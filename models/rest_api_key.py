@@ -502,11 +502,7 @@ class RestApiKey(models.Model):
     @api.model
     def _find_client(self, client_id):
         """The key (KeyInfo, usable or not) whose public OAuth client id is ``client_id``, or None."""
-        if (
-            not isinstance(client_id, str)
-            or not client_id.startswith(oauth.CLIENT_ID_PREFIX)
-            or len(client_id) > 100
-        ):
+        if not oauth.looks_like_client_id(client_id):
             return None
         known = worker_cache.memo(self.env.registry, "rest.api.key.client")
         key_id = known.get(client_id)
@@ -517,6 +513,17 @@ class RestApiKey(models.Model):
                 return None
             key_id = known[client_id] = row[0]
         return self._find_key_id_any(key_id)
+
+    @api.model
+    def _authenticated_client(self, client_id, secret):
+        """The key (KeyInfo, usable or not) of the OAuth client a request names: a public
+        client by its id alone, a confidential one only with its secret; else None."""
+        key = self._find_client(client_id)
+        if key is None or not key.redirect_uris:
+            return None
+        if key.require_user_token and not secret:
+            return key
+        return key if secret and self._check_secret(key.id, secret) else None
 
     @api.model
     def _find_key_id_any(self, key_id):

@@ -277,6 +277,38 @@ class TestOauthAttacks(OauthCase):
         self.assertIn("code=", location)
         self.assertEqual(self.authorize_status(), 302)
 
+    # ------------------------------------------------------------ H4: the client's key's limits
+    def test_h4_the_token_endpoint_counts_against_the_clients_rate_limit(self):
+        self.server.write({"rate_limit": 3, "rate_limit_period": 3600})
+        answers = [self.client_credentials() for _ in range(5)]
+        self.assertEqual([a.status_code for a in answers], [200, 200, 200, 429, 429])
+        refused = answers[-1]
+        self.assertEqual(refused.headers["Content-Type"].split(";")[0], "application/json")
+        self.assertEqual(refused.json()["error"], "slow_down")
+        self.assertIn("no-store", refused.headers["Cache-Control"])
+        self.assertTrue(refused.headers["Retry-After"])
+        self.assertEqual(refused.headers["RateLimit-Limit"], "3")
+        self.assertEqual(answers[0].headers["RateLimit-Remaining"], "2")
+        # a request that does not prove the client is not counted against it
+        wrong = self.token(
+            auth=(self.server.oauth_client_id, "odoo_" + "x" * 40), grant_type="client_credentials"
+        )
+        self.assertEqual((wrong.status_code, wrong.json()["error"]), (401, "invalid_client"))
+
+    def test_h4_the_oauth_routes_obey_the_clients_ip_allow_list(self):
+        self.server.write({"allowed_ips": "10.1.2.0/24"})
+        auth = (self.server.oauth_client_id, self.server_secret)
+        for path, data in (("/api/oauth/token", {"grant_type": "client_credentials"}),
+                           ("/api/oauth/introspect", {"token": "x"}), ("/api/oauth/revoke", {"token": "x"})):  # fmt: skip
+            answer = self.opener.post(self.base_url() + path, data=data, auth=auth, timeout=30)
+            self.assertEqual((answer.status_code, answer.json()["error"]), (403, "access_denied"), path)
+            self.assertNotIn("access_token", answer.text)
+        public = self.code_flow()
+        self.app.write({"allowed_ips": "10.1.2.0/24"})
+        refreshed = self.token(grant_type="refresh_token", refresh_token=public["refresh_token"],
+                               client_id=self.app.oauth_client_id)  # fmt: skip
+        self.assertEqual((refreshed.status_code, refreshed.json()["error"]), (403, "access_denied"))
+
     # ------------------------------------------------------------ minor, observations
     def test_o1_a_manager_lacking_groups_sees_but_cannot_revoke_an_admins_grant(self):
         self.authenticate("admin", "admin")

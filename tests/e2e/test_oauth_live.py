@@ -498,6 +498,23 @@ def test_token_errors_are_rfc6749_json(oauth_client):
     assert_oauth_error(as_json, "invalid_request")
 
 
+def test_the_token_endpoint_obeys_the_clients_rate_limit_and_ip_allow_list(admin, oauth_client):
+    """The client's key's limits hold on the OAuth routes too, across the server's workers (API.md section 3)."""
+    client = oauth_client(public=False, scopes={"res.partner": "r"})
+    admin("rest.api.key", "write", [client.id], {"rate_limit": 3, "rate_limit_period": 3600})
+    auth = (client.client_id, client.secret)
+    answers = [requests.post(TOKEN, data={"grant_type": "client_credentials"}, auth=auth, timeout=60)
+               for _ in range(5)]  # fmt: skip
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    body = assert_oauth_error(answers[-1], "slow_down", 429)
+    assert body["error_description"] and answers[-1].headers["Retry-After"]
+    assert answers[-1].headers["RateLimit-Limit"] == "3" and answers[-1].headers["RateLimit-Remaining"] == "0"
+    admin("rest.api.key", "write", [client.id], {"rate_limit": 0, "allowed_ips": "10.1.2.0/24"})
+    for url, data in ((TOKEN, {"grant_type": "client_credentials"}), (INTROSPECT, {"token": "x"}),
+                      (REVOKE, {"token": "x"})):  # fmt: skip
+        assert_oauth_error(requests.post(url, data=data, auth=auth, timeout=60), "access_denied", 403)
+
+
 def test_a_manager_lacking_groups_cannot_hijack_a_client_admin_allowed(admin, oauth_client, web_admin):
     """The attack: a REST API manager without Settings points an app admin allowed at his own
     address, makes it public, and sends admin a link. The key refuses him (its tokens act as
