@@ -45,7 +45,7 @@ from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challeng
 from odoo import fields, http
 from odoo.http import Response, request
 
-from ..lib import keys, oauth, tokens
+from ..lib import errors, keys, oauth, tokens
 
 _logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 FORM_PARAMS = frozenset({"grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier",
                          "refresh_token", "scope", "token", "token_type_hint"})  # fmt: skip
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NUL_PARAMETER = "A parameter holds a NUL character."
 PAGE_HEADERS = {
     **NO_STORE,
     "X-Frame-Options": "DENY",
@@ -274,8 +275,10 @@ class OdooValidator(RequestValidator):
         Token = self.env["rest.api.token"]
         try:
             record = Token._use_refresh(refresh_token, client.key.id, oauth=True)
-        except Exception:  # noqa: BLE001 - lib.errors.Unauthorized: unknown, another key's, not OAuth
+        except errors.Unauthorized:  # unknown, another key's, not an OAuth one
             return False
+        # anything else propagates: a serialisation failure (the same token exchanged at once
+        # by another request) is retried by Odoo, which then finds it spent and revokes its chain
         if record._refresh_problem() is not None:
             return False
         if record.grant_id and record.grant_id.revoked:
@@ -504,6 +507,8 @@ def _form_request(call):
         pairs = parse_qsl(call.raw_body().decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         return None, _error(oauth_errors.InvalidRequestError, "The body is not a valid form.")
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        return None, _error(oauth_errors.InvalidRequestError, "The body holds a NUL character.")
     body = urlencode([(name, value) for name, value in pairs if name in FORM_PARAMS])
     headers = {"Authorization": httprequest.headers.get("Authorization", "")}
     return (httprequest.base_url, body, headers), None
@@ -577,6 +582,8 @@ class OauthPages(http.Controller):
             request.httprequest.form if request.httprequest.method == "POST" else request.httprequest.args
         )
         pairs = [(name, value) for name, value in source.items(multi=True) if name in AUTH_PARAMS]
+        if any("\x00" in value for _name, value in pairs):  # no client or redirect URI holds one
+            return self._error_page(oauth_errors.InvalidRequestFatalError(description=NUL_PARAMETER))
         uri = request.httprequest.base_url + "?" + urlencode(pairs)
         endpoint, validator = authorization_server(env)
         iss = issuer(env)

@@ -2,10 +2,15 @@
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 from datetime import timedelta
+from types import SimpleNamespace
+from unittest.mock import patch
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from psycopg2.errors import SerializationFailure
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
@@ -309,7 +314,30 @@ class TestOauthAttacks(OauthCase):
                                client_id=self.app.oauth_client_id)  # fmt: skip
         self.assertEqual((refreshed.status_code, refreshed.json()["error"]), (403, "access_denied"))
 
+    # ------------------------------------------------------------ H5: a refresh token used twice at once
+    def test_h5_a_serialisation_failure_is_not_swallowed(self):
+        from ..controllers.oauth import Client, OdooValidator
+
+        info = self.env["rest.api.key"]._find_client(self.app.oauth_client_id)
+        Token = type(self.env["rest.api.token"])
+        with patch.object(Token, "_use_refresh", side_effect=SerializationFailure("concurrent update")):
+            with self.assertRaises(SerializationFailure):
+                OdooValidator(self.env).validate_refresh_token(
+                    "odoorefresh_x", Client(info.oauth_client_id, info), SimpleNamespace()
+                )
+
     # ------------------------------------------------------------ minor, observations
+    def test_a_nul_in_the_authorization_request_is_an_error_page(self):
+        self.authenticate("oauth_person", "oauth-person-pw")
+        for query in ("client_id=odooclient_%00&redirect_uri=%00",
+                      f"response_type=code&client_id={self.app.oauth_client_id}&redirect_uri={APP_URI}"
+                      "&code_challenge=ab%00cd&code_challenge_method=S256"):  # fmt: skip
+            page = self.opener.get(self.base_url() + "/api/oauth/authorize?" + query, allow_redirects=False)
+            self.assertEqual(page.status_code, 400, page.text[:300])
+            self.assertIn("text/html", page.headers["Content-Type"])
+        nul = self.token(grant_type="client_credentials", client_id="odooclient_\x00", client_secret="x")
+        self.assertEqual((nul.status_code, nul.json()["error"]), (400, "invalid_request"))
+
     def test_o1_a_manager_lacking_groups_sees_but_cannot_revoke_an_admins_grant(self):
         self.authenticate("admin", "admin")
         self.authorize()
@@ -320,3 +348,18 @@ class TestOauthAttacks(OauthCase):
         with self.assertRaises(AccessError):
             grant.unlink()
         self.assertFalse(grant.revoked)
+
+    def test_o2_an_oauth_token_cannot_log_in_or_refresh_a_login(self):
+        login = self.call("POST", "/api/auth/login", key=self.server_secret,
+                          body={"login": "rest_limited", "password": "rest_limited"})  # fmt: skip
+        self.assertEqual(login.status_code, 200, login.text)
+        token = self.client_credentials().json()["access_token"]
+        for path, body in (("/api/auth/refresh", {"refresh_token": login.json()["refresh_token"]}),
+                           ("/api/auth/login", {"login": "rest_limited", "password": "rest_limited"})):  # fmt: skip
+            answer = self.bearer(
+                "POST", path, token, data=json.dumps(body), headers={"Content-Type": "application/json"}
+            )
+            self.assertProblem(answer, 403)
+        refreshed = self.call("POST", "/api/auth/refresh", key=self.server_secret,
+                              body={"refresh_token": login.json()["refresh_token"]})  # fmt: skip
+        self.assertEqual(refreshed.status_code, 200)  # untouched: still the key's to refresh

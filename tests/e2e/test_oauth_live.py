@@ -448,6 +448,38 @@ def test_refresh_token_of_another_client_or_of_a_login(oauth_client, web_admin, 
     assert with_key.status_code == 200
 
 
+def test_a_refresh_token_sent_twice_at_once_revokes_its_chain(oauth_client, web_admin):
+    """Two requests exchange one refresh token at the same moment (two workers): one wins;
+    the other waits for its row, fails to serialise, is run again by Odoo, finds the token
+    spent and revokes the chain, the winner's new tokens included (RFC 9700 section 4.14.2).
+    Several rounds, so that at least one overlaps."""
+    client = oauth_client(scopes={"res.partner": "r"})
+    for _round in range(5):
+        token, _session = code_flow(client, web_admin)
+        data = {
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": client.client_id,
+        }
+        barrier, answers = threading.Barrier(2), [None, None]
+
+        def exchange_once(i, data=data, barrier=barrier, answers=answers):
+            barrier.wait()
+            answers[i] = requests.post(TOKEN, data=data, timeout=60)
+
+        threads = [threading.Thread(target=exchange_once, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(a.status_code for a in answers) == [200, 400], [a.text[:200] for a in answers]
+        winner = next(a for a in answers if a.status_code == 200).json()
+        assert_oauth_error(next(a for a in answers if a.status_code == 400), "invalid_grant")
+        assert_problem(bearer(winner["access_token"]), 401)
+        again = requests.post(TOKEN, data={**data, "refresh_token": winner["refresh_token"]}, timeout=60)
+        assert_oauth_error(again, "invalid_grant")
+
+
 # ---------------------------------------------------------------- client credentials
 @pytest.mark.parametrize("auth", ["client_secret_basic", "client_secret_post"])
 def test_client_credentials(admin, employee, oauth_client, auth):
