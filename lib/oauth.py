@@ -245,6 +245,14 @@ def error_body(status: int, detail: str) -> dict:
     return {"error": code, "error_description": detail}
 
 
+def grant_scope(grant_id: int | None, scopes: ScopeMap | None) -> str:
+    """Who, beside its (key, user) pair, owns what an OAuth token's call leaves behind (a
+    kept answer, a subscription, a cursor): its grant and its scope. A token of another
+    grant or scope is another owner (API.md section 8): a narrower token never replays
+    or reads what a wider one left."""
+    return f"{int(grant_id or 0)}:{format_scope(scopes)}"
+
+
 def hash_code(code: str) -> str:
     """The digest stored for an authorization code (the code itself never is)."""
     return hashlib.sha256(("oauth-code:" + code).encode("utf-8")).hexdigest()

@@ -338,8 +338,8 @@ class RestApiPipeline(models.AbstractModel):
     def _idempotent(self, call):
         """``Idempotency-Key`` (API.md section 9): None when the call runs (it
         holds the key's lock, or sent none), else the kept answer, replayed.
-        Per API key and user (API.md section 8); 422 for the key of another request,
-        409 while it runs."""
+        Per API key and user (API.md section 8), and an OAuth token's grant and scope;
+        422 for the key of another request, 409 while it runs."""
         httprequest = call.httprequest
         name = idempotency.key_of(httprequest.method, httprequest.headers.get(idempotency.HEADER))
         kept = call.route.kept(call) if callable(call.route.kept) else call.route.kept
@@ -348,11 +348,12 @@ class RestApiPipeline(models.AbstractModel):
         fingerprint = idempotency.fingerprint(
             httprequest.method, httprequest.path, httprequest.query_string, call.raw_body()
         )
+        owner = call.grant_scope  # an OAuth token's grant and scope: another scope, another caller
         claim = Claim(call.key.id, call.user_id, name, fingerprint, call.setting("rest_api.idempotency_ttl"),
-                      withheld=kept == routes.WITHHELD)  # fmt: skip
+                      withheld=kept == routes.WITHHELD, grant_scope=owner)  # fmt: skip
         if call.lock is None:  # not a transaction Odoo runs again: that one holds the lock already
             # sudo(): kept answers are looked up by the call's own pair only
-            look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, call.user_id, name)
+            look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, call.user_id, name, owner)
             if look.kept is not None:
                 return self._replay(fingerprint, *look.kept)
             if look.lock is None:

@@ -282,6 +282,66 @@ class TestOauthAttacks(OauthCase):
         self.assertIn("code=", location)
         self.assertEqual(self.authorize_status(), 302)
 
+    # ------------------------------------------------------------ H2: what an OAuth token leaves behind
+    def test_h2_a_subscription_of_an_oauth_token_stops_with_its_grant_and_sees_its_scope(self):
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.webhook_allow_private", "True")
+        narrow = self.code_flow("res.partner:read")["access_token"]
+        made = self.bearer("POST", "/api/webhooks", narrow, data=json.dumps(
+            {"url": "http://127.0.0.1:9/hook", "model_id": "res.partner", "events": ["create"]}
+        ), headers={"Content-Type": "application/json"})  # fmt: skip
+        self.assertEqual(made.status_code, 201, made.text)
+        hook = self.env["rest.api.webhook"].browse(made.json()["id"])
+        grant = self.Grant.search([("key_id", "=", self.app.id), ("user_id", "=", self.person.id)])
+        self.assertEqual((hook.grant_id, hook.oauth_scope), (grant, "res.partner:read"))
+        subs = {s.id: s for s in self.env["rest.api.webhook"]._subscriptions().get("res.partner", ())}
+        self.assertEqual(subs[hook.id].scopes, {"res.partner": frozenset({"read"})})  # not the key's
+        # a token of another scope of the same pair is another caller
+        wide = self.code_flow("res.partner:read,write")["access_token"]
+        self.assertEqual(self.bearer("GET", "/api/webhooks", wide).json(), [])
+        self.assertEqual([h["id"] for h in self.bearer("GET", "/api/webhooks", narrow).json()], [hook.id])
+        grant.action_revoke()
+        self.assertFalse(hook._pair_active())
+        self.assertNotIn(
+            hook.id, [s.id for s in self.env["rest.api.webhook"]._subscriptions().get("res.partner", ())]
+        )
+        with self.assertRaises(AccessError):
+            hook.with_user(self.admin).write({"grant_id": False})
+
+    def test_h2_cursors_of_a_narrow_token_are_not_a_wider_ones(self):
+        narrow = self.code_flow("res.partner:read")["access_token"]
+        wide = self.code_flow("res.partner:read,write")["access_token"]
+        page = self.bearer("GET", "/api/res.partner/search?limit=1&order=id&fields=name", narrow)
+        self.assertEqual(page.status_code, 200, page.text)
+        following = re.search(r'<([^>]*cursor=[^>]*)>; rel="next"', page.headers["Link"]).group(1)
+        self.assertEqual(self.bearer("GET", following, narrow).status_code, 200)
+        self.assertProblem(self.bearer("GET", following, wide), 400)
+        self.env["rest.api.sync.model"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
+        feed = self.bearer("GET", "/api/res.partner/changes?limit=1&fields=name", narrow)
+        self.assertEqual(feed.status_code, 200, feed.text)
+        cursor = feed.json()["cursor"]
+        self.assertEqual(self.bearer("GET", "/api/res.partner/changes", narrow, params={"cursor": cursor}).status_code,
+                         200)  # fmt: skip
+        self.assertProblem(
+            self.bearer("GET", "/api/res.partner/changes", wide, params={"cursor": cursor}), 400
+        )
+
+    # ------------------------------------------------------------ H3: kept answers
+    def test_h3_a_kept_answer_is_not_replayed_to_a_narrower_token(self):
+        wide = self.code_flow("res.partner:read,write")["access_token"]
+        narrow = self.code_flow("res.partner:read")["access_token"]
+        partner = self.env["res.partner"].create({"name": "kept"})
+        self.person.groups_id += self.env.ref("base.group_partner_manager")  # may write partners
+        batch = json.dumps({"operations": [{"method": "PATCH", "path": f"/api/res.partner/{partner.id}",
+                                            "body": {"name": "kept for the wide token"}}]})  # fmt: skip
+        headers = {"Content-Type": "application/json", "Idempotency-Key": "oauth-h3"}
+        first = self.bearer("POST", "/api/batch", wide, data=batch, headers=headers)
+        self.assertEqual(first.status_code, 200, first.text)
+        replayed = self.bearer("POST", "/api/batch", wide, data=batch, headers=headers)
+        self.assertEqual(replayed.headers.get("Idempotent-Replayed"), "true")
+        refused = self.bearer("POST", "/api/batch", narrow, data=batch, headers=headers)
+        self.assertNotIn("Idempotent-Replayed", refused.headers)
+        self.assertProblem(refused, 403)
+
     # ------------------------------------------------------------ H4: the client's key's limits
     def test_h4_the_token_endpoint_counts_against_the_clients_rate_limit(self):
         self.server.write({"rate_limit": 3, "rate_limit_period": 3600})

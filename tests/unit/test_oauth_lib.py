@@ -173,3 +173,10 @@ def test_error_body_is_rfc6749s():
     assert oauth.error_body(403, "x")["error"] == "access_denied"
     assert oauth.error_body(413, "x")["error"] == "invalid_request"
     assert oauth.error_body(500, "x")["error"] == "server_error"
+
+
+def test_grant_scope_tells_grants_and_scopes_apart():
+    read = {"res.partner": frozenset({"read"})}
+    assert oauth.grant_scope(3, read) == "3:res.partner:read"
+    assert oauth.grant_scope(None, None) == "0:*"
+    assert len({oauth.grant_scope(3, read), oauth.grant_scope(4, read), oauth.grant_scope(3, None)}) == 3
