@@ -87,6 +87,12 @@ class Call:
             return self.key.scope_map
         return oauth.narrow(self.key.scope_map, dict(self.token.scopes))
 
+    @property
+    def grant_scope(self):
+        """Beside the (key, user) pair, who owns what this call leaves behind: an OAuth
+        token's grant and scope, else "" (``lib.oauth.grant_scope``; API.md section 8)."""
+        return self.token.grant_scope if self.token is not None else ""
+
     def fields_of(self, env=None):
         """The caller's readable fields (``infra.field_meta``), worked out once per environment.
 

@@ -82,7 +82,9 @@ def changes_route(call):
     name, env = model._name, model.env
     model.check_access("read")
     signing = _signing_key(env)
-    caller = changes.caller_mark(signing, call.key.id if call.key is not None else 0, env.uid)
+    caller = changes.caller_mark(
+        signing, call.key.id if call.key is not None else 0, env.uid, call.grant_scope
+    )
     text = call.args.get("cursor")
     cursor = None if text is None else changes.decode(signing, text, caller, name)
     tracking = env["rest.api.sync.model"].sudo()._tracked().get(name)

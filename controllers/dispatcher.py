@@ -15,6 +15,7 @@ from odoo import http
 
 from ..infra.patches import problem_response
 from ..lib import errors
+from . import oauth
 from .call import Call
 from .errors import to_api_error
 
@@ -75,6 +76,9 @@ class RestApiDispatcher(http.Dispatcher):
             )
 
     def _problem(self, error):
+        route = self.call.route
+        if route is not None and route.auth == "oauth":  # OAuth libraries parse RFC 6749's JSON
+            return oauth.refusal(error, self.request_id)
         return problem_response(error, self.request_id)
 
     def _finish(self, response):

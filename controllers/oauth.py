@@ -18,13 +18,11 @@ tokens it issues are section 1 login tokens marked as OAuth ones.
 - ``/.well-known/oauth-authorization-server`` is RFC 8414's document.
 """
 
-import base64
-import binascii
 import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import (
@@ -47,7 +45,7 @@ from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challeng
 from odoo import fields, http
 from odoo.http import Response, request
 
-from ..lib import keys, oauth, tokens
+from ..lib import errors, keys, oauth, tokens
 
 _logger = logging.getLogger(__name__)
 
@@ -67,6 +65,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 FORM_PARAMS = frozenset({"grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier",
                          "refresh_token", "scope", "token", "token_type_hint"})  # fmt: skip
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NUL_PARAMETER = "A parameter holds a NUL character."
 PAGE_HEADERS = {
     **NO_STORE,
     "X-Frame-Options": "DENY",
@@ -125,17 +124,14 @@ class OdooValidator(RequestValidator):
 
     def _sent_credentials(self, request):
         """(client_id, secret, how) from HTTP Basic or the form; ('', '', None) when none."""
-        header = request.headers.get("Authorization") or ""
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError, ValueError):
+        try:
+            basic = oauth.parse_basic(request.headers.get("Authorization"))
+        except ValueError:
+            return None, None, "invalid"
+        if basic is not None:
+            if request.client_secret:  # RFC 6749 section 2.3: one method only
                 return None, None, "invalid"
-            client_id, sep, secret = decoded.partition(":")
-            if not sep or request.client_secret:  # RFC 6749 section 2.3: one method only
-                return None, None, "invalid"
-            return unquote(client_id), unquote(secret), "basic"
+            return *basic, "basic"
         if request.client_secret:
             return request.client_id, request.client_secret, "post"
         return request.client_id, "", None
@@ -238,7 +234,10 @@ class OdooValidator(RequestValidator):
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
         scopes = oauth.parse_scope(" ".join(request.scopes))
         user_id = _stash(request)["user_id"]
-        grant = self.env["rest.api.oauth.grant"]._allow(request.client.key.id, user_id, scopes)
+        key = request.client.key
+        grant = self.env["rest.api.oauth.grant"]._allow(
+            key.id, user_id, scopes, request.redirect_uri, key.require_user_token
+        )
         self.env["rest.api.oauth.code"]._store(
             code["code"], request.client.key.id, user_id, grant.id, request.redirect_uri,
             oauth.format_scope(scopes), request.code_challenge, request.code_challenge_method,
@@ -276,8 +275,10 @@ class OdooValidator(RequestValidator):
         Token = self.env["rest.api.token"]
         try:
             record = Token._use_refresh(refresh_token, client.key.id, oauth=True)
-        except Exception:  # noqa: BLE001 - lib.errors.Unauthorized: unknown, another key's, not OAuth
+        except errors.Unauthorized:  # unknown, another key's, not an OAuth one
             return False
+        # anything else propagates: a serialisation failure (the same token exchanged at once
+        # by another request) is retried by Odoo, which then finds it spent and revokes its chain
         if record._refresh_problem() is not None:
             return False
         if record.grant_id and record.grant_id.revoked:
@@ -485,6 +486,14 @@ def _error(error_class, description, basic=False):
     return _answer({"Content-Type": "application/json"}, error.json, error.status_code, basic)
 
 
+def refusal(error, request_id):
+    """A refusal of the API's own stages on these routes (``lib.errors``: the client key's
+    IP allow-list, its rate limit, a body too large...) in RFC 6749's form, not problem+json."""
+    headers = {name: value for name, value in error.headers.items() if name != "WWW-Authenticate"}
+    body = json.dumps(oauth.error_body(error.status, error.detail))
+    return _answer({**headers, "X-Request-Id": request_id}, body, error.status)
+
+
 def _form_request(call):
     """(uri, body, headers) of a token, revocation or introspection request; an
     error answer instead when it is not a form (RFC 6749 section 4.1.3)."""
@@ -498,6 +507,8 @@ def _form_request(call):
         pairs = parse_qsl(call.raw_body().decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         return None, _error(oauth_errors.InvalidRequestError, "The body is not a valid form.")
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        return None, _error(oauth_errors.InvalidRequestError, "The body holds a NUL character.")
     body = urlencode([(name, value) for name, value in pairs if name in FORM_PARAMS])
     headers = {"Authorization": httprequest.headers.get("Authorization", "")}
     return (httprequest.base_url, body, headers), None
@@ -571,6 +582,8 @@ class OauthPages(http.Controller):
             request.httprequest.form if request.httprequest.method == "POST" else request.httprequest.args
         )
         pairs = [(name, value) for name, value in source.items(multi=True) if name in AUTH_PARAMS]
+        if any("\x00" in value for _name, value in pairs):  # no client or redirect URI holds one
+            return self._error_page(oauth_errors.InvalidRequestFatalError(description=NUL_PARAMETER))
         uri = request.httprequest.base_url + "?" + urlencode(pairs)
         endpoint, validator = authorization_server(env)
         iss = issuer(env)
@@ -587,7 +600,9 @@ class OauthPages(http.Controller):
         client = credentials["request"].client
         user = env.user
         asked = oauth.parse_scope(" ".join(scopes))
-        remembered = env["rest.api.oauth.grant"]._covers(client.key.id, user.id, asked)
+        remembered = env["rest.api.oauth.grant"]._covers(
+            client.key.id, user.id, asked, credentials["redirect_uri"], client.key.require_user_token
+        )
         if request.httprequest.method == "POST":
             decision = request.httprequest.form.get("decision")
             if decision != "allow":

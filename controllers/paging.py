@@ -49,10 +49,11 @@ class Paging:
 
     @property
     def caller(self):
-        """The (API key, user) pair a cursor belongs to (API.md section 8)."""
+        """The (API key, user) pair a cursor belongs to, and an OAuth token's grant and
+        scope (API.md section 8)."""
         if self._caller is None:
             key = self.call.key
-            pair = (key.id if key is not None else 0, self.call.env.uid)
+            pair = (key.id if key is not None else 0, self.call.env.uid, self.call.grant_scope)
             signing = self._signing()
             if (mark := signing.get(pair)) is None:
                 mark = cursors.caller_mark(self.key, *pair)

@@ -72,9 +72,20 @@ def _tokens_answer(call, user, chain=None):
     })  # fmt: skip
 
 
+def _key_itself(call, route):
+    """Login tokens are minted with the API key itself: an OAuth access token (which travels
+    without its key) stands for no key here, whatever its scope (API.md section 14)."""
+    if call.token is not None and call.token.oauth:
+        raise errors.Forbidden(
+            f"{route} needs the API key itself (header api-key): an OAuth access token cannot log in "
+            "or refresh a login."
+        )
+
+
 def auth_login(call):
     """Odoo's own credential check (an Odoo API key is accepted as password),
     with failed attempts throttled per client address."""
+    _key_itself(call, "/api/auth/login")
     body = _object_body(call)
     login, password = body.get("login"), body.get("password")
     if not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in (login, password)):
@@ -118,6 +129,7 @@ def _pad_failure(env, password, elapsed):
 
 
 def auth_refresh(call):
+    _key_itself(call, "/api/auth/refresh")
     record = request.env["rest.api.token"]._use_refresh(_object_body(call).get("refresh_token"), call.key.id)
     problem = record._refresh_problem()
     if problem:

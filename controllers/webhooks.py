@@ -2,7 +2,8 @@
 
 A call sees and manages only the subscriptions its own (key, user) pair
 made (API.md section 8): the login token's user where one is sent, else the
-key's owner. It may subscribe to a model its scopes let it read; the events
+key's owner; an OAuth token, only those made with its grant and scope (they
+stop when the grant is revoked, and send only what that scope reaches). It may subscribe to a model its scopes let it read; the events
 it gets are what that user may read (``models/rest_api_webhook_event.py``).
 Creating one answers its signing secret, once.
 """
@@ -21,7 +22,14 @@ def _hooks(call):
 
 
 def _pair(call):
-    return [("key_id", "=", call.key.id), ("user_id", "=", call.user_id)]
+    """The call's own subscriptions: its (key, user) pair's, and for an OAuth token those of
+    its grant and scope only (a token of another scope is another caller: API.md section 8)."""
+    token = call.token if call.token is not None and call.token.oauth else None
+    return [
+        ("key_id", "=", call.key.id), ("user_id", "=", call.user_id),
+        ("grant_id", "=", token.grant_id or False if token else False),
+        ("oauth_scope", "=", token.scope_text if token else False),
+    ]  # fmt: skip
 
 
 def _own(call):
@@ -144,6 +152,8 @@ def subscribe(call):
     values = _values(call, body)
     values.setdefault("name", values["url"][:100])
     values["key_id"], values["user_id"] = call.key.id, call.user_id
+    if call.token is not None and call.token.oauth:  # it stops with the grant, sees only the token's scope
+        values["grant_id"], values["oauth_scope"] = call.token.grant_id or False, call.token.scope_text
     made = _saved(call, lambda: _hooks(call).generate(values))
     hook = _hooks(call).browse(made["id"])
     answer = dict(_shown(hook), secret=made["secret"])

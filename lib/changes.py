@@ -22,7 +22,8 @@ A cursor (``SyncCursor``) says what the client holds:
   once the full sync is done.
 
 It is signed like a search cursor (``lib.cursors``: HMAC under a key derived
-from the database's secret, bound to the (key, user) pair and the model)
+from the database's secret, bound to the (key, user) pair, an OAuth token's grant
+and scope, and the model)
 under a key of its own, so neither kind passes for the other.
 """
 
@@ -116,8 +117,8 @@ def derive_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), KEY_LABEL, hashlib.sha256).digest()
 
 
-def caller_mark(key: bytes, key_id: int, user_id: int) -> bytes:
-    return cursors.caller_mark(key, key_id, user_id)
+def caller_mark(key: bytes, key_id: int, user_id: int, owner: str = "") -> bytes:
+    return cursors.caller_mark(key, key_id, user_id, owner)
 
 
 def encode(key: bytes, cursor: SyncCursor, caller: bytes) -> str:

@@ -15,7 +15,8 @@ follows the same rule: ``segments`` gives the conditions, as data that
 
 A cursor remembers its search (model, domain, fields, order, context) so that
 ``?cursor=<c>`` alone continues it, and the (API key, user) pair it was given
-to (API.md section 8: what a call leaves behind acts as its caller). It is
+to, with an OAuth token's grant and scope (API.md section 8: what a call
+leaves behind acts as its caller). It is
 URL-safe base64 of a small binary record, signed with HMAC-SHA256 under a key
 derived from the database's own secret (``derive_key``); a cursor that was
 altered, or that belongs to another caller or model, is refused with 400.
@@ -178,11 +179,12 @@ def derive_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), KEY_LABEL, hashlib.sha256).digest()
 
 
-def caller_mark(key: bytes, key_id: int, user_id: int) -> bytes:
-    """Who a cursor was given to, keyed: it tells nobody which key or user that is."""
-    return hmac.new(key, f"caller:{int(key_id)}:{int(user_id)}".encode(), hashlib.sha256).digest()[
-        :CALLER_BYTES
-    ]
+def caller_mark(key: bytes, key_id: int, user_id: int, owner: str = "") -> bytes:
+    """Who a cursor was given to, keyed: it tells nobody which key or user that is.
+    ``owner``: an OAuth token's grant and scope (``lib.oauth.grant_scope``): a token of
+    another scope is another caller."""
+    text = f"caller:{int(key_id)}:{int(user_id)}" + (f":{owner}" if owner else "")
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()[:CALLER_BYTES]
 
 
 def _tag(key: bytes, data: bytes) -> bytes:

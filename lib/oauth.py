@@ -11,17 +11,21 @@ RFC 6749's error answers, RFC 7009 and RFC 7662) is ``oauthlib``'s
 - redirect URIs: registered one a line, matched exactly, except that a
   loopback IP literal (``127.0.0.1``, ``[::1]``) matches any port (RFC 8252
   section 7.3); ``localhost`` is matched exactly;
-- client ids and authorization codes (only a digest of a code is stored).
+- client ids and authorization codes (only a digest of a code is stored);
+- the client a token, revocation or introspection request names (HTTP Basic or
+  the form), and the RFC 6749 error body its refusals answer with.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .routes import MODEL_RE
 from .scopes import OPERATIONS
@@ -34,6 +38,13 @@ MAX_SCOPE_ITEMS = 200
 MAX_REDIRECT_URIS = 20
 MAX_URI_LENGTH = 2000
 SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*$")
+# what new_client_id makes (an id with anything else is unknown without a look-up: a NUL
+# byte, say, never reaches PostgreSQL)
+CLIENT_ID_RE = re.compile(r"^" + CLIENT_ID_PREFIX + r"[A-Za-z0-9_-]{1,80}$")
+# RFC 6749 section 5.2 (and the registry's token-endpoint codes: slow_down, RFC 8628) for
+# a refusal of the API's own stages on the OAuth routes (its IP allow-list, its rate limit)
+ERROR_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied", 413: "invalid_request",
+               429: "slow_down", 503: "temporarily_unavailable"}  # fmt: skip
 
 ScopeMap = Mapping[str, frozenset]
 
@@ -190,6 +201,56 @@ def redirect_matches(registered: Iterable[str], uri: str | None) -> bool:
 def new_client_id() -> str:
     """A public client identifier (not a secret)."""
     return CLIENT_ID_PREFIX + secrets.token_urlsafe(18)
+
+
+def looks_like_client_id(text: object) -> bool:
+    return isinstance(text, str) and CLIENT_ID_RE.match(text) is not None
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """(client_id, secret) of an ``Authorization: Basic`` header (RFC 6749 section 2.3.1:
+    each form-encoded), None when the header is not Basic; ValueError when it is malformed."""
+    scheme, _, value = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError("malformed Basic credentials") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise ValueError("malformed Basic credentials")
+    return unquote(client_id), unquote(secret)
+
+
+def sent_client(header: str | None, form: Mapping[str, str]) -> tuple[str, str] | None:
+    """(client_id, secret) the client of a token, revocation or introspection request
+    names: HTTP Basic or the form (``client_secret_post``), one method only (RFC 6749
+    section 2.3); secret "" for a public client. None when it names none, or two ways."""
+    try:
+        basic = parse_basic(header)
+    except ValueError:
+        return None
+    if basic is not None:
+        if form.get("client_secret") or (form.get("client_id") and form["client_id"] != basic[0]):
+            return None
+        return basic
+    client_id = form.get("client_id")
+    return (client_id, form.get("client_secret") or "") if client_id else None
+
+
+def error_body(status: int, detail: str) -> dict:
+    """RFC 6749's error JSON for a refusal of status ``status`` (OAuth libraries parse it)."""
+    code = ERROR_CODES.get(status, "invalid_request" if status < 500 else "server_error")
+    return {"error": code, "error_description": detail}
+
+
+def grant_scope(grant_id: int | None, scopes: ScopeMap | None) -> str:
+    """Who, beside its (key, user) pair, owns what an OAuth token's call leaves behind (a
+    kept answer, a subscription, a cursor): its grant and its scope. A token of another
+    grant or scope is another owner (API.md section 8): a narrower token never replays
+    or reads what a wider one left."""
+    return f"{int(grant_id or 0)}:{format_scope(scopes)}"
 
 
 def hash_code(code: str) -> str:

@@ -1,6 +1,7 @@
 """Kept answers of ``Idempotency-Key`` requests (API.md section 9).
 
-One row per API key, user and Idempotency-Key value, written once: by the request
+One row per API key, user (and, for a call made with an OAuth token, its grant
+and scope: ``grant_scope``) and Idempotency-Key value, written once: by the request
 that ran, in its own transaction, with its answer. The answer is committed if
 and only if the work is, so a crash can never leave work done without its
 answer, nor an answer of work that was undone; and a write with an
@@ -42,32 +43,34 @@ SELECT current_setting('rest_api.locked')::bool, kept.fingerprint, kept.status, 
        kept.withheld
   FROM (VALUES (1)) AS one
   LEFT JOIN rest_api_idempotency AS kept
-         ON kept.key_id = %(key_id)s AND kept.user_id = %(user_id)s AND kept.name = %(name)s
-        AND kept.expires > %(now)s
+         ON kept.key_id = %(key_id)s AND kept.user_id = %(user_id)s AND kept.grant_scope = %(grant_scope)s
+        AND kept.name = %(name)s AND kept.expires > %(now)s
 """
 KEEP_SQL = """
 INSERT INTO rest_api_idempotency AS kept
-       (key_id, user_id, name, fingerprint, expires, status, headers, body, withheld)
-VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s,
-        %(withheld)s)
-ON CONFLICT (key_id, user_id, name) DO UPDATE
+       (key_id, user_id, grant_scope, name, fingerprint, expires, status, headers, body, withheld)
+VALUES (%(key_id)s, %(user_id)s, %(grant_scope)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s,
+        %(headers)s::jsonb, %(body)s, %(withheld)s)
+ON CONFLICT (key_id, user_id, grant_scope, name) DO UPDATE
     SET fingerprint = EXCLUDED.fingerprint, expires = EXCLUDED.expires, status = EXCLUDED.status,
         headers = EXCLUDED.headers, body = EXCLUDED.body, withheld = EXCLUDED.withheld
     WHERE kept.expires <= %(now)s
 RETURNING kept.id
 """
 KEEP_FAILURE_SQL = """
-INSERT INTO rest_api_idempotency (key_id, user_id, name, fingerprint, expires, status, headers, body, withheld)
-VALUES (%(key_id)s, %(user_id)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s, %(headers)s::jsonb, %(body)s,
-        %(withheld)s)
-ON CONFLICT (key_id, user_id, name) DO NOTHING
+INSERT INTO rest_api_idempotency
+       (key_id, user_id, grant_scope, name, fingerprint, expires, status, headers, body, withheld)
+VALUES (%(key_id)s, %(user_id)s, %(grant_scope)s, %(name)s, %(fingerprint)s, %(expires)s, %(status)s,
+        %(headers)s::jsonb, %(body)s, %(withheld)s)
+ON CONFLICT (key_id, user_id, grant_scope, name) DO NOTHING
 """
 
 
 @dataclass(frozen=True)
 class Claim:
     """A request with an Idempotency-Key that runs: what its answer is kept under,
-    the call's (key, user) pair and the key's value (API.md section 8)."""
+    the call's (key, user) pair, an OAuth token's grant and scope, and the key's value
+    (API.md section 8)."""
 
     key_id: int
     user_id: int
@@ -75,6 +78,7 @@ class Claim:
     fingerprint: str
     ttl: int
     withheld: bool = False  # the answer may hold a secret: only that it ran is kept
+    grant_scope: str = ""  # an OAuth token's grant and scope (lib.oauth.grant_scope), else ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,11 @@ class RestApiIdempotency(models.Model):
 
     key_id = fields.Many2one(string="Key", readonly=True)
     user_id = fields.Many2one(readonly=True)
+    grant_scope = fields.Char(
+        "OAuth grant and scope", required=True, default="", readonly=True,
+        help="For a call made with an OAuth token: its grant and scope (a token of another grant "
+        "or scope is another caller, never replayed this answer); empty otherwise.",
+    )  # fmt: skip
     name = fields.Char("Idempotency-Key", required=True, readonly=True)
     fingerprint = fields.Char(
         required=True, readonly=True, help="The request's method, path, query and body."
@@ -111,21 +120,23 @@ class RestApiIdempotency(models.Model):
     _sql_constraints = [
         (
             "key_name_unique",
-            "UNIQUE(key_id, user_id, name)",
-            "An Idempotency-Key is kept once per API key and user.",
+            "UNIQUE(key_id, user_id, grant_scope, name)",
+            "An Idempotency-Key is kept once per API key and user (and OAuth grant and scope).",
         ),
     ]
 
     @api.model
-    def _look(self, key_id, user_id, name):
-        """Lock ``name`` of the pair (``key_id``, ``user_id``) for this request, or
-        find its kept answer: one round trip on a side connection (see the module docstring)."""
+    def _look(self, key_id, user_id, name, grant_scope=""):
+        """Lock ``name`` of the pair (``key_id``, ``user_id``) and ``grant_scope`` for this
+        request, or find its kept answer: one round trip on a side connection (see the
+        module docstring)."""
         held, rows = side_store.try_lock(
             self.env,
-            f"rest_api.idempotency:{key_id}:{user_id}:{name}",
+            f"rest_api.idempotency:{key_id}:{user_id}:{grant_scope}:{name}",
             LOOK_SQL,
-            {"key_id": key_id, "user_id": user_id, "name": name, "now": fields.Datetime.now()},
-        )
+            {"key_id": key_id, "user_id": user_id, "grant_scope": grant_scope, "name": name,
+             "now": fields.Datetime.now()},
+        )  # fmt: skip
         _got, *kept = rows[0]
         if kept[1] is None:
             return Look(lock=held)
@@ -139,7 +150,8 @@ class RestApiIdempotency(models.Model):
         # an error answer holds no secret: it is kept and replayed as any other
         withheld = claim.withheld and response.status_code < 400
         return {
-            "key_id": claim.key_id, "user_id": claim.user_id, "name": claim.name, "fingerprint": claim.fingerprint,
+            "key_id": claim.key_id, "user_id": claim.user_id, "grant_scope": claim.grant_scope, "name": claim.name,
+            "fingerprint": claim.fingerprint,
             "expires": fields.Datetime.add(now, seconds=claim.ttl), "now": now,
             "status": response.status_code,
             "headers": json.dumps(idempotency.kept_headers(response.headers)),

@@ -307,23 +307,38 @@ class RestApiKey(models.Model):
         return self.env.su or self.env.user.has_group("rest_api.group_rest_api_manager")
 
     def _check_power(self):
-        """A manager's power over a key (a new secret, its scopes and limits) stops at
-        keys whose owner holds a group the manager lacks (API.md section 8): the key
-        acts as its owner. The owner itself is bound by the record rules and by
+        """A manager's power over a key (a new secret, its scopes and limits, its redirect
+        URIs) stops at keys that act as a user holding a group the manager lacks (API.md
+        section 8): its owner, and for an OAuth client every user who allowed it (its
+        tokens act as them: whoever changes where it sends codes, or whether it needs a
+        secret, could act as them). The owner itself is bound by the record rules and by
         ``_check_only_tightened``."""
         if self.env.su:
             return
         for key in self.sudo().with_context(active_test=False):
-            owner = key.user_id
-            if owner != self.env.user and not self._holds_groups_of(owner):
+            if key.user_id != self.env.user and not self._holds_groups_of(key.user_id):
                 raise AccessError(
                     _("This key acts as a user who holds groups you do not: you cannot change it.")
                 )
+            if key.user_id != self.env.user and not self._holds_groups_of(key._granting_users()):
+                raise AccessError(
+                    _("Users who hold groups you do not allowed this app (OAuth): you cannot change its key.")
+                )
+
+    def _granting_users(self):
+        """The users whose grants let this key (an OAuth client) act as them now."""
+        self.ensure_one()
+        grants = (
+            self.env["rest.api.oauth.grant"]
+            .sudo()
+            .search([("key_id", "=", self.id), ("revoked", "=", False)])
+        )
+        return grants.user_id
 
     @api.model
     def _holds_groups_of(self, user):
         """Whether the current user holds every group of ``user`` (implied ones
-        included). A user who manages access rights (``base.group_erp_manager``)
+        included; of every user, for several). A user who manages access rights (``base.group_erp_manager``)
         may give themselves any group: acting as another user gains them nothing."""
         if self.env.su or self.env.user.has_group("base.group_erp_manager"):
             return True
@@ -487,11 +502,7 @@ class RestApiKey(models.Model):
     @api.model
     def _find_client(self, client_id):
         """The key (KeyInfo, usable or not) whose public OAuth client id is ``client_id``, or None."""
-        if (
-            not isinstance(client_id, str)
-            or not client_id.startswith(oauth.CLIENT_ID_PREFIX)
-            or len(client_id) > 100
-        ):
+        if not oauth.looks_like_client_id(client_id):
             return None
         known = worker_cache.memo(self.env.registry, "rest.api.key.client")
         key_id = known.get(client_id)
@@ -502,6 +513,17 @@ class RestApiKey(models.Model):
                 return None
             key_id = known[client_id] = row[0]
         return self._find_key_id_any(key_id)
+
+    @api.model
+    def _authenticated_client(self, client_id, secret):
+        """The key (KeyInfo, usable or not) of the OAuth client a request names: a public
+        client by its id alone, a confidential one only with its secret; else None."""
+        key = self._find_client(client_id)
+        if key is None or not key.redirect_uris:
+            return None
+        if key.require_user_token and not secret:
+            return key
+        return key if secret and self._check_secret(key.id, secret) else None
 
     @api.model
     def _find_key_id_any(self, key_id):

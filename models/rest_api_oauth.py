@@ -4,7 +4,14 @@ A grant is what a user allowed an app (a key) to do: one per (key, user)
 until it is revoked; its scope grows when the user allows more. Every token
 issued through it carries its ``grant_id``: revoking the grant revokes them
 all, at once. A user sees and revokes their own grants (preferences); a
-*REST API / Manager* sees every grant.
+*REST API / Manager* sees every grant, and revokes those of users whose
+groups the manager all holds.
+
+Consent is remembered for what the user saw: the scope, the redirect URIs
+the app was sent back to, and whether it was a public or a confidential
+client. An app that asks for more scope, to be sent elsewhere (a redirect
+URI added to its key since), or whose key became another type of client,
+gets the consent page again.
 
 An authorization code lives 60 s and is used once; only its digest is
 stored. A second use revokes every token issued from it.
@@ -41,6 +48,14 @@ class RestApiOauthGrant(models.Model):
         readonly=True, help="What the user allowed: model:operations items ('*': all the key allows)."
     )
     scope_description = fields.Char("May", compute="_compute_scope_description")
+    redirect_uris = fields.Text(
+        "Redirect URIs allowed", readonly=True,
+        help="Where the user allowed the app to be sent back (one a line): consent is asked again "
+        "for any other.",
+    )  # fmt: skip
+    public_client = fields.Boolean(
+        readonly=True, help="The app was a public client (no secret) when the user allowed it."
+    )
     last_used = fields.Datetime(readonly=True, help="The last time the app got tokens through this grant.")
     revoked = fields.Boolean(readonly=True)
     revoked_date = fields.Datetime(readonly=True)
@@ -79,17 +94,34 @@ class RestApiOauthGrant(models.Model):
 
     def unlink(self):
         self.check_access("unlink")  # managers only (ir.model.access): users revoke instead
+        self._check_power()
         self._revoke_tokens()
-        return super().unlink()
+        result = super().unlink()
+        self.env.registry.clear_cache()  # the subscriptions made through them stop (rest.api.webhook)
+        return result
 
     def action_revoke(self):
         """Revoke these grants: every token issued through them stops at once (the user
-        revoking their own, or a REST API manager; record rules decide which)."""
+        revoking their own, or a REST API manager holding every group of their users)."""
         self.check_access("write")  # the record rules: a user's own grants, a manager's every grant
+        self._check_power()
         grants = self.sudo().filtered(lambda g: not g.revoked)
         grants.write({"revoked": True, "revoked_date": fields.Datetime.now()})
         grants._revoke_tokens()
+        self.env.registry.clear_cache()  # the subscriptions made through them stop (rest.api.webhook)
         return True
+
+    def _check_power(self):
+        """A grant acts as its user: only that user, or a REST API manager who holds every
+        group of that user (API.md section 8), may end it; a manager sees every grant."""
+        if self.env.su:
+            return
+        Key = self.env["rest.api.key"]
+        for grant in self.sudo():
+            if grant.user_id != self.env.user and not Key._holds_groups_of(grant.user_id):
+                raise AccessError(
+                    _("This app was allowed by a user who holds groups you do not: only they may revoke it.")
+                )
 
     def _revoke_tokens(self):
         tokens = (
@@ -106,10 +138,13 @@ class RestApiOauthGrant(models.Model):
         )
 
     @api.model
-    def _covers(self, key_id, user_id, scopes):
-        """Whether the user already allowed the app everything ``scopes`` asks (no consent then)."""
+    def _covers(self, key_id, user_id, scopes, redirect_uri, public):
+        """Whether the user already allowed the app everything ``scopes`` asks, to be sent
+        back to ``redirect_uri``, as the same type of client (``public``): no consent then."""
         grant = self._active_grant(key_id, user_id)
-        if not grant:
+        if not grant or grant.public_client != bool(public):
+            return False
+        if not oauth.redirect_matches(grant._redirect_uri_list(), redirect_uri):
             return False
         try:
             allowed = oauth.parse_scope(grant.scope)
@@ -118,20 +153,32 @@ class RestApiOauthGrant(models.Model):
         return oauth.within(scopes, allowed)
 
     @api.model
-    def _allow(self, key_id, user_id, scopes):
-        """The user allowed the app ``scopes``: its grant, made or widened to cover them."""
+    def _allow(self, key_id, user_id, scopes, redirect_uri, public):
+        """The user allowed the app ``scopes``, sent back to ``redirect_uri``: its grant, made
+        or widened to cover them. A client that changed type is allowed afresh."""
         grant = self._active_grant(key_id, user_id)
         if not grant:
-            return self.sudo().create(
-                {"key_id": key_id, "user_id": user_id, "scope": oauth.format_scope(scopes)}
-            )
+            return self.sudo().create({
+                "key_id": key_id, "user_id": user_id, "scope": oauth.format_scope(scopes),
+                "redirect_uris": redirect_uri, "public_client": bool(public),
+            })  # fmt: skip
+        if grant.public_client != bool(public):
+            grant.write({"scope": oauth.format_scope(scopes), "redirect_uris": redirect_uri,
+                         "public_client": bool(public)})  # fmt: skip
+            return grant
         try:
             allowed = oauth.parse_scope(grant.scope)
         except ValueError:
             allowed = {}
         if not oauth.within(scopes, allowed):
             grant.write({"scope": oauth.format_scope(oauth.union(allowed, scopes))})
+        uris = grant._redirect_uri_list()
+        if not oauth.redirect_matches(uris, redirect_uri):
+            grant.write({"redirect_uris": "\n".join([*uris, redirect_uri][-oauth.MAX_REDIRECT_URIS :])})
         return grant
+
+    def _redirect_uri_list(self):
+        return [line for line in (self.redirect_uris or "").splitlines() if line]
 
     def _used(self):
         """Note that the app got tokens now (at most one write a minute)."""

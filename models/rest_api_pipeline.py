@@ -20,12 +20,14 @@ add an ``_auth_<name>`` method (an auth policy routes can name), or wrap a
 stage with ``super()``.
 """
 
-from odoo import api, models
+from urllib.parse import parse_qsl
+
+from odoo import api, fields, models
 from odoo.http import Response, request
 
 from ..controllers import route_table
 from ..infra import company_paths, replica, search_page, throttle, worker_cache
-from ..lib import credentials, errors, idempotency, ipnet, query, routes, scopes, settings
+from ..lib import credentials, errors, idempotency, ipnet, oauth, query, routes, scopes, settings
 from .rest_api_idempotency import Claim
 
 LOGIN_TOKEN_CONTEXT = "rest_api_login_token"  # the call is authenticated by a login token
@@ -134,20 +136,24 @@ class RestApiPipeline(models.AbstractModel):
             key = self._oauth_key(call)
         if key is None:
             raise errors.Unauthorized("Unknown, revoked or expired API key.")
-        address = call.httprequest.remote_addr
-        if key.log_requests:
-            call.audit = {
-                "key_id": key.id, "user_id": key.user_id, "method": call.httprequest.method,
-                "path": call.httprequest.path[:2000], "model": call.params.get("model"), "status": None,
-                "duration": None, "address": address, "request_id": call.request_id,
-            }  # fmt: skip
+        self._audit(call, key)
         # refused before they are counted: a call of an archived owner, or from an
         # address the key does not allow, never uses up the key's rate limit
         if not key.owner_active:
             raise errors.Unauthorized("The owner of this API key is archived.")
-        if not ipnet.address_allowed(address, key.networks):
+        if not ipnet.address_allowed(call.httprequest.remote_addr, key.networks):
             raise errors.Forbidden("This API key may not be used from this address.")
         call.key = key
+
+    @api.model
+    def _audit(self, call, key):
+        """Start the call log line of a call with ``key``, if the key logs its calls."""
+        if key.log_requests:
+            call.audit = {
+                "key_id": key.id, "user_id": key.user_id, "method": call.httprequest.method,
+                "path": call.httprequest.path[:2000], "model": call.params.get("model"), "status": None,
+                "duration": None, "address": call.httprequest.remote_addr, "request_id": call.request_id,
+            }  # fmt: skip
 
     @api.model
     def _oauth_key(self, call):
@@ -166,8 +172,32 @@ class RestApiPipeline(models.AbstractModel):
     @api.model
     def _auth_oauth(self, call):
         """The OAuth token, revocation and introspection routes: the client authenticates
-        in the request itself (``controllers/oauth.py``)."""
-        return None
+        in the request itself (``controllers/oauth.py`` decides everything about it).
+
+        Once the request names a public client, or proves a confidential one with its
+        secret, it is a call with that client's key as any other (API.md section 3): the
+        key's IP allow-list refuses it (403) and its rate limit counts it (429), before
+        anything else; its refusals answer in RFC 6749's form (``controllers/dispatcher.py``).
+        The routes still run as nobody: ``_identify`` leaves them be."""
+        form = self._oauth_form(call)
+        sent = oauth.sent_client(call.httprequest.headers.get("Authorization"), form)
+        key = self.env["rest.api.key"]._authenticated_client(*sent) if sent else None
+        if key is None or not key.owner_active or not key.usable(fields.Datetime.now()):
+            return  # not counted: oauthlib refuses it (invalid_client)
+        self._audit(call, key)
+        if not ipnet.address_allowed(call.httprequest.remote_addr, key.networks):
+            raise errors.Forbidden("This OAuth client may not be used from this address.")
+        call.key = key
+
+    @api.model
+    def _oauth_form(self, call):
+        """The parameters of a form-encoded body (empty for any other body: the route refuses it)."""
+        if (call.httprequest.mimetype or "").lower() != "application/x-www-form-urlencoded":
+            return {}
+        try:
+            return dict(parse_qsl(call.raw_body().decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            return {}
 
     @api.model
     def _auth_user(self, call):
@@ -235,8 +265,9 @@ class RestApiPipeline(models.AbstractModel):
     # ------------------------------------------------------------ identify
     @api.model
     def _identify(self, call):
-        """The user the call runs as: a login token's, else the key's owner (or the session's)."""
-        if call.key is None:
+        """The user the call runs as: a login token's, else the key's owner (or the session's).
+        The OAuth routes run as nobody (their handler works out who the client acts as)."""
+        if call.key is None or call.route.auth == "oauth":
             if call.user_id:
                 request.update_env(user=call.user_id)
             return
@@ -307,8 +338,8 @@ class RestApiPipeline(models.AbstractModel):
     def _idempotent(self, call):
         """``Idempotency-Key`` (API.md section 9): None when the call runs (it
         holds the key's lock, or sent none), else the kept answer, replayed.
-        Per API key and user (API.md section 8); 422 for the key of another request,
-        409 while it runs."""
+        Per API key and user (API.md section 8), and an OAuth token's grant and scope;
+        422 for the key of another request, 409 while it runs."""
         httprequest = call.httprequest
         name = idempotency.key_of(httprequest.method, httprequest.headers.get(idempotency.HEADER))
         kept = call.route.kept(call) if callable(call.route.kept) else call.route.kept
@@ -317,11 +348,12 @@ class RestApiPipeline(models.AbstractModel):
         fingerprint = idempotency.fingerprint(
             httprequest.method, httprequest.path, httprequest.query_string, call.raw_body()
         )
+        owner = call.grant_scope  # an OAuth token's grant and scope: another scope, another caller
         claim = Claim(call.key.id, call.user_id, name, fingerprint, call.setting("rest_api.idempotency_ttl"),
-                      withheld=kept == routes.WITHHELD)  # fmt: skip
+                      withheld=kept == routes.WITHHELD, grant_scope=owner)  # fmt: skip
         if call.lock is None:  # not a transaction Odoo runs again: that one holds the lock already
             # sudo(): kept answers are looked up by the call's own pair only
-            look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, call.user_id, name)
+            look = self.env["rest.api.idempotency"].sudo()._look(call.key.id, call.user_id, name, owner)
             if look.kept is not None:
                 return self._replay(fingerprint, *look.kept)
             if look.lock is None:

@@ -26,6 +26,22 @@ class TokenState:
     fingerprint: str
     oauth: bool = False  # issued through OAuth (API.md section 14): accepted alone as a Bearer token
     scopes: tuple | None = None  # an OAuth token's scope ({model: operations} frozen); None: the key's
+    grant_id: int | None = None  # an OAuth token's grant (none for client credentials)
+
+    @property
+    def grant_scope(self):
+        """An OAuth token's grant and scope (``lib.oauth.grant_scope``), else "": what its
+        calls leave behind belongs to them too (API.md section 8)."""
+        if not self.oauth:
+            return ""
+        return oauth.grant_scope(self.grant_id, None if self.scopes is None else dict(self.scopes))
+
+    @property
+    def scope_text(self):
+        """An OAuth token's scope as text (``*``: everything its key allows), else ""."""
+        if not self.oauth:
+            return ""
+        return oauth.format_scope(None if self.scopes is None else dict(self.scopes))
 
 
 def _uncached(records, name, *args):
@@ -179,16 +195,16 @@ class RestApiToken(models.Model):
     @tools.ormcache("jti")
     def _token_state(self, jti):
         self.env.cr.execute(
-            "SELECT id, jti, user_id, key_id, chain, revoked, expiration_date, fingerprint, oauth, scope"
-            " FROM rest_api_token WHERE jti = %s",
+            "SELECT id, jti, user_id, key_id, chain, revoked, expiration_date, fingerprint, oauth, scope,"
+            " grant_id FROM rest_api_token WHERE jti = %s",
             [jti],
         )
         row = self.env.cr.fetchone()
         if not row:
             raise UnknownToken()
-        *row, is_oauth, scope = row
+        *row, is_oauth, scope, grant_id = row
         scopes = oauth.frozen(oauth.parse_scope(scope)) if is_oauth and scope else None
-        return TokenState(*row, oauth=bool(is_oauth), scopes=scopes)
+        return TokenState(*row, oauth=bool(is_oauth), scopes=scopes, grant_id=grant_id)
 
     # ------------------------------------------------------------ issuing
     @api.model

@@ -18,11 +18,11 @@ from datetime import timedelta
 from cryptography.fernet import Fernet, InvalidToken
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 from ..infra import field_meta, worker_cache
-from ..lib import query, walls, webhooks
+from ..lib import oauth, query, walls, webhooks
 from ..lib.errors import BadRequest, Forbidden
 
 _logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class Subscription:
     events: frozenset
     fields: tuple  # names; empty: every field the user reads (binaries aside)
     domain: tuple
-    scopes: object  # the key's {model: operations}, or None: every model
+    scopes: object  # the key's {model: operations} (narrowed to an OAuth token's), or None: every model
     expiration: object = None  # the key's expiration (naive UTC), or None
 
     def usable(self, now):
@@ -68,6 +68,15 @@ class RestApiWebhook(models.Model):
         help="Events carry what this user may read: the login token's user where one made the "
         "subscription, else the key's owner.",
     )
+    grant_id = fields.Many2one(
+        "rest.api.oauth.grant", string="OAuth grant", readonly=True, index="btree_not_null",
+        ondelete="cascade",
+        help="Made with an OAuth token: the app's grant. Revoking it stops the subscription.",
+    )  # fmt: skip
+    oauth_scope = fields.Char(
+        "OAuth scope", readonly=True,
+        help="Made with an OAuth token: its scope, which narrows the key's scopes for what is sent.",
+    )  # fmt: skip
     url = fields.Char("URL", required=True, help="Where events are POSTed (https).")
     model_id = fields.Many2one("ir.model", string="Model", required=True, ondelete="cascade", index=True)
     model = fields.Char(related="model_id.model", store=True, string="Model name")
@@ -218,7 +227,7 @@ class RestApiWebhook(models.Model):
             hooks = self.sudo().search([("active", "=", True), ("key_id.active", "=", True)])
             for hook in hooks.filtered(lambda h: h._pair_active()):
                 key = hook.key_id
-                scopes = key._scope_map()
+                scopes = hook._scope_map()
                 if not hook._within_scopes(scopes):
                     continue
                 by_model.setdefault(hook.model_id.model, []).append(
@@ -231,6 +240,17 @@ class RestApiWebhook(models.Model):
                 )  # fmt: skip
             memo["models"] = {model: tuple(subs) for model, subs in by_model.items()}
         return memo["models"]
+
+    def _scope_map(self):
+        """What the subscription may see: its key's scopes, narrowed to the scope of the
+        OAuth token that made it (API.md section 14: never more than that token)."""
+        scopes = self.key_id._scope_map()
+        if not self.oauth_scope:
+            return scopes
+        try:
+            return oauth.narrow(scopes, oauth.parse_scope(self.oauth_scope))
+        except ValueError:
+            return {}
 
     def _within_scopes(self, scopes):
         """Whether the subscription's domain stays inside its key's scopes (API.md section 8):
@@ -248,7 +268,8 @@ class RestApiWebhook(models.Model):
         return True
 
     def _pair_active(self):
-        """Whether its key still acts: not revoked or expired, its owner and its user not archived."""
+        """Whether its key still acts: not revoked or expired, its owner and its user not
+        archived, and the OAuth grant it was made through (if any) not revoked."""
         self.ensure_one()
         hook = self.sudo().with_context(active_test=False)
         key = hook.key_id
@@ -257,6 +278,7 @@ class RestApiWebhook(models.Model):
             and (not key.expiration_date or key.expiration_date > fields.Datetime.now())
             and key.user_id.active
             and hook.user_id.active
+            and not hook.grant_id.revoked
         )
 
     # ------------------------------------------------------------ delivery outcome
@@ -290,6 +312,12 @@ class RestApiWebhook(models.Model):
                 )  # fmt: skip
             )
             hook.invalidate_recordset(["failure_count", "last_error"])
+
+    def write(self, vals):
+        if not self.env.su and {"grant_id", "oauth_scope"} & set(vals):
+            # what made it: a subscription never leaves its grant, nor widens its scope
+            raise AccessError(_("The OAuth grant and scope a subscription was made with cannot be changed."))
+        return super().write(vals)
 
     def unlink(self):
         # the pair is checked by rest.api.owned.mixin's unlink: a refusal there rolls this back

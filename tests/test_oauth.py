@@ -2,10 +2,15 @@
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 from datetime import timedelta
+from types import SimpleNamespace
+from unittest.mock import patch
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from psycopg2.errors import SerializationFailure
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
@@ -22,8 +27,9 @@ def pkce():
     return verifier, challenge
 
 
-@tagged("post_install", "-at_install")
-class TestOauth(RestApiCase):
+class OauthCase(RestApiCase):
+    """Two OAuth clients: a public app (PKCE) and a partner's server (confidential)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -80,6 +86,13 @@ class TestOauth(RestApiCase):
     def alone(self, token, path="/api/res.partner/search", **kw):
         return self.call("GET", path, key=False, headers={"Authorization": "Bearer " + token}, **kw)
 
+    def make_key_id(self, user, **values):
+        values = dict({"name": "k", "user_id": user.id, "all_models": True, "rate_limit": 0}, **values)
+        return self.env["rest.api.key"].generate(values)["id"]
+
+
+@tagged("post_install", "-at_install")
+class TestOauth(OauthCase):
     # ------------------------------------------------------------ keys as clients
     def test_keys_are_clients(self):
         self.assertTrue(self.app.oauth_client_id.startswith("odooclient_"))
@@ -107,10 +120,6 @@ class TestOauth(RestApiCase):
             self.env["rest.api.key"].with_user(owner).create(
                 {"name": "x", "oauth_redirect_uris": "https://c.example/cb"}
             )
-
-    def make_key_id(self, user, **values):
-        values = dict({"name": "k", "user_id": user.id, "all_models": True, "rate_limit": 0}, **values)
-        return self.env["rest.api.key"].generate(values)["id"]
 
     # ------------------------------------------------------------ flows
     def test_code_flow_scope_and_bearer_alone(self):
@@ -206,3 +215,211 @@ class TestOauth(RestApiCase):
         self.assertEqual(doc["token_endpoint"], "http://issuer.example/api/oauth/token")
         self.assertEqual(doc["code_challenge_methods_supported"], ["S256"])
         self.assertNotIn("implicit", doc["grant_types_supported"])
+
+
+@tagged("post_install", "-at_install")
+class TestOauthAttacks(OauthCase):
+    """The findings of the security review of the OAuth server: each fails without its fix."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env, login="oauth_manager", groups="base.group_user,rest_api.group_rest_api_manager"
+        )
+        cls.Grant = cls.env["rest.api.oauth.grant"]
+
+    def bearer(self, method, path, token, **kw):
+        return self.call(method, path, key=False, headers={"Authorization": "Bearer " + token, **kw.pop("headers", {})},
+                         **kw)  # fmt: skip
+
+    def authorize_status(self, redirect_uri=APP_URI, key=None):
+        """The status of the authorization request: 200 the consent page, 302 a code at once."""
+        params = {"response_type": "code", "client_id": (key or self.app).oauth_client_id, "state": "st",
+                  "redirect_uri": redirect_uri, "code_challenge": pkce()[1], "code_challenge_method": "S256"}  # fmt: skip
+        page = self.opener.get(
+            self.base_url() + "/api/oauth/authorize?" + urlencode(params), allow_redirects=False
+        )
+        return page.status_code
+
+    def client_credentials(self, scope=None):
+        data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        return self.token(auth=(self.server.oauth_client_id, self.server_secret), **data)
+
+    # ------------------------------------------------------------ H1: a manager hijacking a client
+    def test_h1_a_manager_lacking_groups_cannot_change_a_client_admin_allowed(self):
+        owner = new_test_user(
+            self.env, login="oauth_k_owner", groups="base.group_user,rest_api.group_rest_api_user"
+        )
+        key = self.env["rest.api.key"].browse(
+            self.make_key_id(owner, oauth_redirect_uris="https://app.example/cb")
+        )
+        as_manager = key.with_user(self.manager)
+        as_manager.write({"name": "K"})  # the manager holds every group of the owner
+        grant = self.Grant._allow(key.id, self.admin.id, None, "https://app.example/cb", False)
+        for values in ({"oauth_redirect_uris": "https://evil.example/steal"}, {"require_user_token": True},
+                       {"name": "K2"}):  # fmt: skip
+            with self.assertRaises(AccessError):
+                as_manager.write(values)
+        with self.assertRaises(AccessError):
+            as_manager._new_secret()
+        with self.assertRaises(AccessError):
+            self.env["rest.api.scope"].with_user(self.manager).create(
+                {"key_id": key.id, "model_id": self.env["ir.model"]._get_id("res.users"), "perm_write": True}
+            )
+        grant.action_revoke()  # no user above the manager acts through it any more
+        as_manager.write({"require_user_token": True})
+
+    def test_h1_consent_is_asked_again_for_a_new_redirect_uri_or_client_type(self):
+        self.code_flow()
+        self.assertEqual(self.authorize_status(), 302)  # remembered
+        self.app.write({"oauth_redirect_uris": APP_URI + "\nhttp://127.0.0.1/cb\nhttps://new.example/cb"})
+        self.assertEqual(self.authorize_status("https://new.example/cb"), 200)
+        self.assertEqual(self.authorize_status(), 302)  # still remembered where it was allowed
+        self.app.write({"require_user_token": False})  # now a confidential client
+        self.assertEqual(self.authorize_status(), 200)
+        location, _verifier = self.authorize()  # allowed again, as a confidential client
+        self.assertIn("code=", location)
+        self.assertEqual(self.authorize_status(), 302)
+
+    # ------------------------------------------------------------ H2: what an OAuth token leaves behind
+    def test_h2_a_subscription_of_an_oauth_token_stops_with_its_grant_and_sees_its_scope(self):
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.webhook_allow_private", "True")
+        narrow = self.code_flow("res.partner:read")["access_token"]
+        made = self.bearer("POST", "/api/webhooks", narrow, data=json.dumps(
+            {"url": "http://127.0.0.1:9/hook", "model_id": "res.partner", "events": ["create"]}
+        ), headers={"Content-Type": "application/json"})  # fmt: skip
+        self.assertEqual(made.status_code, 201, made.text)
+        hook = self.env["rest.api.webhook"].browse(made.json()["id"])
+        grant = self.Grant.search([("key_id", "=", self.app.id), ("user_id", "=", self.person.id)])
+        self.assertEqual((hook.grant_id, hook.oauth_scope), (grant, "res.partner:read"))
+        subs = {s.id: s for s in self.env["rest.api.webhook"]._subscriptions().get("res.partner", ())}
+        self.assertEqual(subs[hook.id].scopes, {"res.partner": frozenset({"read"})})  # not the key's
+        # a token of another scope of the same pair is another caller
+        wide = self.code_flow("res.partner:read,write")["access_token"]
+        self.assertEqual(self.bearer("GET", "/api/webhooks", wide).json(), [])
+        self.assertEqual([h["id"] for h in self.bearer("GET", "/api/webhooks", narrow).json()], [hook.id])
+        grant.action_revoke()
+        self.assertFalse(hook._pair_active())
+        self.assertNotIn(
+            hook.id, [s.id for s in self.env["rest.api.webhook"]._subscriptions().get("res.partner", ())]
+        )
+        with self.assertRaises(AccessError):
+            hook.with_user(self.admin).write({"grant_id": False})
+
+    def test_h2_cursors_of_a_narrow_token_are_not_a_wider_ones(self):
+        narrow = self.code_flow("res.partner:read")["access_token"]
+        wide = self.code_flow("res.partner:read,write")["access_token"]
+        page = self.bearer("GET", "/api/res.partner/search?limit=1&order=id&fields=name", narrow)
+        self.assertEqual(page.status_code, 200, page.text)
+        following = re.search(r'<([^>]*cursor=[^>]*)>; rel="next"', page.headers["Link"]).group(1)
+        self.assertEqual(self.bearer("GET", following, narrow).status_code, 200)
+        self.assertProblem(self.bearer("GET", following, wide), 400)
+        self.env["rest.api.sync.model"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
+        feed = self.bearer("GET", "/api/res.partner/changes?limit=1&fields=name", narrow)
+        self.assertEqual(feed.status_code, 200, feed.text)
+        cursor = feed.json()["cursor"]
+        self.assertEqual(self.bearer("GET", "/api/res.partner/changes", narrow, params={"cursor": cursor}).status_code,
+                         200)  # fmt: skip
+        self.assertProblem(
+            self.bearer("GET", "/api/res.partner/changes", wide, params={"cursor": cursor}), 400
+        )
+
+    # ------------------------------------------------------------ H3: kept answers
+    def test_h3_a_kept_answer_is_not_replayed_to_a_narrower_token(self):
+        wide = self.code_flow("res.partner:read,write")["access_token"]
+        narrow = self.code_flow("res.partner:read")["access_token"]
+        partner = self.env["res.partner"].create({"name": "kept"})
+        self.person.groups_id += self.env.ref("base.group_partner_manager")  # may write partners
+        batch = json.dumps({"operations": [{"method": "PATCH", "path": f"/api/res.partner/{partner.id}",
+                                            "body": {"name": "kept for the wide token"}}]})  # fmt: skip
+        headers = {"Content-Type": "application/json", "Idempotency-Key": "oauth-h3"}
+        first = self.bearer("POST", "/api/batch", wide, data=batch, headers=headers)
+        self.assertEqual(first.status_code, 200, first.text)
+        replayed = self.bearer("POST", "/api/batch", wide, data=batch, headers=headers)
+        self.assertEqual(replayed.headers.get("Idempotent-Replayed"), "true")
+        refused = self.bearer("POST", "/api/batch", narrow, data=batch, headers=headers)
+        self.assertNotIn("Idempotent-Replayed", refused.headers)
+        self.assertProblem(refused, 403)
+
+    # ------------------------------------------------------------ H4: the client's key's limits
+    def test_h4_the_token_endpoint_counts_against_the_clients_rate_limit(self):
+        self.server.write({"rate_limit": 3, "rate_limit_period": 3600})
+        answers = [self.client_credentials() for _ in range(5)]
+        self.assertEqual([a.status_code for a in answers], [200, 200, 200, 429, 429])
+        refused = answers[-1]
+        self.assertEqual(refused.headers["Content-Type"].split(";")[0], "application/json")
+        self.assertEqual(refused.json()["error"], "slow_down")
+        self.assertIn("no-store", refused.headers["Cache-Control"])
+        self.assertTrue(refused.headers["Retry-After"])
+        self.assertEqual(refused.headers["RateLimit-Limit"], "3")
+        self.assertEqual(answers[0].headers["RateLimit-Remaining"], "2")
+        # a request that does not prove the client is not counted against it
+        wrong = self.token(
+            auth=(self.server.oauth_client_id, "odoo_" + "x" * 40), grant_type="client_credentials"
+        )
+        self.assertEqual((wrong.status_code, wrong.json()["error"]), (401, "invalid_client"))
+
+    def test_h4_the_oauth_routes_obey_the_clients_ip_allow_list(self):
+        self.server.write({"allowed_ips": "10.1.2.0/24"})
+        auth = (self.server.oauth_client_id, self.server_secret)
+        for path, data in (("/api/oauth/token", {"grant_type": "client_credentials"}),
+                           ("/api/oauth/introspect", {"token": "x"}), ("/api/oauth/revoke", {"token": "x"})):  # fmt: skip
+            answer = self.opener.post(self.base_url() + path, data=data, auth=auth, timeout=30)
+            self.assertEqual((answer.status_code, answer.json()["error"]), (403, "access_denied"), path)
+            self.assertNotIn("access_token", answer.text)
+        public = self.code_flow()
+        self.app.write({"allowed_ips": "10.1.2.0/24"})
+        refreshed = self.token(grant_type="refresh_token", refresh_token=public["refresh_token"],
+                               client_id=self.app.oauth_client_id)  # fmt: skip
+        self.assertEqual((refreshed.status_code, refreshed.json()["error"]), (403, "access_denied"))
+
+    # ------------------------------------------------------------ H5: a refresh token used twice at once
+    def test_h5_a_serialisation_failure_is_not_swallowed(self):
+        from ..controllers.oauth import Client, OdooValidator
+
+        info = self.env["rest.api.key"]._find_client(self.app.oauth_client_id)
+        Token = type(self.env["rest.api.token"])
+        with patch.object(Token, "_use_refresh", side_effect=SerializationFailure("concurrent update")):
+            with self.assertRaises(SerializationFailure):
+                OdooValidator(self.env).validate_refresh_token(
+                    "odoorefresh_x", Client(info.oauth_client_id, info), SimpleNamespace()
+                )
+
+    # ------------------------------------------------------------ minor, observations
+    def test_a_nul_in_the_authorization_request_is_an_error_page(self):
+        self.authenticate("oauth_person", "oauth-person-pw")
+        for query in ("client_id=odooclient_%00&redirect_uri=%00",
+                      f"response_type=code&client_id={self.app.oauth_client_id}&redirect_uri={APP_URI}"
+                      "&code_challenge=ab%00cd&code_challenge_method=S256"):  # fmt: skip
+            page = self.opener.get(self.base_url() + "/api/oauth/authorize?" + query, allow_redirects=False)
+            self.assertEqual(page.status_code, 400, page.text[:300])
+            self.assertIn("text/html", page.headers["Content-Type"])
+        nul = self.token(grant_type="client_credentials", client_id="odooclient_\x00", client_secret="x")
+        self.assertEqual((nul.status_code, nul.json()["error"]), (400, "invalid_request"))
+
+    def test_o1_a_manager_lacking_groups_sees_but_cannot_revoke_an_admins_grant(self):
+        self.authenticate("admin", "admin")
+        self.authorize()
+        grant = self.Grant.with_user(self.manager).search([("user_id", "=", self.admin.id)])
+        self.assertEqual(len(grant), 1)
+        with self.assertRaises(AccessError):
+            grant.action_revoke()
+        with self.assertRaises(AccessError):
+            grant.unlink()
+        self.assertFalse(grant.revoked)
+
+    def test_o2_an_oauth_token_cannot_log_in_or_refresh_a_login(self):
+        login = self.call("POST", "/api/auth/login", key=self.server_secret,
+                          body={"login": "rest_limited", "password": "rest_limited"})  # fmt: skip
+        self.assertEqual(login.status_code, 200, login.text)
+        token = self.client_credentials().json()["access_token"]
+        for path, body in (("/api/auth/refresh", {"refresh_token": login.json()["refresh_token"]}),
+                           ("/api/auth/login", {"login": "rest_limited", "password": "rest_limited"})):  # fmt: skip
+            answer = self.bearer(
+                "POST", path, token, data=json.dumps(body), headers={"Content-Type": "application/json"}
+            )
+            self.assertProblem(answer, 403)
+        refreshed = self.call("POST", "/api/auth/refresh", key=self.server_secret,
+                              body={"refresh_token": login.json()["refresh_token"]})  # fmt: skip
+        self.assertEqual(refreshed.status_code, 200)  # untouched: still the key's to refresh

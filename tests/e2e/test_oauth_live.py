@@ -448,6 +448,38 @@ def test_refresh_token_of_another_client_or_of_a_login(oauth_client, web_admin, 
     assert with_key.status_code == 200
 
 
+def test_a_refresh_token_sent_twice_at_once_revokes_its_chain(oauth_client, web_admin):
+    """Two requests exchange one refresh token at the same moment (two workers): one wins;
+    the other waits for its row, fails to serialise, is run again by Odoo, finds the token
+    spent and revokes the chain, the winner's new tokens included (RFC 9700 section 4.14.2).
+    Several rounds, so that at least one overlaps."""
+    client = oauth_client(scopes={"res.partner": "r"})
+    for _round in range(5):
+        token, _session = code_flow(client, web_admin)
+        data = {
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": client.client_id,
+        }
+        barrier, answers = threading.Barrier(2), [None, None]
+
+        def exchange_once(i, data=data, barrier=barrier, answers=answers):
+            barrier.wait()
+            answers[i] = requests.post(TOKEN, data=data, timeout=60)
+
+        threads = [threading.Thread(target=exchange_once, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(a.status_code for a in answers) == [200, 400], [a.text[:200] for a in answers]
+        winner = next(a for a in answers if a.status_code == 200).json()
+        assert_oauth_error(next(a for a in answers if a.status_code == 400), "invalid_grant")
+        assert_problem(bearer(winner["access_token"]), 401)
+        again = requests.post(TOKEN, data={**data, "refresh_token": winner["refresh_token"]}, timeout=60)
+        assert_oauth_error(again, "invalid_grant")
+
+
 # ---------------------------------------------------------------- client credentials
 @pytest.mark.parametrize("auth", ["client_secret_basic", "client_secret_post"])
 def test_client_credentials(admin, employee, oauth_client, auth):
@@ -496,6 +528,63 @@ def test_token_errors_are_rfc6749_json(oauth_client):
         )
     as_json = requests.post(TOKEN, json={"grant_type": "client_credentials"}, timeout=60)
     assert_oauth_error(as_json, "invalid_request")
+
+
+def test_the_token_endpoint_obeys_the_clients_rate_limit_and_ip_allow_list(admin, oauth_client):
+    """The client's key's limits hold on the OAuth routes too, across the server's workers (API.md section 3)."""
+    client = oauth_client(public=False, scopes={"res.partner": "r"})
+    admin("rest.api.key", "write", [client.id], {"rate_limit": 3, "rate_limit_period": 3600})
+    auth = (client.client_id, client.secret)
+    answers = [requests.post(TOKEN, data={"grant_type": "client_credentials"}, auth=auth, timeout=60)
+               for _ in range(5)]  # fmt: skip
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    body = assert_oauth_error(answers[-1], "slow_down", 429)
+    assert body["error_description"] and answers[-1].headers["Retry-After"]
+    assert answers[-1].headers["RateLimit-Limit"] == "3" and answers[-1].headers["RateLimit-Remaining"] == "0"
+    admin("rest.api.key", "write", [client.id], {"rate_limit": 0, "allowed_ips": "10.1.2.0/24"})
+    for url, data in ((TOKEN, {"grant_type": "client_credentials"}), (INTROSPECT, {"token": "x"}),
+                      (REVOKE, {"token": "x"})):  # fmt: skip
+        assert_oauth_error(requests.post(url, data=data, auth=auth, timeout=60), "access_denied", 403)
+
+
+def test_a_manager_lacking_groups_cannot_hijack_a_client_admin_allowed(admin, oauth_client, web_admin):
+    """The attack: a REST API manager without Settings points an app admin allowed at his own
+    address, makes it public, and sends admin a link. The key refuses him (its tokens act as
+    admin), and were the app changed by someone who may, admin would see the consent page again."""
+    from conftest import Rpc
+
+    def user(groups):
+        login = uniq("oauth-m")
+        ids = [admin("ir.model.data", "search_read", [("module", "=", m), ("name", "=", n)], fields=["res_id"])[0]["res_id"]
+               for m, n in groups]  # fmt: skip
+        admin("res.users", "create", {"name": login, "login": login, "password": "Pw-" + login,
+                                      "groups_id": [(6, 0, ids)]})  # fmt: skip
+        return Rpc(login, "Pw-" + login)
+
+    owner = user([("base", "group_user"), ("rest_api", "group_rest_api_user")])
+    manager = user([("base", "group_user"), ("rest_api", "group_rest_api_manager")])
+    client = oauth_client(public=False, user_id=owner.uid)
+    code_flow(client, web_admin, redirect_uri=WEB_URI, scope="*")
+    for values in ({"oauth_redirect_uris": "https://evil.example/steal"}, {"require_user_token": True}):
+        with pytest.raises(xmlrpc.client.Fault):
+            manager("rest.api.key", "write", [client.id], values)
+    # admin (who may) adds an address: the app is asked about again there, not elsewhere
+    admin(
+        "rest.api.key",
+        "write",
+        [client.id],
+        {"oauth_redirect_uris": "\n".join((WEB_URI, "https://new.example/cb"))},
+    )
+    url, _state, _verifier = start(app(client, redirect_uri="https://new.example/cb", scope="*"))
+    response, location = web_admin.authorize(url)
+    assert location is None and response.status_code == 200 and "Allow" in response.text
+    url, _state, _verifier = start(app(client, redirect_uri=WEB_URI, scope="*"))
+    _response, location = web_admin.authorize(url)
+    assert location and location.startswith(WEB_URI + "?code=")
+    grant = admin("rest.api.oauth.grant", "search", [("key_id", "=", client.id), ("user_id", "=", admin.uid)])
+    with pytest.raises(xmlrpc.client.Fault):
+        manager("rest.api.oauth.grant", "action_revoke", grant)
+    assert manager("rest.api.oauth.grant", "search", [("id", "in", grant)]) == grant  # seen, not revoked
 
 
 # ---------------------------------------------------------------- revocation, introspection, stops

@@ -207,6 +207,16 @@ def test_a_cursor_of_another_database_caller_or_model_is_refused():
         cursors.decode(KEY, text, CALLER, "res.users")
 
 
+def test_an_oauth_tokens_cursor_is_its_grant_and_scopes_only():
+    narrow = cursors.caller_mark(KEY, 3, 7, "5:res.partner:read")
+    text = cursors.encode(KEY, cursor(), narrow)
+    assert cursors.decode(KEY, text, narrow, "res.partner").model == "res.partner"
+    assert cursors.caller_mark(KEY, 3, 7, "") == CALLER  # the marks of key-only calls are unchanged
+    for owner in ("", "5:res.partner:read,write", "6:res.partner:read"):
+        with pytest.raises(BadRequest, match="another API key or user"):
+            cursors.decode(KEY, text, cursors.caller_mark(KEY, 3, 7, owner), "res.partner")
+
+
 def test_the_signing_key_is_derived_not_the_secret_itself():
     secret = "s" * 86
     assert cursors.derive_key(secret) == KEY and secret.encode() not in KEY

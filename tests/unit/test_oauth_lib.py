@@ -1,5 +1,7 @@
 """lib.oauth: OAuth 2.0 scopes, redirect URIs and codes (API.md section 14), and the credentials rule."""
 
+import base64
+
 import pytest
 
 from lib import credentials, limits, oauth
@@ -119,3 +121,62 @@ def test_a_bearer_jwt_alone_is_marked():
     assert header.token == JWT and not header.bearer_alone  # only Authorization: Bearer carries it alone
     with pytest.raises(Unauthorized):
         credentials.extract({}, {"access_token": JWT})
+
+
+# ---------------------------------------------------------------- the client a request names, its refusals
+def test_client_ids_look_like_ours_only():
+    assert oauth.looks_like_client_id(oauth.new_client_id())
+    for text in (
+        None,
+        7,
+        "odooclient_",
+        "odooclient_\x00",
+        "odooclient_a b",
+        "odooclient_" + "a" * 81,
+        "other_x",
+    ):
+        assert not oauth.looks_like_client_id(text)
+
+
+def test_parse_basic():
+    assert oauth.parse_basic(None) is None and oauth.parse_basic("Bearer abc") is None
+    assert oauth.parse_basic("Basic " + base64.b64encode(b"odooclient_a:s%3Acret").decode()) == (
+        "odooclient_a",
+        "s:cret",
+    )
+    for header in (
+        "Basic !!!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b"\xff:x").decode(),
+    ):
+        with pytest.raises(ValueError):
+            oauth.parse_basic(header)
+
+
+def test_sent_client_one_method_only():
+    basic = "Basic " + base64.b64encode(b"odooclient_a:secret").decode()
+    assert oauth.sent_client(basic, {}) == ("odooclient_a", "secret")
+    assert oauth.sent_client(basic, {"client_id": "odooclient_a"}) == ("odooclient_a", "secret")
+    assert oauth.sent_client(basic, {"client_id": "odooclient_b"}) is None
+    assert oauth.sent_client(basic, {"client_secret": "other"}) is None
+    assert oauth.sent_client("Basic !!", {"client_id": "odooclient_a"}) is None
+    assert oauth.sent_client(None, {"client_id": "odooclient_a", "client_secret": "s"}) == (
+        "odooclient_a",
+        "s",
+    )
+    assert oauth.sent_client(None, {"client_id": "odooclient_a"}) == ("odooclient_a", "")
+    assert oauth.sent_client(None, {"grant_type": "client_credentials"}) is None
+
+
+def test_error_body_is_rfc6749s():
+    assert oauth.error_body(429, "At most 3") == {"error": "slow_down", "error_description": "At most 3"}
+    assert oauth.error_body(403, "x")["error"] == "access_denied"
+    assert oauth.error_body(413, "x")["error"] == "invalid_request"
+    assert oauth.error_body(500, "x")["error"] == "server_error"
+
+
+def test_grant_scope_tells_grants_and_scopes_apart():
+    read = {"res.partner": frozenset({"read"})}
+    assert oauth.grant_scope(3, read) == "3:res.partner:read"
+    assert oauth.grant_scope(None, None) == "0:*"
+    assert len({oauth.grant_scope(3, read), oauth.grant_scope(4, read), oauth.grant_scope(3, None)}) == 3
