@@ -155,6 +155,7 @@ class OdooValidator(RequestValidator):
         if request.client_id and request.client_id != client.client_id:
             return False
         request.client, request.client_id = client, client.client_id
+        _stash(request)["authenticated"] = True
         return True
 
     def authenticate_client_id(self, client_id, request, *args, **kwargs):
@@ -283,6 +284,10 @@ class OdooValidator(RequestValidator):
             return False
         if record.grant_id and record.grant_id.revoked:
             return False
+        if record.grant_id and not record.grant_id.public_client and not _stash(request).get("authenticated"):
+            return (
+                False  # given to a confidential client: its refresh needs the secret, whatever the key became
+            )
         _stash(request).update(
             refresh=record, grant=record.grant_id, chain=record.chain, user_id=record.user_id.id
         )

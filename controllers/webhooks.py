@@ -152,8 +152,7 @@ def subscribe(call):
     values = _values(call, body)
     values.setdefault("name", values["url"][:100])
     values["key_id"], values["user_id"] = call.key.id, call.user_id
-    if call.token is not None and call.token.oauth:  # it stops with the grant, sees only the token's scope
-        values["grant_id"], values["oauth_scope"] = call.token.grant_id or False, call.token.scope_text
+    # made with an OAuth token, it belongs to its grant and scope: rest.api.webhook.create
     made = _saved(call, lambda: _hooks(call).generate(values))
     hook = _hooks(call).browse(made["id"])
     answer = dict(_shown(hook), secret=made["secret"])

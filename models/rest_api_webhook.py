@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
+from odoo.http import request
 from odoo.tools import SQL
 
 from ..infra import field_meta, worker_cache
@@ -46,6 +47,16 @@ class Subscription:
     def usable(self, now):
         """Whether the key still lets it see anything (it may expire while kept)."""
         return self.expiration is None or self.expiration > now
+
+
+def _oauth_token():
+    """The OAuth access token of the REST call this request serves, if any."""
+    try:
+        call = request.dispatcher.call
+    except (AttributeError, RuntimeError):  # no request, or not a REST call
+        return None
+    token = getattr(call, "token", None)
+    return token if token is not None and token.oauth else None
 
 
 def _fernet(env):
@@ -164,6 +175,17 @@ class RestApiWebhook(models.Model):
     def create(self, vals_list):
         """Every subscription has a secret from the start (made any way, by a script
         too: *Rotate secret* shows a new one)."""
+        if not self.env.su and any({"grant_id", "oauth_scope"} & set(vals) for vals in vals_list):
+            raise AccessError(
+                _("The OAuth grant and scope of a subscription come from the token that makes it.")
+            )
+        if (token := _oauth_token()) is not None:
+            # made through an OAuth token, by any route: it belongs to that grant and scope
+            # (API.md section 8), stops with the grant and sees only the token's scope
+            vals_list = [
+                dict(vals, grant_id=token.grant_id or False, oauth_scope=token.scope_text)
+                for vals in vals_list
+            ]
         hooks = super().create(vals_list)
         shown = self.env.context.get("rest_api_webhook_secrets")
         for hook in hooks:

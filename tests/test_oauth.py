@@ -325,6 +325,58 @@ class TestOauthAttacks(OauthCase):
             self.bearer("GET", "/api/res.partner/changes", wide, params={"cursor": cursor}), 400
         )
 
+    def test_a_subscription_made_through_a_data_route_belongs_to_the_tokens_grant(self):
+        """Second round: a subscription made with an OAuth token by the data routes (or
+        execute_kw generate) is bound like one made by /api/webhooks."""
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.webhook_allow_private", "True")
+        self.app.write(
+            {
+                "scope_ids": [
+                    self.scope(model, "rc" if model == "rest.api.webhook" else "r")
+                    for model in ("rest.api.webhook", "ir.model", "res.users", "rest.api.key")
+                ]
+            }
+        )
+        self.authenticate("admin", "admin")  # the key's owner allows it: the rules let it subscribe
+        location, verifier = self.authorize()
+        code = dict(parse_qsl(urlsplit(location).query))["code"]
+        token = self.token(grant_type="authorization_code", code=code, code_verifier=verifier,
+                           redirect_uri=APP_URI, client_id=self.app.oauth_client_id).json()["access_token"]  # fmt: skip
+        made = self.bearer("POST", "/api/rest.api.webhook/create", token, data=json.dumps({
+            "name": "persist", "url": "http://127.0.0.1:9/persist", "events": "create",
+            "model_id": self.env["ir.model"]._get_id("res.partner"), "key_id": self.app.id, "user_id": self.admin.id,
+        }), headers={"Content-Type": "application/json"})  # fmt: skip
+        self.assertEqual(made.status_code, 201, made.text)
+        hook = self.env["rest.api.webhook"].browse(made.json()["id"])
+        grant = self.Grant.search([("key_id", "=", self.app.id), ("user_id", "=", self.admin.id)])
+        self.assertEqual(hook.grant_id, grant)
+        self.assertTrue(hook.oauth_scope)
+        grant.action_revoke()
+        self.assertFalse(hook._pair_active())
+        with self.assertRaises(AccessError):  # nobody but the token that makes it names a grant
+            self.env["rest.api.webhook"].with_user(self.admin).create({
+                "name": "x", "url": "http://127.0.0.1:9/x", "events": "create", "key_id": self.app.id,
+                "model_id": self.env["ir.model"]._get_id("res.partner"), "grant_id": grant.id,
+            })  # fmt: skip
+
+    def test_a_confidential_clients_refresh_token_needs_its_secret_once_the_key_turns_public(self):
+        self.app.write({"require_user_token": False})  # a confidential client
+        secret = self.app._new_secret()
+        self.authenticate("oauth_person", "oauth-person-pw")
+        location, verifier = self.authorize()
+        code = dict(parse_qsl(urlsplit(location).query))["code"]
+        body = self.token(auth=(self.app.oauth_client_id, secret), grant_type="authorization_code", code=code,
+                          code_verifier=verifier, redirect_uri=APP_URI).json()  # fmt: skip
+        self.assertIn("refresh_token", body)
+        self.app.write({"require_user_token": True})  # its owner may: it tightens the key
+        alone = self.token(grant_type="refresh_token", refresh_token=body["refresh_token"],
+                           client_id=self.app.oauth_client_id)  # fmt: skip
+        self.assertEqual(alone.status_code, 400, alone.text)
+        self.assertEqual(alone.json()["error"], "invalid_grant")
+        with_secret = self.token(auth=(self.app.oauth_client_id, secret), grant_type="refresh_token",
+                                 refresh_token=body["refresh_token"])  # fmt: skip
+        self.assertEqual(with_secret.status_code, 200, with_secret.text)
+
     # ------------------------------------------------------------ H3: kept answers
     def test_h3_a_kept_answer_is_not_replayed_to_a_narrower_token(self):
         wide = self.code_flow("res.partner:read,write")["access_token"]
