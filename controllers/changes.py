@@ -87,6 +87,7 @@ SELECT a.pid, a.application_name, a.state, a.xact_start, left(a.query, 80) FROM 
    AND greatest(age(a.backend_xmin), age(a.backend_xid)) >= age(t.xmin)
 """
 RETRY_AFTER = 2
+WAIT_S, POLL_S = 3.0, 0.05  # how long a full sync's first call waits for them, and how often it looks
 DELETED_SQL = """
 SELECT u.id, u.company
   FROM rest_api_change c CROSS JOIN LATERAL unnest(c.unlinked, c.unlinked_company) AS u(id, company)
@@ -137,7 +138,7 @@ def changes_route(call):
         handlers._walk_fields(wall.domain(name, domain), name, fields).check()
 
     if cursor is None:  # a full sync starts: nothing covered yet, every record after id 0
-        _check_all_noted(env, tracking[0])
+        _wait_all_noted(env, tracking[0])
         env.cr.execute(SNAPSHOT_SQL)
         start = _snapshot(env.cr.fetchone()[0])
         cursor = changes.SyncCursor(name, tracking[0], remembered, start, now, scan=0)
@@ -156,13 +157,26 @@ def _text(value):
     return None if value is None else json.dumps(value)
 
 
-def _check_all_noted(env, tracking):
-    """503 while a transaction that began before tracking was turned on is still running: it
-    may write without noting, and commit after the base is taken (its change never sent)."""
-    env.cr.execute(UNNOTED_SQL, {"tracking": tracking})
-    if running := env.cr.fetchall():
-        _logger.info("rest_api: a full sync waits for transactions begun before tracking: %s", running)
-        raise errors.ServiceUnavailable(changes.NOT_NOTED_YET, retry_after=RETRY_AFTER)
+def _wait_all_noted(env, tracking):
+    """Wait (a little) until no transaction begun before tracking was turned on still runs: it
+    may write without noting, and commit after the base is taken (its change never sent). 503
+    with Retry-After past ``WAIT_S``. Then the base and the records are read in a transaction
+    begun after that (the request's was, maybe, before one that ended meanwhile), unless this
+    one wrote already (a batch's call after writes): it cannot start again."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        env.cr.execute(UNNOTED_SQL, {"tracking": tracking})
+        running = env.cr.fetchall()
+        if not running:
+            break
+        if time.monotonic() >= deadline:
+            _logger.info("rest_api: a full sync waits for transactions begun before tracking: %s", running)
+            raise errors.ServiceUnavailable(changes.NOT_NOTED_YET, retry_after=RETRY_AFTER)
+        time.sleep(POLL_S)
+    env.flush_all()
+    env.cr.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
+    if env.cr.fetchone()[0]:  # nothing written: read on in a transaction begun now
+        env.cr.rollback()
 
 
 def _snapshot(text):

@@ -7,6 +7,7 @@ tests' (tests/e2e/test_sync_live.py).
 """
 
 import json
+import threading
 import time
 import zlib
 
@@ -151,7 +152,8 @@ class TestSync(RestApiCase):
 
     def test_a_full_sync_waits_for_transactions_begun_before_tracking(self):
         """A transaction open since before tracking was turned on may write without noting, then
-        commit after the full sync's base: until it ends, a full sync is 503 with Retry-After."""
+        commit after the full sync's base: a full sync waits for it a few seconds, then is 503
+        with Retry-After."""
         dbname, info = sql_db.connection_info_for(self.env.cr.dbname)
         held = psycopg2.connect(**info)
         self.addCleanup(held.close)
@@ -163,8 +165,11 @@ class TestSync(RestApiCase):
         body = self.assertProblem(answer, 503)
         self.assertIn("Retry-After", answer.headers)
         self.assertIn("Retry-After", body["detail"])
-        held.rollback()
+        # one that ends within a few seconds is waited for
+        threading.Timer(0.5, held.rollback).start()
+        started = time.monotonic()
         self.assertEqual(self.get(PATH, params={"fields": "name"}).status_code, 200)
+        self.assertGreater(time.monotonic() - started, 0.4)
 
     def test_old_notes_go_in_one_job(self):
         self.track()
