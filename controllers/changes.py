@@ -35,6 +35,7 @@ and skipped, or, taken as the new base, sent twice.
 """
 
 import json
+import logging
 import time
 
 from odoo.tools import SQL
@@ -43,6 +44,8 @@ from ..infra import worker_cache
 from ..infra.search_page import search_page
 from ..lib import changes, errors, nested, query
 from . import handlers
+
+_logger = logging.getLogger(__name__)
 
 DELTA_SQL = """
 SELECT r.res_id, max(c.id) AS note, NULL AS snapshot
@@ -61,13 +64,30 @@ FRESH_DELTA_SQL = """
   FROM rest_api_change c CROSS JOIN LATERAL unnest(c.ids) AS r(res_id)
  WHERE c.model = %(model)s AND c.xid >= %(base_xmin)s::text::xid8
    AND NOT pg_visible_in_snapshot(c.xid, %(base)s::pg_snapshot)
+   AND c.xid IS DISTINCT FROM pg_current_xact_id_if_assigned()
    AND (%(scan)s::int4 IS NULL OR r.res_id <= %(scan)s::int4)
  GROUP BY r.res_id
  ORDER BY 2, 1
  LIMIT %(limit)s)
 UNION ALL
-SELECT NULL, NULL, pg_current_snapshot()::text
+SELECT NULL, NULL, pg_current_snapshot()::text || ';' || coalesce(pg_current_xact_id_if_assigned()::text, '')
 """
+SNAPSHOT_SQL = (
+    "SELECT pg_current_snapshot()::text || ';' || coalesce(pg_current_xact_id_if_assigned()::text, '')"
+)
+# transactions of this database, other than this one, whose snapshot may not see tracking turned
+# on (the tracking row's xmin): they may have written without noting. A transaction's snapshot
+# xmin is at most any id running or not assigned yet when it was taken, and one that wrote has
+# its own id (a READ COMMITTED one holds no snapshot between statements); age(): 32-bit ids.
+# (pg_stat_activity is read once per transaction unless cleared: a batch's calls read it anew.)
+UNNOTED_SQL = """
+SELECT pg_stat_clear_snapshot();
+SELECT a.pid, a.application_name, a.state, a.xact_start, left(a.query, 80) FROM pg_stat_activity a, rest_api_sync_model t
+ WHERE t.id = %(tracking)s AND a.datname = current_database() AND a.pid != pg_backend_pid()
+   AND greatest(age(a.backend_xmin), age(a.backend_xid)) >= age(t.xmin)
+"""
+RETRY_AFTER = 2
+WAIT_S, POLL_S = 3.0, 0.05  # how long a full sync's first call waits for them, and how often it looks
 DELETED_SQL = """
 SELECT u.id, u.company
   FROM rest_api_change c CROSS JOIN LATERAL unnest(c.unlinked, c.unlinked_company) AS u(id, company)
@@ -120,8 +140,9 @@ def changes_route(call):
         handlers._walk_fields(wall.domain(name, domain), name, fields).check()
 
     if cursor is None:  # a full sync starts: nothing covered yet, every record after id 0
-        env.cr.execute("SELECT pg_current_snapshot()::text")
-        start = changes.Snapshot.parse(env.cr.fetchone()[0])
+        _wait_all_noted(env, tracking[0])
+        env.cr.execute(SNAPSHOT_SQL)
+        start = _snapshot(env.cr.fetchone()[0])
         cursor = changes.SyncCursor(name, tracking[0], remembered, start, now, scan=0)
     feed = _Feed(call, model, domain, fields, limit)
     try:
@@ -136,6 +157,37 @@ def changes_route(call):
 def _text(value):
     """A remembered parameter as the text it came as (None: it was not sent)."""
     return None if value is None else json.dumps(value)
+
+
+def _wait_all_noted(env, tracking):
+    """Wait (a little) until no transaction begun before tracking was turned on still runs: it
+    may write without noting, and commit after the base is taken (its change never sent). 503
+    with Retry-After past ``WAIT_S``. Then the base and the records are read in a transaction
+    begun after that (the request's was, maybe, before one that ended meanwhile), unless this
+    one wrote already (a batch's call after writes): it cannot start again."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        env.cr.execute(UNNOTED_SQL, {"tracking": tracking})
+        running = env.cr.fetchall()
+        if not running:
+            break
+        if time.monotonic() >= deadline:
+            _logger.info("rest_api: a full sync waits for transactions begun before tracking: %s", running)
+            raise errors.ServiceUnavailable(changes.NOT_NOTED_YET, retry_after=RETRY_AFTER)
+        time.sleep(POLL_S)
+    env.flush_all()
+    env.cr.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
+    if env.cr.fetchone()[0]:  # nothing written: read on in a transaction begun now
+        env.cr.rollback()
+
+
+def _snapshot(text):
+    """The reading transaction's snapshot, ``snapshot;own id``, with its own transaction in
+    progress: what it wrote itself is not committed (a batch that writes, then reads the feed),
+    it must come again once it is, and its notes are never read before (they would come back
+    on every page: none of the transaction's snapshots sees them)."""
+    snapshot, _sep, own = text.partition(";")
+    return changes.Snapshot.parse(snapshot).running(int(own) if own else None)
 
 
 def _signing_key(env):
@@ -190,7 +242,7 @@ class _Feed:
         self.cr.execute(FRESH_DELTA_SQL if fresh else DELTA_SQL, params)
         rows = self.cr.fetchall()
         if fresh:
-            upto = changes.Snapshot.parse(next(snap for res_id, _note, snap in rows if res_id is None))
+            upto = _snapshot(next(snap for res_id, _note, snap in rows if res_id is None))
         found = sorted((note, res_id) for res_id, note, _snap in rows if res_id is not None)
         return upto, [(res_id, note) for note, res_id in found]
 

@@ -186,14 +186,15 @@ ROUTES = (
         summary="What changed since a cursor", tags=RECORDS,
         openapi=Operation(
             parameters=("fields", "domain", "limit", "changes_cursor"),
-            answer=change_page, answer_name="changes", errors=(*READ_ERRORS, 409, 410),
+            answer=change_page, answer_name="changes", errors=(*READ_ERRORS, 409, 410, 503),
             description="The change feed of a tracked model (API.md section 13). Without `cursor`: a full sync, "
             "every record the caller can read that matches `domain`, as upserts, in pages: call again with "
             "`cursor` until `more` is false, keep the last `cursor`. With it later: every change committed "
             "since, oldest first, each record once in its present state (`upsert`, the record as `search` "
             "returns it), or `delete` (deleted, archived, out of the domain or no longer readable). "
             "409: the model is not tracked; 410: the cursor is older than rest_api.sync_retention_days, "
-            "or tracking was turned off since: start a full sync again.",
+            "or tracking was turned off since: start a full sync again; 503 (with Retry-After): tracking was "
+            "just turned on and a transaction begun before it is still running: try again.",
         ),
         postman=Example(query=(("limit", "5"),), accept=(409,), then=(
             "if (pm.response.code === 200) { "
@@ -354,9 +355,10 @@ ROUTES = (
         tags=HOOKS, kept=WITHHELD,
         openapi=Operation(
             body=WEBHOOK_BODY, example=WEBHOOK_EXAMPLE, answer=SUBSCRIBED, answer_name="subscribed", status=201,
-            errors=(400, 401, 403, 413, 429), headers=("Location",),
+            errors=(400, 401, 403, 409, 413, 429), headers=("Location",),
             description="`url`, `model_id` (a model name or id the key may read) and `events` are required. "
-            "The answer carries the signing secret (`whsec_...`): the only time it is shown.",
+            "The answer carries the signing secret (`whsec_...`): the only time it is shown. 409: the key "
+            "and user already hold rest_api.max_webhooks_per_key subscriptions.",
         ),
     ),
     Route(

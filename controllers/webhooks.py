@@ -149,6 +149,13 @@ def subscribe(call):
     for required in ("url", "model_id", "events"):
         if not isinstance(body, dict) or required not in body:
             raise errors.BadRequest(f'"{required}" is required.')
+    maximum = call.setting("rest_api.max_webhooks_per_key")
+    if _hooks(call).search_count(_pair(call)) >= maximum:
+        # each subscription is read at every deletion of its model: a key may not slow them all
+        raise errors.Conflict(
+            f"At most {maximum} webhook subscriptions per API key and user "
+            "(rest_api.max_webhooks_per_key): delete one first."
+        )
     values = _values(call, body)
     values.setdefault("name", values["url"][:100])
     values["key_id"], values["user_id"] = call.key.id, call.user_id

@@ -53,6 +53,14 @@ EXPIRED = (
     "The cursor is older than rest_api.sync_retention_days, or change tracking of this model was "
     "turned off since: start a full sync again (a call without cursor)."
 )
+TOO_LONG = (
+    "The query is too long to page by cursor: its cursor would pass the cursors' length limit. "
+    "Send a shorter domain or fields."
+)
+NOT_NOTED_YET = (
+    "Change tracking of this model was just turned on and transactions begun before it are still "
+    "running (their changes may not be noted): start the full sync again after Retry-After."
+)
 NOT_TRACKED = (
     "Change tracking is off for this model: an administrator turns it on in the REST API settings "
     "(Tracked models, rest.api.sync.model)."
@@ -82,6 +90,14 @@ class Snapshot:
     def text(self) -> str:
         """As PostgreSQL writes it (``pg_snapshot``'s text form)."""
         return f"{self.xmin}:{self.xmax}:{','.join(map(str, self.xip))}"
+
+    def running(self, xid: int | None) -> Snapshot:
+        """This snapshot taken inside transaction ``xid`` (None: it has none yet), with it
+        in progress: PostgreSQL leaves a transaction's own id out of its snapshot's ``xip``,
+        but what it wrote is not committed, and must come again once it is."""
+        if xid is None or not self.xmin <= xid < self.xmax or xid in self.xip:
+            return self
+        return replace(self, xip=tuple(sorted((*self.xip, xid))))
 
     def visible(self, xid: int) -> bool:
         """``pg_visible_in_snapshot(xid, self)``: committed (or aborted) before the snapshot."""
@@ -131,7 +147,10 @@ def encode(key: bytes, cursor: SyncCursor, caller: bytes) -> str:
         separators=(",", ":"), ensure_ascii=False,
     ).encode()  # fmt: skip
     data = bytes([VERSION, cursors.COMPRESSED]) + caller + zlib.compress(payload, 9)
-    return base64.urlsafe_b64encode(data + cursors._tag(key, data)).rstrip(b"=").decode()
+    text = base64.urlsafe_b64encode(data + cursors._tag(key, data)).rstrip(b"=").decode()
+    if len(text) > cursors.MAX_CURSOR_LENGTH:  # a cursor decode would refuse: none at all
+        raise BadRequest(TOO_LONG)
+    return text
 
 
 def decode(key: bytes, text: object, caller: bytes, model: str) -> SyncCursor:

@@ -58,6 +58,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("rest_api.cors_origins", "", kind="text", label="CORS origins"),
         Setting("rest_api.docs_public", False, kind="bool", label="Public documentation"),
         Setting("rest_api.webhook_allow_private", False, kind="bool", label="Webhooks to private addresses"),
+        Setting("rest_api.max_webhooks_per_key", 20, minimum=1, label="Webhook subscriptions per key"),
         Setting("rest_api.sync_retention_days", 30, minimum=0, label="Change feed retention (days)"),
     )
 }

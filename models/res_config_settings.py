@@ -48,6 +48,11 @@ class ResConfigSettings(models.TransientModel):
         help="Webhooks may call http URLs and loopback, private, link-local or metadata addresses "
         "(a test or an internal network; never on a server others can subscribe from).",
     )
+    rest_api_max_webhooks_per_key = _setting_field(
+        "rest_api.max_webhooks_per_key",
+        help="Webhook subscriptions one API key and user may hold (POST /api/webhooks past it is 409): "
+        "each one is read at every deletion of its model.",
+    )
     rest_api_sync_retention_days = _setting_field(
         "rest_api.sync_retention_days",
         help="How long changes are kept for the change feed (GET /api/<model>/changes): an older "

@@ -137,6 +137,36 @@ class RestApiChange(models.Model):
             }
         return memo["models"]
 
+    @api.model
+    def _cascades(self):
+        """model -> ((model, column), ...): the stored many2one columns ``ondelete='cascade'``
+        through which the database deletes, with that model's records, records of a tracked
+        or subscribed model (directly or through others), read once per worker."""
+        memo = worker_cache.memo(self.env.registry, "rest_api.watched")
+        if "cascades" not in memo:
+            edges = [
+                (model._name, field.name, field.comodel_name)
+                for model in self.env.registry.values()
+                if not model._abstract and not model._transient and model._auto
+                for field in model._fields.values()
+                if field.type == "many2one" and field.store and field.ondelete == "cascade"
+                and field.column_type and not field.inherited
+            ]  # fmt: skip
+            reaching = set(self._watched())  # models whose deletion reaches a watched one
+            grown = True
+            while grown:
+                grown = False
+                for model, _column, target in edges:
+                    if model in reaching and target not in reaching:
+                        reaching.add(target)
+                        grown = True
+            cascades = {}
+            for model, column, target in edges:
+                if model in reaching:
+                    cascades.setdefault(target, []).append((model, column))
+            memo["cascades"] = {target: tuple(found) for target, found in cascades.items()}
+        return memo["cascades"]
+
     # ------------------------------------------------------------ noting (in the writing transaction)
     @api.model
     def _pending(self, model):
@@ -151,15 +181,22 @@ class RestApiChange(models.Model):
         return found
 
     @api.model
-    def _note(self, model, watch, event, ids, names=(), companies=None, seen=None):
+    def _note(self, model, watch, event, ids, names=(), companies=None, seen=None, recomputed=False):
         """Note that ``event`` touched ``ids`` of ``model`` in this transaction.
 
         ``names``: the fields a write wrote; ``companies``: {id: company id} of deleted
-        records; ``seen``: {subscription id: {id: its last state or None}} of deleted records it could see."""
+        records; ``seen``: {subscription id: {id: its last state or None}} of deleted records it could see;
+        ``recomputed``: a write of stored computed fields only (not noted for records this
+        transaction created: their create is read after it, computed fields included)."""
         ids = [i for i in ids if isinstance(i, int)]
         if not ids:
             return
         pending = self._pending(model)
+        if recomputed and pending.created:
+            created = set(pending.created)
+            ids = [i for i in ids if i not in created]
+            if not ids:
+                return
         if event == "create":
             pending.created.extend(ids)
         elif event == "write":

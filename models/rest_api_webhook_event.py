@@ -176,7 +176,9 @@ class RestApiWebhookEvent(models.Model):
             return []
         if not sub.usable(fields.Datetime.now()):
             return []  # its key expired: it reads nothing any more
-        as_user = records.with_user(sub.user_id).with_context(active_test=False)
+        # as the user alone, in a context of its own: not the writer's (its allowed_company_ids,
+        # companies the subscriber may lack, would make every read an AccessError)
+        as_user = records.with_env(records.env(user=sub.user_id, context={"active_test": False}, su=False))
         domain = [("id", "in", records.ids), *sub.domain]
         try:
             if event == "unlink":

@@ -25,6 +25,7 @@ SETTINGS = {
     "rest_api_max_batch_operations": ("rest_api.max_batch_operations", 20, "20"),
     "rest_api_webhook_allow_private": ("rest_api.webhook_allow_private", True, "True"),
     "rest_api_sync_retention_days": ("rest_api.sync_retention_days", 7, "7"),
+    "rest_api_max_webhooks_per_key": ("rest_api.max_webhooks_per_key", 5, "5"),
 }
 
 

@@ -7,15 +7,19 @@ tests' (tests/e2e/test_sync_live.py).
 """
 
 import json
+import threading
 import time
+import zlib
 
+import psycopg2
 from psycopg2 import IntegrityError
 
+from odoo import sql_db
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from ..lib import changes
+from ..lib import changes, cursors
 from .common import RestApiCase
 
 PATH = "/api/res.partner/changes"
@@ -107,6 +111,66 @@ class TestSync(RestApiCase):
             dict(zip(unlinked, companies, strict=True)), {with_company.id: company.id, without.id: None}
         )
 
+    def test_deletions_by_a_database_cascade_are_noted(self):
+        self.track("res.partner.bank")
+        company = self.env.company
+        owner = self.env["res.partner"].create({"name": "Bank owner", "company_id": company.id})
+        child = self.env["res.partner"].create({"name": "Its contact", "parent_id": owner.id})
+        Bank = self.env["res.partner.bank"]
+        banks = Bank.create([
+            {"acc_number": "BE-CASCADE-1", "partner_id": owner.id},  # its company: its owner's
+            {"acc_number": "BE-CASCADE-2", "partner_id": child.id},
+        ])  # fmt: skip
+        kept = Bank.create(
+            {"acc_number": "BE-KEPT", "partner_id": self.env["res.partner"].create({"name": "K"}).id}
+        )
+        expected = {bank.id: bank.company_id.id or None for bank in banks}
+        self.assertEqual(expected[banks[0].id], company.id)
+        before = self.notes().ids
+        (owner | child).unlink()  # res.partner is not tracked: the database deletes the accounts
+        self.assertFalse(banks.exists())
+        note = self.notes(before)
+        self.assertEqual(note.mapped("model"), ["res.partner.bank"])
+        self.env.cr.execute("SELECT unlinked, unlinked_company FROM rest_api_change WHERE id = %s", [note.id])
+        unlinked, companies = self.env.cr.fetchone()
+        self.assertEqual(dict(zip(unlinked, companies, strict=True)), expected)
+        self.assertTrue(kept.exists())
+
+    def test_stored_fields_recomputed_from_other_records_are_noted(self):
+        user = new_test_user(self.env, login="rest_sync_share", groups="base.group_user")
+        partner = user.partner_id
+        self.assertFalse(partner.partner_share)
+        self.track()
+        before = self.notes().ids
+        user.groups_id = [(6, 0, [self.env.ref("base.group_portal").id])]  # no write() of res.partner
+        self.assertTrue(partner.partner_share)
+        notes = self.notes(before)
+        self.env.cr.execute("SELECT written FROM rest_api_change WHERE id = ANY(%s) AND model = 'res.partner'",
+                            [notes.ids])  # fmt: skip
+        written = [group for (groups,) in self.env.cr.fetchall() for group in groups or ()]
+        self.assertIn([["partner_share"], [partner.id]], written)
+
+    def test_a_full_sync_waits_for_transactions_begun_before_tracking(self):
+        """A transaction open since before tracking was turned on may write without noting, then
+        commit after the full sync's base: a full sync waits for it a few seconds, then is 503
+        with Retry-After."""
+        dbname, info = sql_db.connection_info_for(self.env.cr.dbname)
+        held = psycopg2.connect(**info)
+        self.addCleanup(held.close)
+        held.set_session(isolation_level="REPEATABLE READ")
+        with held.cursor() as cr:
+            cr.execute("SELECT count(*) FROM res_partner")  # its snapshot is taken
+        self.track()
+        answer = self.get(PATH, params={"fields": "name"})
+        body = self.assertProblem(answer, 503)
+        self.assertIn("Retry-After", answer.headers)
+        self.assertIn("Retry-After", body["detail"])
+        # one that ends within a few seconds is waited for
+        threading.Timer(0.5, held.rollback).start()
+        started = time.monotonic()
+        self.assertEqual(self.get(PATH, params={"fields": "name"}).status_code, 200)
+        self.assertGreater(time.monotonic() - started, 0.4)
+
     def test_old_notes_go_in_one_job(self):
         self.track()
         self.env["res.partner"].create({"name": "Old"})
@@ -133,8 +197,9 @@ class TestSync(RestApiCase):
         made[4].active = False
         domain = json.dumps([["ref", "=", "SYNC"]])
         pages = self.walk({"domain": domain, "fields": "name,ref,parent_id{name}", "limit": 2})
-        self.assertEqual([len(p["changes"]) for p in pages], [2, 2, 0])
-        self.assertEqual([p["more"] for p in pages], [True, True, False])
+        # the notes of the test transaction's own creates are not committed: never read
+        self.assertEqual([len(p["changes"]) for p in pages], [2, 2])
+        self.assertEqual([p["more"] for p in pages], [True, False])
         got = [change for page in pages for change in page["changes"]]
         self.assertEqual([c["id"] for c in got], made[:4].ids)
         searched = self.get(
@@ -142,6 +207,28 @@ class TestSync(RestApiCase):
         )
         self.assertEqual([c["record"] for c in got], searched.json())
         self.assertTrue(all(c["op"] == "upsert" for c in got))
+
+    def test_the_reading_transactions_own_changes_come_once_committed_never_before(self):
+        # everything here is one transaction, as a batch that writes, then reads the feed
+        self.track()
+        made = self.env["res.partner"].create([{"name": f"Own {n}", "ref": "OWN"} for n in range(3)])
+        query = {"domain": json.dumps([["ref", "=", "OWN"]]), "fields": "name", "limit": 2}
+        pages = self.walk(query)
+        self.assertEqual([c["id"] for p in pages for c in p["changes"]], made.ids)
+        made[0].name = "Own again"
+        made[2].unlink()
+        after = self.walk({"cursor": pages[-1]["cursor"]})
+        self.assertEqual(
+            [(len(p["changes"]), p["more"]) for p in after], [(0, False)], "not committed: not sent yet"
+        )
+        self.env.cr.execute("SELECT pg_current_xact_id()::text::int8")
+        own = self.env.cr.fetchone()[0]
+        key = changes.derive_key(self.env["rest.api.token"].sudo()._signing_secret())
+        data = cursors._signed_bytes(key, after[-1]["cursor"])
+        base = json.loads(zlib.decompress(data[2 + cursors.CALLER_BYTES :]))[3]
+        self.assertFalse(
+            changes.Snapshot.parse(base).visible(own), "once it commits, the next call sends them"
+        )
 
     def test_cursor_is_bound_to_caller_model_and_query(self):
         self.track()
@@ -186,6 +273,23 @@ class TestSync(RestApiCase):
             self.get(PATH, params={"domain": '[["country_id.name", "=", "Belgium"]]'}, key=reader), 403
         )
         self.assertProblem(self.get(PATH, params={"fields": "country_id{name}"}, key=reader), 403)
+
+    def test_a_cursor_serves_no_more_than_the_callers_scopes_now(self):
+        """The cursor remembers its query, not a right to it: each call walks it against the
+        key's scopes of that moment (a narrowed OAuth token, a key whose scopes shrank)."""
+        self.track()
+        scopes = [self.scope("res.partner", "r"), self.scope("res.country", "r")]
+        reader = self.make_key(self.admin, all_models=False, scope_ids=scopes, name="narrowed")
+        for params in (
+            {"fields": "country_id{name}"},
+            {"fields": "name", "domain": '[["country_id.name", "=", "X"]]'},
+        ):
+            cursor = self.get(PATH, params=dict(params, limit=1), key=reader).json()["cursor"]
+            self.assertEqual(self.get(PATH, params={"cursor": cursor}, key=reader).status_code, 200)
+            key = self.env["rest.api.key"].search([("name", "=", "narrowed")])
+            key.scope_ids.filtered(lambda s: s.model_id.model == "res.country").unlink()
+            self.assertProblem(self.get(PATH, params={"cursor": cursor}, key=reader), 403)
+            key.write({"scope_ids": [scopes[1]]})
 
     def test_the_change_feed_never_reads_on_a_replica(self):
         from ..infra import replica

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import RestApiCase
@@ -209,3 +209,43 @@ class TestWebhooks(RestApiCase):
         rotated = hook.action_rotate_secret()["context"]["default_secret"]
         self.assertTrue(rotated.startswith("whsec_"))
         self.assertEqual(len(hook._signing_secrets()), 2)
+
+    def test_a_delete_in_companies_the_subscriber_lacks_still_reaches_it(self):
+        """The subscription reads as its user, in its own context: not with the deleter's
+        allowed_company_ids (a company the subscriber lacks made every read an AccessError)."""
+        company_a = self.env.company
+        company_b = self.env["res.company"].create({"name": "Company the subscriber lacks"})
+        self.admin.company_ids |= company_b
+        user = new_test_user(
+            self.env, login="rest_company_a", groups="base.group_user,base.group_partner_manager",
+            company_id=company_a.id, company_ids=[(6, 0, company_a.ids)],
+        )  # fmt: skip
+        hook = self.subscribe(key=self.make_key(user))
+        partner = self.env["res.partner"].create({"name": "Shared", "ref": "WH"})
+        self.events(hook)
+        deleter = self.env(user=self.admin.id, context={"allowed_company_ids": [company_a.id, company_b.id]})
+        partner.with_env(deleter).write({"email": "shared@example.com"})
+        partner.with_env(deleter).unlink()
+        self.assertEqual(self.events(hook).mapped("event"), ["create", "write", "unlink"])
+        # the write's event, made after the delete, carries the state the subscriber read then
+        self.assertEqual(
+            json.loads(self.events(hook)[1].payload)["data"]["record"]["email"], "shared@example.com"
+        )
+
+    def test_subscriptions_per_key_and_user_are_capped(self):
+        self.env["ir.config_parameter"].sudo().set_param("rest_api.max_webhooks_per_key", "2")
+        first = self.subscribe()
+        self.subscribe(events=["create"])
+        body = self.assertProblem(
+            self.call("POST", "/api/webhooks", body={"url": self.receiver.url, "model_id": "res.partner",
+                                                     "events": ["create"]}), 409,
+        )  # fmt: skip
+        self.assertIn("rest_api.max_webhooks_per_key", body["detail"])
+        self.call("PATCH", f"/api/webhooks/{first['id']}", body={"active": False})
+        self.assertProblem(
+            self.call("POST", "/api/webhooks", body={"url": self.receiver.url, "model_id": "res.partner",
+                                                     "events": ["create"]}), 409,
+        )  # fmt: skip
+        self.subscribe(key=self.make_key(self.admin, name="another key"))  # the cap is per key
+        self.assertEqual(self.call("DELETE", f"/api/webhooks/{first['id']}").status_code, 200)
+        self.subscribe()

@@ -67,3 +67,24 @@ def test_retention_counts_from_the_cursors_base():
 def test_write_groups_merge_by_fields():
     groups = [(("qty", "name"), [3, 1]), (("name", "qty"), [2]), (("note",), [1])]
     assert changes.merge_groups(groups) == [[["name", "qty"], [1, 2, 3]], [["note"], [1]]]
+
+
+def test_a_snapshot_taken_inside_a_writing_transaction_keeps_it_in_progress():
+    # PostgreSQL leaves the reading transaction's own id out of xip: 105 would read as committed
+    snapshot = changes.Snapshot.parse("100:120:110")
+    assert snapshot.visible(105)
+    own = snapshot.running(105)
+    assert own.text == "100:120:105,110" and not own.visible(105)
+    assert snapshot.running(None) == snapshot == snapshot.running(120) == snapshot.running(110)
+
+
+def test_a_cursor_too_long_to_come_back_is_never_given():
+    import random
+
+    rng = random.Random(7)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(30)) for _ in range(600)]
+    domain = [["name", "not in", words]]
+    with pytest.raises(BadRequest) as refused:
+        changes.encode(KEY, cursor(query=(domain, ["name"], 80)), CALLER)
+    assert "too long to page by cursor" in refused.value.detail
+    assert len(changes.encode(KEY, cursor(query=(domain[:0], ["name"], 80)), CALLER)) < 200
