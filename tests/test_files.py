@@ -384,7 +384,7 @@ class TestFilesHardening(FilesCase):
         # the Location header stays short; the body has the ids
         self.assertLessEqual(len(response.headers.get("Location", "")), 2000)
 
-    def test_location_names_one_attachment_and_leaves_out_a_long_search(self):
+    def test_location_names_one_attachment_or_a_search_of_them(self):
         one = self.upload(self.partner, ("file", "one.txt", b"1", "text/plain"))
         self.assertEqual(one.headers["Location"], f"/api/ir.attachment/{one.json()['ids'][0]}")
         two = self.upload(
@@ -422,9 +422,9 @@ class TestFilesHardening(FilesCase):
             )
         )
 
-    def test_an_attachment_of_a_record_is_read_within_the_scopes_on_its_model(self):
-        att = self.image_attachment(self.partner)
-        self.assertTrue(att)
+    def linked(self):
+        """(the partner's image_128 attachment, a chatter attachment of the partner, a key
+        with every operation on ir.attachment and nothing on res.partner)"""
         chatter = self.env["ir.attachment"].create(
             {
                 "name": "chatter.txt",
@@ -433,21 +433,39 @@ class TestFilesHardening(FilesCase):
                 "res_id": self.partner.id,
             }  # fmt: skip
         )
-        only_attachments = self.scoped_key(ir_attachment="rcwdx")
+        att = self.image_attachment(self.partner)
+        self.assertTrue(att)
+        return att, chatter, self.scoped_key(ir_attachment="rcwdx")
+
+    def test_the_bytes_of_a_linked_attachment_need_read_on_its_model(self):
+        att, chatter, only_attachments = self.linked()
         both = self.scoped_key(ir_attachment="r", res_partner="r")
         for attachment in (att, chatter):
             path = ("ir.attachment", attachment.id, "datas")
-            response = self.binary(*path, key=only_attachments)
-            problem = self.assertProblem(response, 403)
-            self.assertIn("res.partner", problem["detail"])
+            problem = self.assertProblem(self.binary(*path, key=only_attachments), 403)
+            self.assertIn("read on 'res.partner'", problem["detail"])
             self.assertEqual(self.binary(*path, key=both).status_code, 200)
+        # linked to nothing: no other scope
+        self.assertEqual(
+            self.binary("ir.attachment", self.note.id, "datas", key=only_attachments).status_code, 200
+        )
+
+    def test_reading_a_linked_attachment_needs_read_on_its_model(self):
+        att, chatter, only_attachments = self.linked()
+        both = self.scoped_key(ir_attachment="r", res_partner="r")
+        for attachment in (att, chatter):
             for fields in ("datas", "raw", "db_datas", "name"):
                 read = self.get(f"/api/ir.attachment/{attachment.id}", key=only_attachments,
                                 params={"fields": fields})  # fmt: skip
                 self.assertProblem(read, 403)
             ok = self.get(f"/api/ir.attachment/{attachment.id}", key=both, params={"fields": "datas"})
             self.assertEqual(ok.status_code, 200, ok.text[:300])
-        # a search leaves them out for that key, not for the other
+        self.assertEqual(
+            self.get(f"/api/ir.attachment/{self.note.id}", key=only_attachments).status_code, 200
+        )
+
+    def test_a_search_of_attachments_leaves_out_those_of_models_the_key_cannot_read(self):
+        att, chatter, only_attachments = self.linked()
         domain = f'[["id", "in", [{att.id}, {chatter.id}, {self.note.id}]]]'
         found = self.get("/api/ir.attachment/search", key=only_attachments,
                          params={"domain": domain, "fields": "datas"})  # fmt: skip
@@ -456,26 +474,26 @@ class TestFilesHardening(FilesCase):
         self.assertEqual(found.headers["X-Total-Count"], "1")
         count = self.get("/api/ir.attachment/record_count", key=only_attachments, params={"domain": domain})
         self.assertEqual(count.json()["record_count"], 1)
+        both = self.scoped_key(ir_attachment="r", res_partner="r")
         found = self.get("/api/ir.attachment/search", key=both, params={"domain": domain, "fields": "name"})
         self.assertEqual(len(found.json()), 3)
-        # execute_kw: the same wall
+
+    def test_execute_kw_reads_a_linked_attachment_within_the_scopes(self):
+        _att, chatter, only_attachments = self.linked()
+        secret = base64.b64encode(b"secret of the partner").decode()
         for method, args, kwargs in (("read", [[chatter.id], ["datas"]], {}),
                                      ("search_read", [[["id", "=", chatter.id]]], {"fields": ["datas"]})):  # fmt: skip
             response = self.call("POST", "/api/ir.attachment/execute_kw", key=only_attachments,
                                  body={"method": method, "args": args, "kwargs": kwargs})  # fmt: skip
             self.assertProblem(response, 403)
-            self.assertNotIn(base64.b64encode(b"secret of the partner").decode(), response.text)
-        # the owner's own attachment, linked to nothing: no other scope needed
-        self.assertEqual(
-            self.binary("ir.attachment", self.note.id, "datas", key=only_attachments).status_code, 200
-        )
+            self.assertNotIn(secret, response.text)
+        both = self.scoped_key(ir_attachment="r", res_partner="r")
+        response = self.call("POST", "/api/ir.attachment/execute_kw", key=both,
+                             body={"method": "read", "args": [[chatter.id], ["datas"]]})  # fmt: skip
+        self.assertEqual(response.json()[0]["datas"], secret)
 
-    def test_an_attachment_of_a_record_is_written_within_the_scopes_on_its_model(self):
-        att = self.image_attachment(self.partner)
-        chatter = self.env["ir.attachment"].create(
-            {"name": "chatter.txt", "raw": b"old", "res_model": "res.partner", "res_id": self.partner.id}
-        )
-        only_attachments = self.scoped_key(ir_attachment="rcwdx")
+    def test_writing_or_deleting_a_linked_attachment_needs_write_on_its_model(self):
+        att, chatter, only_attachments = self.linked()
         self.assertProblem(self.put("ir.attachment", chatter.id, "datas", b"new", key=only_attachments), 403)
         self.assertProblem(
             self.put("ir.attachment", att.id, "datas", b"<html>x</html>", key=only_attachments), 403
@@ -484,21 +502,31 @@ class TestFilesHardening(FilesCase):
                            body={"datas": base64.b64encode(b"new").decode()})  # fmt: skip
         self.assertProblem(update, 403)
         self.assertProblem(self.call("DELETE", f"/api/ir.attachment/{chatter.id}", key=only_attachments), 403)
-        write = self.call("POST", "/api/ir.attachment/execute_kw", key=only_attachments,
-                          body={"method": "write", "args": [[chatter.id], {"name": "x"}]})  # fmt: skip
-        self.assertProblem(write, 403)
-        # attaching to a record, or moving an attachment there, needs write on its model
+        self.assertEqual(chatter.raw, b"secret of the partner")
+        writer = self.scoped_key(ir_attachment="rw", res_partner="w")
+        self.assertEqual(self.put("ir.attachment", chatter.id, "datas", b"new", key=writer).status_code, 200)
+        self.assertEqual(chatter.raw, b"new")
+
+    def test_execute_kw_writes_a_linked_attachment_within_the_scopes(self):
+        _att, chatter, only_attachments = self.linked()
+        for method, args in (
+            ("write", [[chatter.id], {"name": "x"}]),
+            ("generate_access_token", [[chatter.id]]),
+        ):
+            response = self.call("POST", "/api/ir.attachment/execute_kw", key=only_attachments,
+                                 body={"method": method, "args": args})  # fmt: skip
+            self.assertProblem(response, 403)
+        self.assertEqual((chatter.name, chatter.access_token), ("chatter.txt", False))
+
+    def test_attaching_to_a_record_needs_write_on_its_model(self):
+        _att, _chatter, only_attachments = self.linked()
         create = self.call("POST", "/api/ir.attachment/create", key=only_attachments,
                            body={"name": "n.txt", "datas": "eA==", "res_model": "res.partner", "res_id": self.partner.id})  # fmt: skip
         self.assertProblem(create, 403)
         move = self.call("PUT", f"/api/ir.attachment/{self.note.id}", key=only_attachments,
                          body={"res_model": "res.partner", "res_id": self.partner.id})  # fmt: skip
         self.assertProblem(move, 403)
-        self.assertEqual(chatter.raw, b"old")
         self.assertFalse(self.note.res_model)
-        writer = self.scoped_key(ir_attachment="rw", res_partner="w")
-        self.assertEqual(self.put("ir.attachment", chatter.id, "datas", b"new", key=writer).status_code, 200)
-        self.assertEqual(chatter.raw, b"new")
 
     def test_the_attachment_of_an_image_field_takes_images_only(self):
         att = self.image_attachment(self.partner)
