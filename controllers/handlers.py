@@ -126,6 +126,16 @@ def check_stored_images(records, vals=None):
             files.check_image(record.mimetype, guess_mimetype(head, default="application/octet-stream"))
 
 
+def check_reached(call, fields, rows):
+    """A nested read that shows attachments linked to records: within the key's scopes on
+    those records' models too (``check_attachments``)."""
+    if call.scope_map is None or not isinstance(fields, nested.Nested):
+        return
+    ids = fields.reached(rows).get(walls.ATTACHMENT)
+    if ids:
+        check_attachments(call, call.model.env[walls.ATTACHMENT].browse(sorted(ids)), "read")
+
+
 def _existing(model, record_id):
     record = model.browse(record_id)
     if not record.exists():
@@ -207,6 +217,7 @@ def _nested_representation(call, records, fields):
     if wall := _wall(call):
         _walk_fields(wall, records._name, fields).check()
     rows = fields.shape(records.web_read(fields.web_read()))
+    check_reached(call, fields, rows)
     if len(rows) != 1:  # a tag is only sent with one record
         return rows, {}
     return rows, {rows[0]["id"]: etags.of_answer(serialize.dumps(rows[0], _recordset_to_ids))}
@@ -243,6 +254,7 @@ def search(call):
         raise _invalid_query(exc) from exc
     if expanded:
         fields.shape(page.rows)
+        check_reached(call, fields, page.rows)
     headers = {"X-Total-Count": str(page.total)}
     if links := paging.links(page, searched, plan, offset, limit):
         headers["Link"] = links

@@ -594,3 +594,24 @@ class TestFilesHardening(FilesCase):
         self.assertFalse(
             self.env["ir.attachment"].search([("res_model", "=", "ir.attachment"), ("res_id", "=", other.id)])
         )
+
+    def test_a_nested_read_that_shows_a_linked_attachment_needs_read_on_its_model(self):
+        _att, chatter, _key = self.linked()
+        self.env["ir.model.fields"].create({
+            "name": "x_rest_file_id", "model_id": self.env["ir.model"]._get_id("res.country"),
+            "ttype": "many2one", "relation": "ir.attachment", "field_description": "File",
+        })  # fmt: skip
+        country = self.env.ref("base.be")
+        country.x_rest_file_id = chatter
+        key = self.scoped_key(res_country="r", ir_attachment="r")  # not res.partner
+        for path in (f"/api/res.country/{country.id}", "/api/res.country/search"):
+            params = {"fields": "name,x_rest_file_id{name,datas}", "domain": f'[["id", "=", {country.id}]]'}
+            response = self.get(path, key=key, params=params)
+            problem = self.assertProblem(response, 403)
+            self.assertIn("read on 'res.partner'", problem["detail"])
+            self.assertNotIn(base64.b64encode(b"secret of the partner").decode(), response.text)
+        both = self.scoped_key(res_country="r", ir_attachment="r", res_partner="r")
+        response = self.get(
+            f"/api/res.country/{country.id}", key=both, params={"fields": "x_rest_file_id{name}"}
+        )
+        self.assertEqual(response.json()["x_rest_file_id"]["name"], "chatter.txt")
