@@ -601,6 +601,7 @@ class TestFilesHardening(FilesCase):
             "name": "x_rest_file_id", "model_id": self.env["ir.model"]._get_id("res.country"),
             "ttype": "many2one", "relation": "ir.attachment", "field_description": "File",
         })  # fmt: skip
+        self.env.registry.clear_cache()  # the field metadata this worker keeps (infra.worker_cache)
         country = self.env.ref("base.be")
         country.x_rest_file_id = chatter
         key = self.scoped_key(res_country="r", ir_attachment="r")  # not res.partner
