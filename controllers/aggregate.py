@@ -31,6 +31,7 @@ def aggregate(call):
     if wall := handlers._wall(call):
         wall.domain(name, domain).groupby(name, specs).aggregates(name, [m.spec for m in measures])
         wall.order(name, order).check()
+    domain = handlers.narrowed(call, model, domain)
     try:
         rows = model._read_group(
             domain, specs, [m.spec for m in measures], offset=offset, limit=limit,

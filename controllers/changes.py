@@ -144,7 +144,7 @@ def changes_route(call):
         env.cr.execute(SNAPSHOT_SQL)
         start = _snapshot(env.cr.fetchone()[0])
         cursor = changes.SyncCursor(name, tracking[0], remembered, start, now, scan=0)
-    feed = _Feed(call, model, domain, fields, limit)
+    feed = _Feed(call, model, handlers.narrowed(call, model, domain), fields, limit)
     try:
         page, after = feed.page(cursor, now)
     except ValueError as exc:
@@ -250,7 +250,9 @@ class _Feed:
         """The records as a search returns them, in the order given."""
         fields = self.fields
         if isinstance(fields, nested.Nested):
-            return fields.shape(records.web_read(fields.web_read()))
+            rows = fields.shape(records.web_read(fields.web_read()))
+            handlers.check_reached(self.call, fields, rows)
+            return rows
         return records.read(fields)
 
     def _records(self, ids, cursor):
@@ -265,6 +267,7 @@ class _Feed:
         )  # fmt: skip
         if expanded:
             fields.shape(page.rows)
+            handlers.check_reached(self.call, fields, page.rows)
         rows = {row["id"]: row for row in page.rows}
         gone = [i for i in ids if i not in rows]
         listed = self._deletes_listed(gone, cursor) if gone else set()

@@ -96,8 +96,10 @@ def swagger_ui_page(call):
     )
     headers = {
         "Cache-Control": "no-cache",
+        # blob:: Try it out shows a downloaded image from a blob: URL the page itself made
         "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'",
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+        "frame-ancestors 'self'",
         "X-Content-Type-Options": "nosniff",
     }
     return Response(page, content_type="text/html; charset=utf-8", headers=headers)

@@ -11,25 +11,24 @@ import base64
 import logging
 
 import werkzeug.exceptions
-from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 from werkzeug.urls import url_encode
 
 from odoo import fields
+from odoo.exceptions import MissingError
 from odoo.http import Response
 from odoo.tools.mimetypes import guess_mimetype
 from odoo.tools.safe_eval import safe_eval
 from odoo.tools.safe_eval import time as safe_time
 
 from ..infra import replica
-from ..lib import errors, files, scopes, serialize
-from .handlers import json_response
+from ..lib import errors, files, multipart, scopes, serialize
+from .handlers import check_attachments, check_stored_images, json_response
 
 _logger = logging.getLogger(__name__)
 MULTIPART = "multipart/form-data"
 CREATE = frozenset({"create"})
 SNIFF_BYTES = 4096
-FORM_MEMORY = 1 << 20  # the text parts of a multipart body (file parts are spooled to disk)
 CSP_FILE = "default-src 'none'"
 # an HTML report: its own styles and images, no script
 CSP_REPORT = (
@@ -47,6 +46,9 @@ def _binary_field(call, operation):
     field = model._fields.get(name)
     if field is None or field.type != "binary":
         raise errors.NotFound(f"{model._name} has no binary field {name!r}.")
+    if getattr(field, "rest_api_raw", False):
+        # bytes kept as they are, not as Odoo's base64: not a file these routes can serve or take
+        raise errors.NotFound(f"Field {name!r} of {model._name} holds raw bytes, not a file.")
     if name not in call.fields_of()(model._name):
         raise errors.Forbidden(f"Odoo's field groups do not let this user {operation} field {name!r}.")
     return field
@@ -87,19 +89,15 @@ def _upload(call):
 
 
 def _file_parts(call, mimetype, options):
-    """The file parts of a ``multipart/form-data`` body (werkzeug spools each to a
-    temporary file once it is over 500 kB); 400 for a malformed body."""
+    """The file parts of a ``multipart/form-data`` body (lib.multipart: each spooled to a
+    temporary file, at most ``multipart.MAX_PARTS`` parts); 400 for a malformed body."""
     if not options.get("boundary"):
         raise errors.BadRequest("A multipart/form-data body needs its boundary (Content-Type).")
-    stream = call.body_stream()
-    parser = FormDataParser(max_form_memory_size=FORM_MEMORY, silent=False)
-    try:
-        _, _form, found = parser.parse(stream, mimetype, call.httprequest.content_length, options)
-    except werkzeug.exceptions.RequestEntityTooLarge as exc:
-        raise errors.PayloadTooLarge("A text part of the multipart body is over 1 MiB.") from exc
-    except ValueError as exc:
-        raise errors.BadRequest("The multipart/form-data body is malformed.") from exc
-    return [part for _name, part in found.items(multi=True)]
+    parts = multipart.parse(call.body_stream(), options["boundary"])
+    for part in parts:
+        if part.filename is None:
+            part.close()  # a text part: nothing here reads it
+    return [part for part in parts if part.filename is not None]
 
 
 def _no_store(response):
@@ -113,12 +111,20 @@ def binary_get(call):
     field = _binary_field(call, "read")
     record = _record(call)
     record.check_access("read")  # record rules, as the caller
+    check_attachments(call, record, "read")  # an attachment of a record: within the scopes on its model
     readable = call.fields_of()(record._name)
     name = _file_name(record, field.name, readable)
-    # filename_field "": no other field names the file (Odoo's default would read `name`)
-    stream = record.env["ir.binary"]._get_stream_from(record, field.name, filename=name, filename_field="")
+    empty = errors.NotFound(f"Field {field.name!r} of {record._name} record {record.id} is empty.")
+    try:
+        # filename_field "": no other field names the file (Odoo's default would read `name`)
+        stream = record.env["ir.binary"]._get_stream_from(
+            record, field.name, filename=name, filename_field=""
+        )
+    except MissingError as exc:  # a field kept in an attachment: no attachment, an empty field
+        raise empty from exc
     if stream.type not in ("data", "path") or not stream.size:
-        raise errors.NotFound(f"Field {field.name!r} of {record._name} record {record.id} is empty.")
+        raise empty
+    _check_range(call, stream.size)
     try:
         response = stream.get_response(as_attachment=False, content_security_policy=CSP_FILE)
     except werkzeug.exceptions.RequestedRangeNotSatisfiable as exc:
@@ -130,9 +136,25 @@ def binary_get(call):
     return response
 
 
+def _check_range(call, size):
+    """``Range`` as RFC 9110 section 14.2 has it (lib.files.range_request): one this
+    route does not serve (another unit, several ranges, a malformed one) is ignored
+    (200 with the whole content), one that is not satisfiable is 416; werkzeug's
+    ``send_file`` then serves the one range, as lib.files wrote it."""
+    environ = call.httprequest.environ
+    asked = files.range_request(environ.get("HTTP_RANGE"), size)
+    if asked is files.UNSATISFIABLE:
+        raise errors.RangeNotSatisfiable(size)
+    if asked is files.IGNORED:
+        environ.pop("HTTP_RANGE", None)
+    elif asked is not None:
+        environ["HTTP_RANGE"] = asked
+
+
 def binary_put(call):
     field = _binary_field(call, "write")
     record = _record(call)
+    check_attachments(call, record, "write")  # an attachment of a record: within the scopes on its model
     stream, declared = _upload(call)
     with stream:
         if record._name == "ir.attachment":
@@ -141,6 +163,7 @@ def binary_put(call):
             data = stream.read()
             _check_type(field, data, declared)
             record.write({"raw": data})  # raw bytes: the filestore takes them as they are
+            check_stored_images(record)  # the attachment of an image field takes an image
             size = len(data)
         else:
             # Odoo takes a binary field's value as base64: made piece by piece from the
@@ -165,25 +188,41 @@ def attachments(call):
     if not scopes.allows(call.scope_map, "ir.attachment", CREATE):
         raise errors.Forbidden("This API key's scopes do not allow create on 'ir.attachment'.")
     record = _record(call)
+    # Odoo's own rule (attaching changes the record), asked of the record itself: ir.attachment's
+    # check skips what is not linked to a record, and an attachment may be the record here
+    record.check_access("write")
+    if record._name == "ir.attachment":
+        record.check("write")  # an attachment's own rule: its record's access, or its creator's
+    check_attachments(call, record, "write")
     mimetype, options = parse_options_header(call.httprequest.headers.get("Content-Type", ""))
     if mimetype != MULTIPART:
         raise errors.BadRequest("Attachments are uploaded as multipart/form-data, one file part per file.")
-    parts = [part for part in _file_parts(call, mimetype, options) if part.filename is not None]
-    if not parts:
-        raise errors.BadRequest("The multipart body has no file part (a part with a filename).")
+    parts = _file_parts(call, mimetype, options)
     created = record.env["ir.attachment"].browse()
-    for part in parts:  # one at a time: a single file is in memory at once
-        try:
+    try:
+        if not parts:
+            raise errors.BadRequest("The multipart body has no file part (a part with a filename).")
+        for part in parts:  # one at a time: a single file is in memory at once
             values = {"name": files.clean_name(part.filename) or "upload", "raw": part.stream.read(),
                       "res_model": record._name, "res_id": record.id}  # fmt: skip
-        finally:
             part.close()
-        created |= created.create(values)
-        del values
-    location = "/api/ir.attachment/search?" + url_encode(
-        {"domain": serialize.dumps([["id", "in", created.ids]])}
-    )
-    return json_response({"ids": created.ids}, status=201, headers={"Location": location})
+            created |= created.create(values)
+            del values
+    finally:
+        for part in parts:
+            part.close()
+    return json_response({"ids": created.ids}, status=201, headers=_location(created))
+
+
+def _location(created):
+    """``Location`` of the new attachments: the one record, or a search of them (at most
+    ``multipart.MAX_PARTS`` ids: the header stays short)."""
+    if len(created) == 1:
+        return {"Location": f"/api/ir.attachment/{created.id}"}
+    return {
+        "Location": "/api/ir.attachment/search?"
+        + url_encode({"domain": serialize.dumps([["id", "in", created.ids]])})
+    }
 
 
 # ---------------------------------------------------------------- reports

@@ -10,13 +10,14 @@ import inspect
 import psycopg2
 from werkzeug.urls import url_encode
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.http import Response
 from odoo.tools import SQL
+from odoo.tools.mimetypes import guess_mimetype
 
 from ..infra import keyset, worker_cache
 from ..infra.search_page import search_page
-from ..lib import errors, etags, methods, nested, query, routes, scopes, serialize, values, walls
+from ..lib import errors, etags, files, methods, nested, query, routes, scopes, serialize, values, walls
 from .paging import Paging
 
 READ = frozenset({"read"})
@@ -28,6 +29,9 @@ MESSAGES = {
     "updated": "Record updated successfully.",
     "deleted": "Record deleted successfully.",
 }
+# what of an attachment makes it the value of an image field, or changes that value
+STORED_VALUE = frozenset({"datas", "raw", "db_datas", "mimetype", "res_model", "res_field", "res_id", "type"})
+SNIFF_BYTES = 4096
 SCHEMA_ATTRIBUTES = [
     "type", "string", "help", "required", "readonly", "store", "relation", "selection",
     "searchable", "sortable", "size", "digits", "translate", "company_dependent",
@@ -88,6 +92,48 @@ def _wall(call):
     """
     scope_map = call.scope_map
     return None if scope_map is None else walls.Reach(call.fields_of(), scope_map)
+
+
+def narrowed(call, model, domain):
+    """A search of ``ir.attachment`` by a key with scopes leaves out the attachments
+    linked to models the key may not read (API.md section 8, lib.walls.attachment_domain)."""
+    extra = walls.attachment_domain(call.scope_map) if model._name == walls.ATTACHMENT else None
+    return domain if extra is None else extra + list(domain)
+
+
+def check_attachments(call, records, operation):
+    """Attachments linked to records (``res_model``) are read or changed within the key's
+    scopes on those records' model (API.md section 8, lib.walls.Reach.linked); records
+    of any other model, and an all-models key, pass."""
+    if records._name != walls.ATTACHMENT or call.scope_map is None or not records:
+        return
+    res_models = {row["res_model"] for row in records.read(["res_model"])}
+    walls.Reach(call.fields_of(), call.scope_map).linked(res_models, operation).check()
+
+
+def check_stored_images(records, vals=None):
+    """An attachment that keeps the value of an image field (``res_model``, ``res_field``)
+    holds an image, of the type it says (400; the call's transaction is rolled back):
+    checked once written, when ``vals`` (None: any) changed its content, type or link."""
+    if records._name != walls.ATTACHMENT or (vals is not None and not STORED_VALUE & set(vals)):
+        return
+    for record in records:
+        if not record.res_field or record.res_model not in record.env or record.type != "binary":
+            continue
+        field = record.env[record.res_model]._fields.get(record.res_field)
+        head = (record.raw or b"")[:SNIFF_BYTES]
+        if isinstance(field, fields.Image) and head:
+            files.check_image(record.mimetype, guess_mimetype(head, default="application/octet-stream"))
+
+
+def check_reached(call, fields, rows):
+    """A nested read that shows attachments linked to records: within the key's scopes on
+    those records' models too (``check_attachments``)."""
+    if call.scope_map is None or not isinstance(fields, nested.Nested):
+        return
+    ids = fields.reached(rows).get(walls.ATTACHMENT)
+    if ids:
+        check_attachments(call, call.model.env[walls.ATTACHMENT].browse(sorted(ids)), "read")
 
 
 def _existing(model, record_id):
@@ -171,6 +217,7 @@ def _nested_representation(call, records, fields):
     if wall := _wall(call):
         _walk_fields(wall, records._name, fields).check()
     rows = fields.shape(records.web_read(fields.web_read()))
+    check_reached(call, fields, rows)
     if len(rows) != 1:  # a tag is only sent with one record
         return rows, {}
     return rows, {rows[0]["id"]: etags.of_answer(serialize.dumps(rows[0], _recordset_to_ids))}
@@ -194,6 +241,7 @@ def search(call):
     offset = query.parse_offset(call.args.get("offset"))
     if wall := _wall(call):
         _walk_fields(wall.domain(model._name, domain).order(model._name, order), model._name, fields).check()
+    domain = narrowed(call, model, domain)
     plan = keyset.plan(model, order, fields_of(model._name))
     model = paging.continued(model, searched, plan)
     expanded = isinstance(fields, nested.Nested)
@@ -206,6 +254,7 @@ def search(call):
         raise _invalid_query(exc) from exc
     if expanded:
         fields.shape(page.rows)
+        check_reached(call, fields, page.rows)
     headers = {"X-Total-Count": str(page.total)}
     if links := paging.links(page, searched, plan, offset, limit):
         headers["Link"] = links
@@ -222,7 +271,7 @@ def record_count(call):
     if wall := _wall(call):
         wall.domain(model._name, domain).check()
     try:
-        count = model.search_count(domain)
+        count = model.search_count(narrowed(call, model, domain))
     except ValueError as exc:
         raise _invalid_query(exc) from exc
     return json_response({"model": model._name, "domain": domain, "record_count": count})
@@ -239,6 +288,7 @@ def read(call):
         if _versioned(model) or set(_names(fields)) - {"id"}
         else _existing(model, record_id)
     )
+    check_attachments(call, record, "read")
     rows, versions = _representation(call, record, fields)
     if not rows:
         raise errors.NotFound(f"No {model._name} record with id {record_id}.")
@@ -285,6 +335,7 @@ def check_lines(env, lines):
 def create(call):
     body = call.json()
     records = call.model.create(checked_values(call, body, "create"))
+    check_stored_images(records)
     return created_answer(call, records, many=isinstance(body, list))
 
 
@@ -319,8 +370,10 @@ def update(call):
     # exists() first: Odoo's write() and unlink() of a missing record raise
     # nothing for a user that no record rule limits
     record = _existing(model, record_id)
+    check_attachments(call, record, "write")
     check_lines(model.env, lines)
     record.write(vals)
+    check_stored_images(record, vals)
     if _prefers_representation(call):
         rows, versions = _representation(call, record)
         headers = {"Preference-Applied": "return=representation"}
@@ -333,7 +386,9 @@ def update(call):
 def delete(call):
     model, record_id = call.model, call.params["id"]
     _check_if_match(call, model, record_id)
-    _existing(model, record_id).unlink()
+    record = _existing(model, record_id)
+    check_attachments(call, record, "delete")
+    record.unlink()
     return json_response({"id": record_id, "message": MESSAGES["deleted"]})
 
 
@@ -368,6 +423,22 @@ def execute_kw_kept(call):
     ``generate``, an action showing a new secret), which is never stored."""
     method = call.checked[0] if call.checked else None
     return routes.WITHHELD if not method or methods.answer_may_hold_secret(method) else routes.KEPT
+
+
+def _answer_ids(result):
+    """The record ids an answer shows: rows (``search_read``), ``{"records": rows}``
+    (``web_search_read``), ids (``search``), ``(id, name)`` pairs (``name_search``)."""
+    if isinstance(result, dict):
+        result = result.get("records")
+    found = []
+    for item in result if isinstance(result, list) else ():
+        if isinstance(item, dict):
+            item = item.get("id")
+        elif isinstance(item, (list, tuple)) and item:
+            item = item[0]
+        if isinstance(item, int) and not isinstance(item, bool):
+            found.append(item)
+    return found
 
 
 def _without_self(function):
@@ -433,6 +504,9 @@ def execute_kw(call):
         if entry.walk:
             entry.walk(wall, model._name, bound.arguments)
         wall.check()
+    if ids is not None:  # the attachments named: within the scopes on their records' models
+        for operation in sorted(entry.operations & walls.LINKED_OPERATIONS.keys() or {"write"}):
+            check_attachments(call, model.browse(ids), operation)  # a business method changes them
     args = bound.args if ids is None else [ids, *bound.args]
     kwargs = dict(bound.kwargs, context=dict(model.env.context, **context))
     try:
@@ -447,6 +521,11 @@ def execute_kw(call):
             raise
         # the ORM refusing a malformed argument (unknown field, bad domain or order, wrong type)
         raise errors.BadRequest(f"Odoo refused the arguments of {method!r}: {str(exc)[:300]}") from exc
+    if "read" in entry.operations and model._name == walls.ATTACHMENT:
+        check_attachments(call, model.browse(_answer_ids(result)), "read")  # search_read, name_search...
+    if entry.operations & {"create", "write"} and model._name == walls.ATTACHMENT:
+        touched = ids if ids is not None else _answer_ids(result if isinstance(result, list) else [result])
+        check_stored_images(model.browse(touched))
     if entry.capped_answer:
         result = methods.capped_answer(result, maximum)
     if entry.shown is not None and call.scope_map is not None:

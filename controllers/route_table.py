@@ -250,7 +250,9 @@ ROUTES = (
             errors=(*READ_ERRORS, 304, 416), headers=BINARY_HEADERS, needs=NEEDS_BINARY,
             description="The field's bytes, streamed, with their own `Content-Type` (image/png, "
             "application/pdf...), `Content-Disposition` with the file name, and an `ETag` of the "
-            "content (`If-None-Match`: 304). `Range` gives a part (206). An empty field is 404.",
+            "content (`If-None-Match`: 304). `Range` gives a part (206; one byte range: another unit or "
+            "several ranges are ignored, 200). An empty field is 404. An attachment linked to a record "
+            "needs read on that record's model too.",
         ),
         # the first record found may have nothing in the field
         postman=Example(record="found", accept=(404,)),
@@ -262,7 +264,8 @@ ROUTES = (
             parameters=(IDEMPOTENT,), body_content=UPLOAD_BODY, answer=SAVED, answer_name="saved",
             errors=WRITE_ERRORS, needs=NEEDS_BINARY,
             description="The body is the file's bytes (any `Content-Type`), or `multipart/form-data` with "
-            "one file part. An image field takes images only, of the type declared (400). An empty "
+            "one file part (at most 100 parts). An image field takes images only, of the type declared "
+            "(400). An empty "
             "body empties the field. At most `rest_api.max_body_size` bytes (413, refused on its "
             "`Content-Length` before it is read).",
         ),
@@ -275,8 +278,9 @@ ROUTES = (
             parameters=(IDEMPOTENT,), body_content=ATTACHMENTS_BODY, answer=ATTACHED, answer_name="attached",
             status=201, errors=WRITE_ERRORS, headers=("Location",), needs=NEEDS_ATTACHMENTS,
             description="`multipart/form-data`, one file part per file: each becomes an `ir.attachment` of "
-            "the record, named by its file name. Needs write on the model and create on ir.attachment; "
-            "the attachments are then records of `ir.attachment` like any other.",
+            "the record, named by its file name. At most 100 parts (413, before anything is made). Needs "
+            "write on the model and create on ir.attachment; the attachments are then records of "
+            "`ir.attachment` like any other.",
         ),
         postman=Example(
             record="created", raw=(f"multipart/form-data; boundary={POSTMAN_BOUNDARY}", POSTMAN_MULTIPART)

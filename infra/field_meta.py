@@ -2,7 +2,7 @@
 
 Field definitions change when the registry is rebuilt or a model is set up
 again (a custom field added); the cache lives on the registry and is checked
-against the model's current ``_fields``. What a *caller* may see (field groups) is filtered
+against the model's current fields (``_generation``). What a *caller* may see (field groups) is filtered
 per call.
 """
 
@@ -80,10 +80,20 @@ def _model_infos(env, model_name):
         setattr(env.registry, CACHE_ATTRIBUTE, per_model)
     model_fields = env[model_name]._fields
     cached = per_model.get(model_name)
-    if cached is None or cached[0] is not model_fields:
-        cached = (model_fields, {name: _describe(env, field) for name, field in model_fields.items()})
+    if cached is None or cached[0] != _generation(model_fields):
+        cached = (
+            _generation(model_fields),
+            {name: _describe(env, field) for name, field in model_fields.items()},
+        )
         per_model[model_name] = cached
     return model_fields, cached[1]
+
+
+def _generation(model_fields):
+    """What changes when a field is added to or dropped from a model at runtime (a custom
+    field): Odoo sets the model up again in place, the same ``_fields`` dict, mostly the
+    same Field objects (odoo/models.py ``_setup_base``): its field names (a µs or two)."""
+    return tuple(model_fields)
 
 
 def _readable(env, model_name, model_fields, infos):
@@ -92,9 +102,9 @@ def _readable(env, model_name, model_fields, infos):
     key = (model_name, None if env.is_superuser() else env.uid)
     readable = worker_cache.memo(env.registry, "rest_api.readable_fields")
     cached = readable.get(key)
-    if cached is None or cached[0] is not model_fields:
+    if cached is None or cached[0] != _generation(model_fields):
         cached = readable[key] = (
-            model_fields,
+            _generation(model_fields),
             types.MappingProxyType(
                 {
                     name: info

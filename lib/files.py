@@ -35,6 +35,10 @@ _ALIASES = {
 # declared types that say nothing about the content
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/x-binary"})
 B64_PIECE = 3 * (1 << 18)  # a multiple of 3: the pieces' base64 joins without padding in between
+FALLBACK_STEM = "download"
+# what range_request finds of a Range header
+IGNORED, UNSATISFIABLE = "ignored", "unsatisfiable"
+_RANGE_SPEC_RE = re.compile(r"([0-9]*)-([0-9]*)")
 
 
 def clean_name(name: str | None) -> str:
@@ -51,12 +55,55 @@ def content_disposition(name: str | None, disposition: str = "inline") -> str:
     name = clean_name(name)
     if not name:
         return disposition
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    fallback = _UNSAFE_FALLBACK_RE.sub("_", fallback).strip() or "download"
+    fallback = _UNSAFE_FALLBACK_RE.sub("_", _ascii(name)).strip()
+    if not any(ch.isalnum() for ch in _stem(fallback)):
+        # nothing of the name but its extension is left in ASCII: a name of our own
+        extension = fallback[len(_stem(fallback)) :]
+        fallback = FALLBACK_STEM + extension
     value = f'{disposition}; filename="{fallback}"'
     if fallback != name:
         value += "; filename*=UTF-8''" + quote(name, safe=_ATTR_CHARS)
     return value
+
+
+def _stem(name: str) -> str:
+    """The name without its extension (a dot and up to 16 letters or digits)."""
+    stem, dot, extension = name.rpartition(".")
+    return stem if dot and extension.isascii() and extension.isalnum() and len(extension) <= 16 else name
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def range_request(value: str | None, size: int) -> str | None:
+    """What a ``Range`` header asks of a content of ``size`` bytes (RFC 9110 section 14):
+    None without one; ``IGNORED`` for a unit other than bytes, a malformed header or
+    several ranges (this server sends the whole content, as the RFC lets it);
+    ``UNSATISFIABLE`` when the one range asks for no byte there is (``bytes=50-`` of
+    20 bytes, ``bytes=-0``): 416; else the range as ``bytes=first-last`` within the
+    content (a suffix longer than the content is all of it)."""
+    if value is None:
+        return None
+    unit, equals, ranges = value.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return IGNORED
+    specs = [spec.strip() for spec in ranges.split(",")]
+    if len(specs) != 1:
+        return IGNORED
+    match = _RANGE_SPEC_RE.fullmatch(specs[0])
+    if match is None or not (match.group(1) or match.group(2)):
+        return IGNORED
+    first, last = match.groups()
+    if not first:  # a suffix: the last N bytes
+        if int(last) == 0 or size <= 0:
+            return UNSATISFIABLE
+        return f"bytes={max(0, size - int(last))}-{size - 1}"
+    if last and int(last) < int(first):
+        return IGNORED  # invalid (RFC 9110 section 14.1.1)
+    if int(first) >= size:
+        return UNSATISFIABLE
+    return f"bytes={int(first)}-{min(int(last), size - 1) if last else size - 1}"
 
 
 def normal_type(mimetype: str | None) -> str:

@@ -82,6 +82,26 @@ class Nested:
                 spec[name] = {}
         return spec
 
+    def reached(self, rows: list[dict], found: dict[str, set[int]] | None = None) -> dict[str, set[int]]:
+        """model -> ids of the records the expanded fields of ``rows`` show, at every level
+        (the records a nested read reached: API.md section 8 holds some of them by their data)."""
+        found = {} if found is None else found
+        for name, (_info, sub) in self.fields.items():
+            if sub is None:
+                continue
+            items = []
+            for row in rows:
+                value = row.get(name)
+                if isinstance(value, dict):
+                    items.append(value)
+                elif isinstance(value, list):
+                    items.extend(item for item in value if isinstance(item, dict))
+            ids = {item["id"] for item in items if isinstance(item.get("id"), int)}
+            if ids:
+                found.setdefault(sub.model, set()).update(ids)
+                sub.reached(items, found)
+        return found
+
     def shape(self, rows: list[dict]) -> list[dict]:
         """``web_read``'s rows in this API's shapes, changed in place; returns ``rows``.
 

@@ -23,7 +23,13 @@ The rules:
   ``read`` on the records they name;
 - what Odoo computes by itself (defaults, computed and related values,
   display names of many2one values) is not walked; an expanded many2one
-  that asks only for ``display_name`` reads nothing more than the value.
+  that asks only for ``display_name`` reads nothing more than the value;
+- an ``ir.attachment`` linked to a record (``res_model``) is part of that
+  record: reading it needs ``read`` on ``res_model``, creating, writing or
+  deleting it (or linking it there) needs ``write`` on ``res_model``, as Odoo
+  holds it to the record's own access rights. The values of a create or write
+  are walked here; the handlers feed ``linked`` the ``res_model`` of the
+  attachments a call names, and narrow a search with ``attachment_domain``.
 
 Shapes the walker cannot read are refused with 400 rather than let through.
 Pure Python: the field metadata comes in as ``fields_of``.
@@ -58,6 +64,10 @@ O2M_COMMANDS = {
     6: ("write", "delete"),
 }
 _OWN = object()  # check() without an argument: the scopes the Reach was made with
+ATTACHMENT = "ir.attachment"
+# an operation on an attachment -> what it needs on the model of the record it is linked to
+# (Odoo's ir.attachment.check: creating and deleting an attachment change the record)
+LINKED_OPERATIONS = {"read": "read", "write": "write", "create": "write", "delete": "write"}
 M2M_COMMANDS = {
     0: ("create",),
     1: ("write",),
@@ -301,6 +311,15 @@ class Reach:
                 check_context(sub["context"])
         return self
 
+    # ------------------------------------------------------------ attachments
+    def linked(self, res_models: Iterable[object], operation: str) -> Reach:
+        """Attachments linked to records of ``res_models`` (their ``res_model``, False when
+        unlinked), read or changed by ``operation``: ``LINKED_OPERATIONS`` on each model."""
+        for res_model in res_models:
+            if res_model and isinstance(res_model, str):
+                self.need(res_model, LINKED_OPERATIONS[operation])
+        return self
+
     # ------------------------------------------------------------ writes
     def values(self, model: str, vals: object, operation: str | None = None, depth: int = 0) -> Reach:
         """Field values written to ``model`` (``operation`` on the record itself, if any):
@@ -317,6 +336,8 @@ class Reach:
             raise BadRequest("Field values must be an object {field: value}.")
         if depth > MAX_WALK_DEPTH:
             raise BadRequest("Commands are nested too deeply.")
+        if model == ATTACHMENT and isinstance(vals.get("res_model"), str):
+            self.linked([vals["res_model"]], "write")  # attaching to a record changes that record
         for name, value in vals.items():
             info = self._field(model, name, "values")
             if info.type in X2MANY and info.relation:
@@ -357,6 +378,16 @@ class Reach:
             self.need(comodel, *table[code])
             if code in (0, 1) and len(item) > 2:
                 self.values(comodel, item[2], None, depth + 1)
+
+
+def attachment_domain(scope_map: Mapping[str, Iterable[str]] | None) -> list | None:
+    """The attachments a key may read: unlinked, or linked to a model the scopes let it
+    read (None: every attachment, an all-models key). A search of ``ir.attachment``
+    is narrowed by it, as Odoo's own search leaves out what the user cannot read."""
+    if scope_map is None:
+        return None
+    readable = sorted(model for model, operations in scope_map.items() if "read" in operations)
+    return ["|", ["res_model", "=", False], ["res_model", "in", readable]]
 
 
 def _as_list(value: object, where: str) -> list:

@@ -111,7 +111,8 @@ class RestApiIdempotency(models.Model):
     )
     status = fields.Integer(required=True, readonly=True)
     headers = fields.Json(readonly=True)
-    body = fields.Binary(attachment=False, readonly=True)
+    # the answer's bytes as they are (not Odoo's base64): rest_api_raw keeps the file routes off it
+    body = fields.Binary(attachment=False, readonly=True, rest_api_raw=True)
     withheld = fields.Boolean(
         readonly=True, help="The answer may have held a secret: only that the request ran is kept."
     )
@@ -124,6 +125,9 @@ class RestApiIdempotency(models.Model):
             "An Idempotency-Key is kept once per API key and user (and OAuth grant and scope).",
         ),
     ]
+
+    def _valid_field_parameter(self, field, name):
+        return name == "rest_api_raw" or super()._valid_field_parameter(field, name)
 
     @api.model
     def _look(self, key_id, user_id, name, grant_scope=""):

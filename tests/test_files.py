@@ -31,8 +31,9 @@ def multipart(*parts):
     return body, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
-@tagged("post_install", "-at_install")
-class TestFiles(RestApiCase):
+class FilesCase(RestApiCase):
+    """The records and helpers of the file tests."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -58,6 +59,15 @@ class TestFiles(RestApiCase):
         lines = [self.scope(model.replace("_", "."), letters) for model, letters in scopes.items()]
         return self.make_key(user or self.admin, all_models=False, scope_ids=lines)
 
+    def upload(self, record, *parts, key=None):
+        body, headers = multipart(*parts)
+        return self.call(
+            "POST", f"/api/{record._name}/{record.id}/attachments", data=body, headers=headers, key=key
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestFiles(FilesCase):
     # ------------------------------------------------------------ GET binary
     def test_download_is_the_bytes_with_type_tag_and_private_cache(self):
         response = self.binary("res.partner", self.partner.id, "image_1920")
@@ -208,12 +218,6 @@ class TestFiles(RestApiCase):
         self.assertEqual(base64.b64decode(self.partner.image_1920), GIF)
 
     # ------------------------------------------------------------ attachments
-    def upload(self, record, *parts, key=None):
-        body, headers = multipart(*parts)
-        return self.call(
-            "POST", f"/api/{record._name}/{record.id}/attachments", data=body, headers=headers, key=key
-        )
-
     def test_upload_attachments(self):
         response = self.upload(self.partner, ("file", "a.txt", b"first", "text/plain"),
                                ("file", "été.png", PNG, "image/png"), ("note", None, b"a text field", "text/plain"))  # fmt: skip
@@ -361,3 +365,255 @@ class TestFiles(RestApiCase):
             reports is None
             or REPORT not in parameter(doc, "/api/ir.module.module/{id}/report/{report}", "report")["enum"]
         )
+
+
+@tagged("post_install", "-at_install")
+class TestFilesHardening(FilesCase):
+    """The attack findings on the file routes (parts, Location, line breaks, linked
+    attachments, Range, empty images, raw bytes, file names), each held."""
+
+    def test_a_multipart_body_has_at_most_100_parts_and_nothing_is_made_beyond(self):
+        before = self.env["ir.attachment"].search_count([("res_model", "=", "res.partner")])
+        parts = [("file", f"p{i}.txt", b"x", "text/plain") for i in range(101)]
+        problem = self.assertProblem(self.upload(self.partner, *parts), 413)
+        self.assertIn("100 parts", problem["detail"])
+        self.assertEqual(self.env["ir.attachment"].search_count([("res_model", "=", "res.partner")]), before)
+        response = self.upload(self.partner, *parts[:100])
+        self.assertEqual(response.status_code, 201, response.text[:300])
+        self.assertEqual(len(response.json()["ids"]), 100)
+        # the Location header stays short; the body has the ids
+        self.assertLessEqual(len(response.headers.get("Location", "")), 2000)
+
+    def test_location_names_one_attachment_or_a_search_of_them(self):
+        one = self.upload(self.partner, ("file", "one.txt", b"1", "text/plain"))
+        self.assertEqual(one.headers["Location"], f"/api/ir.attachment/{one.json()['ids'][0]}")
+        two = self.upload(
+            self.partner, ("file", "a.txt", b"a", "text/plain"), ("file", "b.txt", b"b", "text/plain")
+        )
+        self.assertIn("/api/ir.attachment/search?", two.headers["Location"])
+
+    def test_a_file_part_with_an_early_line_break_is_not_a_text_part(self):
+        for payload in (b"\r" + b"A" * 3_000_000, b"x\n" + b"A" * 3_000_000):
+            response = self.upload(self.partner, ("file", "big.bin", payload, "application/octet-stream"))
+            self.assertEqual(response.status_code, 201, response.text[:300])
+            self.assertEqual(self.env["ir.attachment"].browse(response.json()["ids"]).raw, payload)
+            body, headers = multipart(("file", "big.bin", payload, "application/octet-stream"))
+            response = self.call(
+                "PUT", f"/api/ir.attachment/{self.note.id}/binary/raw", data=body, headers=headers
+            )
+            self.assertEqual(response.status_code, 200, response.text[:300])
+            self.assertEqual(self.note.raw, payload)
+        # a text part is still bounded
+        big_text = self.upload(self.partner, ("file", "a.txt", b"a", "text/plain"),
+                               ("note", None, b"t" * ((1 << 20) + 1), "text/plain"))  # fmt: skip
+        self.assertProblem(big_text, 413)
+
+    # ------------------------------------------------------------ attachments of records: the wall
+    def image_attachment(self, partner):
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "=", partner.id),
+                    ("res_field", "=", "image_128"),
+                ]
+            )
+        )
+
+    def linked(self):
+        """(the partner's image_128 attachment, a chatter attachment of the partner, a key
+        with every operation on ir.attachment and nothing on res.partner)"""
+        chatter = self.env["ir.attachment"].create(
+            {
+                "name": "chatter.txt",
+                "raw": b"secret of the partner",
+                "res_model": "res.partner",
+                "res_id": self.partner.id,
+            }  # fmt: skip
+        )
+        att = self.image_attachment(self.partner)
+        self.assertTrue(att)
+        return att, chatter, self.scoped_key(ir_attachment="rcwdx")
+
+    def test_the_bytes_of_a_linked_attachment_need_read_on_its_model(self):
+        att, chatter, only_attachments = self.linked()
+        both = self.scoped_key(ir_attachment="r", res_partner="r")
+        for attachment in (att, chatter):
+            path = ("ir.attachment", attachment.id, "datas")
+            problem = self.assertProblem(self.binary(*path, key=only_attachments), 403)
+            self.assertIn("read on 'res.partner'", problem["detail"])
+            self.assertEqual(self.binary(*path, key=both).status_code, 200)
+        # linked to nothing: no other scope
+        self.assertEqual(
+            self.binary("ir.attachment", self.note.id, "datas", key=only_attachments).status_code, 200
+        )
+
+    def test_reading_a_linked_attachment_needs_read_on_its_model(self):
+        att, chatter, only_attachments = self.linked()
+        both = self.scoped_key(ir_attachment="r", res_partner="r")
+        for attachment in (att, chatter):
+            for fields in ("datas", "raw", "db_datas", "name"):
+                read = self.get(f"/api/ir.attachment/{attachment.id}", key=only_attachments,
+                                params={"fields": fields})  # fmt: skip
+                self.assertProblem(read, 403)
+            ok = self.get(f"/api/ir.attachment/{attachment.id}", key=both, params={"fields": "datas"})
+            self.assertEqual(ok.status_code, 200, ok.text[:300])
+        self.assertEqual(
+            self.get(f"/api/ir.attachment/{self.note.id}", key=only_attachments).status_code, 200
+        )
+
+    def test_a_search_of_attachments_leaves_out_those_of_models_the_key_cannot_read(self):
+        att, chatter, only_attachments = self.linked()
+        domain = f'[["id", "in", [{att.id}, {chatter.id}, {self.note.id}]]]'
+        found = self.get("/api/ir.attachment/search", key=only_attachments,
+                         params={"domain": domain, "fields": "datas"})  # fmt: skip
+        self.assertEqual(found.status_code, 200, found.text[:300])
+        self.assertEqual([row["id"] for row in found.json()], [self.note.id])
+        self.assertEqual(found.headers["X-Total-Count"], "1")
+        count = self.get("/api/ir.attachment/record_count", key=only_attachments, params={"domain": domain})
+        self.assertEqual(count.json()["record_count"], 1)
+        both = self.scoped_key(ir_attachment="r", res_partner="r")
+        found = self.get("/api/ir.attachment/search", key=both, params={"domain": domain, "fields": "name"})
+        self.assertEqual(len(found.json()), 3)
+
+    def test_execute_kw_reads_a_linked_attachment_within_the_scopes(self):
+        _att, chatter, only_attachments = self.linked()
+        secret = base64.b64encode(b"secret of the partner").decode()
+        for method, args, kwargs in (("read", [[chatter.id], ["datas"]], {}),
+                                     ("search_read", [[["id", "=", chatter.id]]], {"fields": ["datas"]})):  # fmt: skip
+            response = self.call("POST", "/api/ir.attachment/execute_kw", key=only_attachments,
+                                 body={"method": method, "args": args, "kwargs": kwargs})  # fmt: skip
+            self.assertProblem(response, 403)
+            self.assertNotIn(secret, response.text)
+        both = self.scoped_key(ir_attachment="r", res_partner="r")
+        response = self.call("POST", "/api/ir.attachment/execute_kw", key=both,
+                             body={"method": "read", "args": [[chatter.id], ["datas"]]})  # fmt: skip
+        self.assertEqual(response.json()[0]["datas"], secret)
+
+    def test_writing_or_deleting_a_linked_attachment_needs_write_on_its_model(self):
+        att, chatter, only_attachments = self.linked()
+        self.assertProblem(self.put("ir.attachment", chatter.id, "datas", b"new", key=only_attachments), 403)
+        self.assertProblem(
+            self.put("ir.attachment", att.id, "datas", b"<html>x</html>", key=only_attachments), 403
+        )
+        update = self.call("PUT", f"/api/ir.attachment/{chatter.id}", key=only_attachments,
+                           body={"datas": base64.b64encode(b"new").decode()})  # fmt: skip
+        self.assertProblem(update, 403)
+        self.assertProblem(self.call("DELETE", f"/api/ir.attachment/{chatter.id}", key=only_attachments), 403)
+        self.assertEqual(chatter.raw, b"secret of the partner")
+        writer = self.scoped_key(ir_attachment="rw", res_partner="w")
+        self.assertEqual(self.put("ir.attachment", chatter.id, "datas", b"new", key=writer).status_code, 200)
+        self.assertEqual(chatter.raw, b"new")
+
+    def test_execute_kw_writes_a_linked_attachment_within_the_scopes(self):
+        _att, chatter, only_attachments = self.linked()
+        for method, args in (
+            ("write", [[chatter.id], {"name": "x"}]),
+            ("generate_access_token", [[chatter.id]]),
+        ):
+            response = self.call("POST", "/api/ir.attachment/execute_kw", key=only_attachments,
+                                 body={"method": method, "args": args})  # fmt: skip
+            self.assertProblem(response, 403)
+        self.assertEqual((chatter.name, chatter.access_token), ("chatter.txt", False))
+
+    def test_attaching_to_a_record_needs_write_on_its_model(self):
+        _att, _chatter, only_attachments = self.linked()
+        create = self.call("POST", "/api/ir.attachment/create", key=only_attachments,
+                           body={"name": "n.txt", "datas": "eA==", "res_model": "res.partner", "res_id": self.partner.id})  # fmt: skip
+        self.assertProblem(create, 403)
+        move = self.call("PUT", f"/api/ir.attachment/{self.note.id}", key=only_attachments,
+                         body={"res_model": "res.partner", "res_id": self.partner.id})  # fmt: skip
+        self.assertProblem(move, 403)
+        self.assertFalse(self.note.res_model)
+
+    def test_the_attachment_of_an_image_field_takes_images_only(self):
+        att = self.image_attachment(self.partner)
+        png = base64.b64decode(self.partner.image_128)
+        html = b"<html><body>not an image</body></html>"
+        problem = self.assertProblem(self.put("ir.attachment", att.id, "datas", html, "text/html"), 400)
+        self.assertIn("image", problem["detail"])
+        update = self.call(
+            "PUT", f"/api/ir.attachment/{att.id}", body={"datas": base64.b64encode(html).decode()}
+        )
+        self.assertProblem(update, 400)
+        retyped = self.call("PUT", f"/api/ir.attachment/{att.id}", body={"mimetype": "text/html"})
+        self.assertProblem(retyped, 400)
+        # moving a text attachment into an image field
+        move = self.call("PUT", f"/api/ir.attachment/{self.note.id}", body={
+            "res_model": "res.partner", "res_id": self.empty.id, "res_field": "image_128"})  # fmt: skip
+        self.assertProblem(move, 400)
+        served = self.binary("res.partner", self.partner.id, "image_128")
+        self.assertEqual((served.content, served.headers["Content-Type"]), (png, "image/png"))
+        self.assertEqual(self.put("ir.attachment", att.id, "datas", GIF, "image/gif").status_code, 200)
+
+    # ------------------------------------------------------------ Range, empty images, raw bytes, names
+    def test_ranges_follow_rfc_9110(self):
+        path = ("ir.attachment", self.note.id, "datas")
+        whole = b"0123456789abcdefghij"
+        for asked in ("bytes=0-1,5-6", "items=0-1", "bytes=5-3", "bytes=x-"):
+            response = self.binary(*path, headers={"Range": asked})
+            self.assertEqual((response.status_code, response.content), (200, whole), asked)
+        for asked in ("bytes=-0", "bytes=20-"):
+            response = self.assertProblem(self.binary(*path, headers={"Range": asked}), 416)
+        longer = self.binary(*path, headers={"Range": "bytes=-25"})  # longer than the file: all of it
+        self.assertEqual((longer.status_code, longer.content), (206, whole))
+        self.assertEqual(longer.headers["Content-Range"], "bytes 0-19/20")
+
+    def test_an_emptied_image_says_it_is_empty(self):
+        self.assertEqual(self.put("res.partner", self.partner.id, "image_1920", b"").status_code, 200)
+        for field in ("image_1920", "image_128"):
+            problem = self.assertProblem(self.binary("res.partner", self.partner.id, field), 404)
+            self.assertIn("is empty", problem["detail"])
+
+    def test_a_field_of_raw_bytes_is_not_a_file(self):
+        kept = self.env["rest.api.idempotency"].sudo().search([], limit=1)
+        record_id = kept.id or 1
+        problem = self.assertProblem(self.binary("rest.api.idempotency", record_id, "body"), 404)
+        self.assertIn("raw bytes", problem["detail"])
+        self.assertProblem(self.put("rest.api.idempotency", record_id, "body", b"x"), 404)
+
+    def test_a_name_with_no_ascii_letter_falls_back_to_download(self):
+        att = self.env["ir.attachment"].create(
+            {"name": "отчёт.pdf", "raw": b"%PDF-1.4 x", "mimetype": "application/pdf"}
+        )
+        response = self.binary("ir.attachment", att.id, "datas")
+        self.assertTrue(
+            response.headers["Content-Disposition"].startswith('inline; filename="download.pdf"; filename*='),
+            response.headers["Content-Disposition"],
+        )
+
+    def test_attaching_to_an_attachment_needs_write_on_it(self):
+        user = new_test_user(self.env, login="files_attach", groups="base.group_user")
+        other = self.env["ir.attachment"].create(
+            {"name": "admin.txt", "raw": b"admin's"}
+        )  # admin's, unlinked
+        key = self.make_key(user)
+        self.assertProblem(self.upload(other, ("file", "x.txt", b"x", "text/plain"), key=key), 403)
+        self.assertFalse(
+            self.env["ir.attachment"].search([("res_model", "=", "ir.attachment"), ("res_id", "=", other.id)])
+        )
+
+    def test_a_nested_read_that_shows_a_linked_attachment_needs_read_on_its_model(self):
+        _att, chatter, _key = self.linked()
+        country = self.env.ref("base.be")
+        self.assertEqual(self.get(f"/api/res.country/{country.id}").status_code, 200)  # its fields known
+        self.env["ir.model.fields"].create({
+            "name": "x_rest_file_id", "model_id": self.env["ir.model"]._get_id("res.country"),
+            "ttype": "many2one", "relation": "ir.attachment", "field_description": "File",
+        })  # fmt: skip
+        # the worker knows the new field at once (infra.field_meta: the model was set up again)
+        country.x_rest_file_id = chatter
+        key = self.scoped_key(res_country="r", ir_attachment="r")  # not res.partner
+        for path in (f"/api/res.country/{country.id}", "/api/res.country/search"):
+            params = {"fields": "name,x_rest_file_id{name,datas}", "domain": f'[["id", "=", {country.id}]]'}
+            response = self.get(path, key=key, params=params)
+            problem = self.assertProblem(response, 403)
+            self.assertIn("read on 'res.partner'", problem["detail"])
+            self.assertNotIn(base64.b64encode(b"secret of the partner").decode(), response.text)
+        both = self.scoped_key(res_country="r", ir_attachment="r", res_partner="r")
+        response = self.get(
+            f"/api/res.country/{country.id}", key=both, params={"fields": "x_rest_file_id{name}"}
+        )
+        self.assertEqual(response.json()["x_rest_file_id"]["name"], "chatter.txt")

@@ -5,6 +5,7 @@ serving worker's memory flat, and a body over the limit refused on its headers."
 import base64
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -335,3 +336,132 @@ def test_newman_runs_the_file_examples(admin, make_key):
         # a download is 404 when the first record found has nothing in the field
         allowed = (200, 404) if name.startswith("Download") else (expected[name.split()[0]],)
         assert code in allowed, ran
+
+
+# ------------------------------------------------------------------ Swagger UI, in Chromium
+SWAGGER_SCREENSHOT = os.path.join(ROOT, ".reports", "swagger-files.png")
+
+
+def _opblock(method, path):
+    return (
+        "[...document.querySelectorAll('.opblock-' + " + json.dumps(method) + ")].find(o => "
+        "o.querySelector('.opblock-summary-path') && o.querySelector('.opblock-summary-path')"
+        f".innerText.replace(/\\u200b/g, '') === {json.dumps(path)})"
+    )
+
+
+def _choose(page, select_js, value):
+    """Pick ``value`` in a <select> as React sees a person's choice."""
+    page.evaluate(
+        f"(() => {{ const s = {select_js}; s.value = {json.dumps(value)};"
+        " s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+    )
+
+
+def _set_file(page, input_js, path):
+    """What a person's file chooser does: the file input holds ``path``."""
+    found = page.send("Runtime.evaluate", expression=input_js, returnByValue=False)
+    page.send("DOM.setFileInputFiles", files=[path], objectId=found["result"]["objectId"])
+
+
+def _try_it_out(page, block, record_id, field):
+    page.click(f"{block}.querySelector('.opblock-summary')")
+    page.click(f"{block}.querySelector('.try-out__btn')")
+    page.type_into(f"{block}.querySelector('tr[data-param-name=id] input')", str(record_id))
+    _choose(page, f"{block}.querySelector('tr[data-param-name=field] select')", field)
+
+
+def _executed(page, block):
+    status = f"{block}.querySelector('.live-responses-table tbody .response-col_status')"
+    page.click(f"{block}.querySelector('.execute')")
+    page.wait_for(status, timeout=60)
+    return page.evaluate(f"{status}.innerText").strip()
+
+
+def _png(size=48):
+    """A PNG of noise (bytes over 0x7f, CR and LF among them: what a text path would mangle)."""
+    from PIL import Image
+
+    image = Image.frombytes("RGB", (size, size), os.urandom(size * size * 3))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _pixels(png):
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).convert("RGB").tobytes()
+
+
+@pytest.mark.skipif(not shutil.which("chromium") and not os.environ.get("CHROMIUM_BIN"), reason="no Chromium")
+def test_swagger_ui_uploads_a_file_and_downloads_it(admin, key, tmp_path):
+    """A person in Swagger UI (Chromium): Authorize with an API key, Try it out on
+    ``PUT .../binary/{field}`` choosing a PNG in its file input, then on ``GET`` of the
+    same field: Swagger UI shows the image, whose bytes are the file's."""
+    from cdp import Browser
+    from test_oauth_live import WebUser, _login_in_browser  # Odoo's login page, as a person fills it
+
+    content = _png()
+    upload = tmp_path / "from-swagger.png"
+    upload.write_bytes(content)
+    att = admin(
+        "ir.attachment", "create", {"name": "swagger-e2e.png", "datas": base64.b64encode(b"old").decode()}
+    )
+    # an admin's login in a browser sets web.base.url to this server, which changes how wkhtmltopdf
+    # renders later reports (it then loads the web fonts, drawn as shapes): put it back afterwards
+    base_url = admin("ir.config_parameter", "get_param", "web.base.url")
+    browser = Browser()
+    page = browser.page
+    try:
+        page.goto(URL + "/web/login")  # the document is a session's (the key authorizes the calls)
+        _login_in_browser(page, WebUser(os.environ.get("REST_API_ADMIN_LOGIN", "admin"),
+                                        os.environ.get("REST_API_ADMIN_PASSWORD", "admin")))  # fmt: skip
+        page.wait_for("location.pathname.startsWith('/odoo')", timeout=60)
+        page.goto(URL + "/api/docs?models=ir.attachment")
+        page.wait_for("document.querySelector('.swagger-ui .opblock')", timeout=60)
+        # Authorize: the API key
+        page.click("document.querySelector('.swagger-ui .auth-wrapper .authorize')")
+        box = "[...document.querySelectorAll('.modal-ux .auth-container')].find(b => /api-key/i.test(b.innerText))"
+        page.type_into(f"{box}.querySelector('input')", key)
+        page.click(f"{box}.querySelector('button.authorize')")
+        page.wait_for(f"/logout/i.test({box}.innerText)")
+        page.click("document.querySelector('.modal-ux .close-modal')")
+        # PUT: the file chosen in the body's file input
+        put = _opblock("put", "/api/ir.attachment/{id}/binary/{field}")
+        _try_it_out(page, put, att, "datas")
+        _choose(
+            page, f"{put}.querySelector('.opblock-section-request-body select')", "application/octet-stream"
+        )
+        _set_file(page, f"{put}.querySelector('.opblock-section-request-body input[type=file]')", str(upload))
+        assert _executed(page, put).startswith("200"), page.evaluate(f"{put}.innerText")[-1500:]
+        saved = admin("ir.attachment", "read", [att], ["datas", "mimetype"])[0]
+        assert base64.b64decode(saved["datas"]) == content and saved["mimetype"] == "image/png"
+        sent = [(u, h) for u, h in browser.requests() if f"/api/ir.attachment/{att}/binary/datas" in u]
+        assert sent and sent[-1][1].get("api-key") == key, sent
+        # GET: Swagger UI shows the image it downloaded
+        get = _opblock("get", "/api/ir.attachment/{id}/binary/{field}")
+        _try_it_out(page, get, att, "datas")
+        assert _executed(page, get).startswith("200")
+        browser.pump()
+        image = f"{get}.querySelector('.live-responses-table .response-col_description img')"
+        page.wait_for(image)
+        # the browser shows it: the page's CSP lets Swagger UI's blob: URL of the answer in
+        page.wait_for(f"{image}.complete")
+        assert page.evaluate(f"{image}.naturalWidth") == 48, page.evaluate(f"{image}.outerHTML")
+        # and its pixels are the file's (PNG is lossless)
+        pixels = page.evaluate(
+            f"(() => {{ const i = {image}, c = document.createElement('canvas'); c.width = i.naturalWidth;"
+            " c.height = i.naturalHeight; const x = c.getContext('2d'); x.drawImage(i, 0, 0);"
+            " let s = ''; x.getImageData(0, 0, c.width, c.height).data.forEach(v => s += String.fromCharCode(v));"
+            " return btoa(s); })()"
+        )
+        rgba = base64.b64decode(pixels)
+        assert bytes(v for i, v in enumerate(rgba) if i % 4 != 3) == _pixels(content)
+    finally:
+        os.makedirs(os.path.dirname(SWAGGER_SCREENSHOT), exist_ok=True)
+        page.screenshot(SWAGGER_SCREENSHOT)  # what Swagger UI showed last
+        browser.close()
+        admin("ir.config_parameter", "set_param", "web.base.url", base_url)
+        with contextlib.suppress(Exception):
+            admin("ir.attachment", "unlink", [att])

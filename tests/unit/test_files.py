@@ -8,7 +8,7 @@ import pytest
 from conftest import load_route_table
 from openapi_spec_validator import validate
 
-from lib import errors, files, openapi, openapi_files, postman, routes
+from lib import errors, files, multipart, openapi, openapi_files, postman, routes
 from lib.fieldinfo import FieldInfo
 
 TABLE = load_route_table()
@@ -260,3 +260,128 @@ def test_the_postman_gif_is_an_image():
     image = pil.open(io.BytesIO(openapi_files.TINY_GIF.encode("ascii")))
     image.load()
     assert image.size == (1, 1)
+
+
+# ------------------------------------------------------------------ Range (RFC 9110 section 14)
+@pytest.mark.parametrize(
+    ("header", "verdict"),
+    [
+        (None, None),
+        ("bytes=0-3", "bytes=0-3"),
+        ("bytes=16-", "bytes=16-19"),
+        ("bytes=-4", "bytes=16-19"),
+        ("bytes=-25", "bytes=0-19"),  # longer than the content: all of it
+        ("bytes=19-19", "bytes=19-19"),
+        ("bytes=10-99", "bytes=10-19"),
+        ("BYTES = 0-3", "bytes=0-3"),
+        ("bytes=-0", files.UNSATISFIABLE),
+        ("bytes=20-", files.UNSATISFIABLE),
+        ("bytes=50-60", files.UNSATISFIABLE),
+        ("bytes=0-1,5-6", files.IGNORED),  # several ranges: the whole content
+        ("items=0-1", files.IGNORED),  # another unit
+        ("bytes=5-3", files.IGNORED),  # invalid
+        ("bytes=x-", files.IGNORED),
+        ("bytes=-", files.IGNORED),
+        ("bytes", files.IGNORED),
+        ("bytes=\u0661-2", files.IGNORED),  # not ASCII digits
+    ],
+)
+def test_range_requests(header, verdict):
+    assert files.range_request(header, 20) == verdict
+
+
+# ------------------------------------------------------------------ ASCII fallback of a name
+def test_a_name_with_nothing_left_in_ascii_falls_back_to_download():
+    assert files.content_disposition("отчёт.pdf").startswith('inline; filename="download.pdf"; filename*=')
+    assert files.content_disposition("отчёт").startswith('inline; filename="download"; filename*=')
+    assert files.content_disposition("«».txt").startswith('inline; filename="download.txt"; ')
+    assert files.content_disposition("отчёт.пдф").startswith('inline; filename="download"; ')
+    # something left: kept
+    assert files.content_disposition("été 2.pdf").startswith('inline; filename="ete 2.pdf"; ')
+
+
+# ------------------------------------------------------------------ multipart bodies (lib/multipart.py)
+def _multipart(parts, boundary=b"b0undary", newline=b"\r\n"):
+    out = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else ""
+        )
+        out += b"--" + boundary + newline + f"Content-Disposition: {disposition}".encode() + newline
+        out += newline + data + newline
+    return out + b"--" + boundary + b"--" + newline
+
+
+class _Pieces(io.BytesIO):
+    """A body that arrives a few bytes at a time."""
+
+    def __init__(self, data, sizes):
+        super().__init__(data)
+        self._sizes = iter(sizes)
+
+    def read(self, size=-1):
+        return super().read(next(self._sizes, 7))
+
+
+def _read(parts):
+    return [(p.name, p.filename, p.stream.read()) for p in parts]
+
+
+@pytest.mark.parametrize("payload", [b"\r" + b"A" * 3_000_000, b"x\n" + b"A" * 3_000_000], ids=["cr", "lf"])
+def test_a_file_part_is_bounded_only_by_the_body_whatever_its_line_breaks(payload):
+    parts = multipart.parse(io.BytesIO(_multipart([("file", "a.bin", payload)])), "b0undary")
+    assert _read(parts) == [("file", "a.bin", payload)]
+    assert parts[0].stream._rolled  # on disk, not in memory
+
+
+def test_parts_are_cut_right_wherever_the_pieces_end():
+    import random
+
+    rng = random.Random(7)
+    for _ in range(200):
+        parts = [
+            ("f", f"{i}.bin", bytes(rng.choice(b"\r\n-b0undary x") for _ in range(rng.randint(0, 400))))
+            for i in range(rng.randint(1, 4))
+        ]
+        if any(b"\r--b0undary" in d or b"\n--b0undary" in d for _n, _f, d in parts):
+            continue  # a delimiter inside the data: not a valid body
+        newline = rng.choice([b"\r\n", b"\n"])
+        if newline == b"\n" and any(d.endswith(b"\r") for _n, _f, d in parts):
+            continue  # data ending in CR before a bare LF delimiter reads as CRLF (werkzeug's leniency)
+        body = _multipart(parts, newline=newline)
+        found = multipart.parse(_Pieces(body, (rng.randint(1, 40) for _ in range(10_000))), "b0undary")
+        assert _read(found) == parts
+
+
+def test_a_delimiter_with_blanks_before_its_line_break():
+    body = b'--b0undary\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\nabc\r\n--b0undary   \r\n'
+    body += b'Content-Disposition: form-data; name="t"\r\n\r\nxyz\r\n--b0undary--  \r\n'
+    found = multipart.parse(_Pieces(body, [40, 20, 3, 1, 1, 1, 1]), "b0undary")
+    assert _read(found) == [("f", "a", b"abc"), ("t", None, b"xyz")]
+
+
+def test_parts_and_text_parts_are_bounded():
+    many = _multipart([("file", f"{i}.txt", b"x") for i in range(101)])
+    with pytest.raises(errors.PayloadTooLarge, match="at most 100 parts"):
+        multipart.parse(io.BytesIO(many), "b0undary")
+    assert len(multipart.parse(io.BytesIO(_multipart([("f", "a", b"x")] * 100)), "b0undary")) == 100
+    text = _multipart([("note", None, b"t" * (multipart.MAX_TEXT + 1))])
+    with pytest.raises(errors.PayloadTooLarge, match="text part"):
+        multipart.parse(io.BytesIO(text), "b0undary")
+    headers = b'--b0undary\r\nContent-Disposition: form-data; name="f"\r\nX: ' + b"h" * (2 << 20)
+    with pytest.raises(errors.PayloadTooLarge, match="headers"):
+        multipart.parse(io.BytesIO(headers), "b0undary")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"no boundary at all",
+        b'--b0undary\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\ncut short',
+        b"--b0undary\r\nX-No-Disposition: 1\r\n\r\nx\r\n--b0undary--\r\n",
+    ],
+)
+def test_a_malformed_body_is_400(body):
+    with pytest.raises(errors.BadRequest, match="malformed"):
+        multipart.parse(io.BytesIO(body), "b0undary")

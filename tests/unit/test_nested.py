@@ -310,3 +310,21 @@ def test_shape_keeps_expanded_many2ones_as_objects():
         {"id": 1, "partner_id": {"id": 3, "name": "Azure", "email": False}},
         {"id": 2, "partner_id": False},
     ]
+
+
+def test_reached_lists_the_records_an_expanded_answer_shows():
+    from lib.nested import Nested
+
+    inner = Nested("res.country", {"name": (FieldInfo("name", "char"), None)})
+    outer = Nested("res.partner", {
+        "name": (FieldInfo("name", "char"), None),
+        "country_id": (FieldInfo("country_id", "many2one", relation="res.country"), inner),
+        "child_ids": (FieldInfo("child_ids", "one2many", relation="res.partner"),
+                      Nested("res.partner", {"country_id": (FieldInfo("country_id", "many2one", relation="res.country"), inner)})),
+    })  # fmt: skip
+    rows = [
+        {"id": 1, "name": "a", "country_id": {"id": 7, "name": "BE"}, "child_ids": [{"id": 2, "country_id": {"id": 8, "name": "FR"}}]},
+        {"id": 3, "name": "b", "country_id": False, "child_ids": []},
+    ]  # fmt: skip
+    assert outer.reached(rows) == {"res.country": {7, 8}, "res.partner": {2}}
+    assert outer.reached([]) == {}

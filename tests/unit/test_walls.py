@@ -374,3 +374,54 @@ def test_each_method_names_its_operation_and_page_limit():
         "name_search",
         "read_group",
     } <= limited
+
+
+# ------------------------------------------------------------------ attachments of records
+ATTACHMENT_FIELDS = {
+    "ir.attachment": _model(
+        FieldInfo("name", "char"), FieldInfo("res_model", "char"), FieldInfo("res_field", "char"),
+        FieldInfo("res_id", "many2one_reference"), FieldInfo("datas", "binary"),
+    ),
+    "mail.message": _model(FieldInfo("attachment_ids", "many2many", relation="ir.attachment")),
+}  # fmt: skip
+
+
+def test_an_attachment_of_a_record_needs_that_model_s_operation():
+    from lib.walls import LINKED_OPERATIONS
+
+    assert LINKED_OPERATIONS == {"read": "read", "write": "write", "create": "write", "delete": "write"}
+    assert needs(reach().linked(["res.partner", False, None, "res.partner"], "read")) == {PARTNER: {"read"}}
+    assert needs(reach().linked(["res.partner"], "delete")) == {PARTNER: {"write"}}
+    with pytest.raises(Forbidden, match="write on 'res.partner'"):
+        reach().linked(["res.partner"], "write").check({"ir.attachment": {"read", "write"}})
+    reach().linked([False], "write").check({"ir.attachment": {"write"}})  # linked to nothing
+    reach().linked(["res.partner"], "read").check(None)  # an all-models key
+
+
+def test_attaching_to_a_record_by_values_needs_write_there():
+    def of(model):
+        return ATTACHMENT_FIELDS[model]
+
+    created = Reach(of).values_list(
+        "ir.attachment", [{"name": "a", "res_model": "res.partner", "res_id": 4}], "create"
+    )
+    assert {m: set(o) for m, o in created.needs.items()} == {"ir.attachment": {"create"}, PARTNER: {"write"}}
+    moved = Reach(of).values("ir.attachment", {"res_model": "res.users"}, "write")
+    assert moved.needs["res.users"] == {"write"}
+    unlinked = Reach(of).values("ir.attachment", {"name": "x", "res_model": False}, "write")
+    assert set(unlinked.needs) == {"ir.attachment"}
+    # an attachment made through another model's lines: the same
+    nested = Reach(of).values(
+        "mail.message", {"attachment_ids": [[0, 0, {"name": "n", "res_model": "res.partner"}]]}
+    )
+    assert nested.needs[PARTNER] == {"write"} and nested.needs["ir.attachment"] == {"create"}
+
+
+def test_a_search_of_attachments_is_narrowed_to_the_models_the_key_reads():
+    from lib.walls import attachment_domain
+
+    assert attachment_domain(None) is None
+    scopes = {"ir.attachment": {"read"}, "res.partner": {"read", "write"}, "res.users": {"write"}}
+    assert attachment_domain(scopes) == [
+        "|", ["res_model", "=", False], ["res_model", "in", ["ir.attachment", "res.partner"]],
+    ]  # fmt: skip
