@@ -24,7 +24,6 @@ import threading
 import time
 
 import psycopg2
-import requests
 from psycopg2.extras import execute_values
 
 from odoo import _, api, fields, models
@@ -41,8 +40,8 @@ CRON = "rest_api.ir_cron_rest_api_webhook_deliver"
 CLAIM = 100  # events one sender claims and sends per transaction
 EXPAND = 500  # change notes one sender turns into events per transaction
 RUN = 20  # seconds one run of the scheduled action sends at most (then it triggers itself)
-LINGER = 1.0  # seconds it stays awake with nothing to do, for the next notes
-PAUSE = 0.05  # seconds between two batches: a burst of single writes makes fewer, larger batches
+LINGER = 2.0  # seconds it stays awake with nothing to do, for the next notes
+PAUSE = 0.2  # seconds between two batches: a burst of single writes makes fewer, larger batches
 BATCH_SECONDS = 10  # a batch starts no send after this long (a receiver may take 10 s to answer)
 INSERT_SQL = """
 INSERT INTO rest_api_webhook_event
@@ -396,12 +395,12 @@ class RestApiWebhookEvent(models.Model):
             if not error:
                 headers = webhooks.headers(secrets, message_id, fields.Datetime.now(), payload)
                 try:
-                    answer = sender.post(hook.url, payload.encode(), headers, allow_private)
-                    status, excerpt = answer.status_code, answer.text[: webhooks.EXCERPT]
+                    status, excerpt = sender.post(hook.url, payload.encode(), headers, allow_private)
+                    excerpt = excerpt[: webhooks.EXCERPT]
                 except BadRequest as exc:
                     error = exc.detail
-                except requests.RequestException as exc:
-                    error = f"No answer: {type(exc).__name__}"
+                except webhook_sender.NoAnswer as exc:
+                    error = f"No answer: {exc}"
             now = fields.Datetime.now()
             deliveries.append((event_id, hook_id, hook.user_id.id, attempt, status,
                                round((time.monotonic() - started) * 1000, 2), excerpt, error or None,
