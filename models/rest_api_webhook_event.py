@@ -255,14 +255,14 @@ class RestApiWebhookEvent(models.Model):
         do not wake it again; it stops once it found nothing to do for LINGER seconds and
         nobody is in flight, or after RUN seconds (then it triggers itself: other jobs run)."""
         cr = self.env.cr
-        cr.commit()
+        self._commit()
         started = time.monotonic()
         sent = 0
         with webhook_sender.Sender() as sender:
             while True:
                 if not self._wake(cr):  # another sender runs, or writers keep waking us
                     sent += self._batch(limit, sender)[0]
-                    cr.commit()
+                    self._commit()
                     break
                 try:
                     count, current = self._awake(limit, sender, started)
@@ -276,18 +276,25 @@ class RestApiWebhookEvent(models.Model):
                     break
                 if locks.try_lock(cr, locks.IN_FLIGHT):  # every writer that found us awake committed
                     locks.unlock(cr, locks.IN_FLIGHT)
-                    cr.commit()  # a new snapshot: their notes are in it
+                    self._commit()  # a new snapshot: their notes are in it
                     if not self._waiting():
                         break
         self._schedule_next()
         return sent
 
     @api.model
+    def _commit(self):
+        """Commit a batch of the cron job (``_run`` only, never in a request or a test): its
+        events are sent and logged for good, the notes it claimed are free again, and its next
+        look at the change log sees what committed meanwhile (as Odoo's mail queue does)."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
     def _wake(self, cr):
         """Take AWAKE: writers holding it shared (they woke us) commit within moments."""
         deadline = time.monotonic() + 1
         while not locks.try_lock(cr, locks.AWAKE):
-            cr.commit()
+            self._commit()
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -300,9 +307,9 @@ class RestApiWebhookEvent(models.Model):
             if failed:
                 cr.rollback()
             else:
-                cr.commit()
+                self._commit()
             locks.unlock(cr, key)
-            cr.commit()
+            self._commit()
         except psycopg2.Error as exc:
             _logger.info("webhook sender: its lock went with its connection (%s)", exc)
 
@@ -316,7 +323,7 @@ class RestApiWebhookEvent(models.Model):
             if registry.check_signaling(self.env.cr) is not registry:
                 return sent, False  # the modules changed: the next run works in the new registry
             count, worked, more = self._batch(limit, sender)
-            self.env.cr.commit()
+            self._commit()
             sent += count
             if more:
                 continue
