@@ -159,7 +159,7 @@ class RestApiChange(models.Model):
         notes = cr.precommit.data.get(PENDING)
         if notes is None:
             notes = cr.precommit.data[PENDING] = {}
-            cr.precommit.add(self._flush)
+            cr.precommit.add(self._write_notes)
         found = notes.get(model)
         if found is None:
             found = notes[model] = Pending()
@@ -189,7 +189,7 @@ class RestApiChange(models.Model):
                 pending.hook_ids.add(sub.id)
 
     @api.model
-    def _flush(self):
+    def _write_notes(self):
         """Write this transaction's notes: one INSERT, one row per model (pre-commit)."""
         notes = self.env.cr.precommit.data.pop(PENDING, None)
         if not notes:
