@@ -4,7 +4,7 @@ change feed and webhooks (API.md sections 12 and 13): ``rest.api.change``.
 A model nobody tracks or subscribes to pays one dictionary look-up per call:
 what is watched is read once per worker (``rest.api.change._watched``). A
 watched one collects ids in memory; the transaction writes them in one
-``INSERT`` when it commits (``rest.api.change._flush``). Only a deletion
+``INSERT`` when it commits (``rest.api.change._write_notes``). Only a deletion
 reads anything more, while the records still exist: their company (a delete
 is listed only to callers allowed in it) and, for webhook subscriptions,
 which of them each subscription could see, with their last state (the

@@ -36,6 +36,7 @@ from psycopg2.extras import execute_values
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..infra import webhook_locks as locks
 from ..infra import worker_cache
 from ..lib import changes, serialize, settings
 
@@ -49,11 +50,24 @@ INSERT INTO rest_api_change
     (xid, noted_at, model, ids, created, written, unlinked, unlinked_company, hook_ids, hook_unlinks, hooked)
 VALUES %s
 """
-TRIGGER_SQL = """
-WITH wake AS (
-    INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
-    VALUES (%s, now() AT TIME ZONE 'UTC', %s, %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
-)"""
+# The sender's wake-up, decided in the note's own statement. A running sender holds the
+# advisory lock AWAKE (models/rest_api_webhook_event.py, _run); a writer holds IN_FLIGHT shared
+# until it commits, then tries AWAKE shared. Granted: no sender runs, so it adds a trigger row
+# for the sender's scheduled action and has the cron workers notified once it commits (a sender
+# starting meanwhile waits for its commit on AWAKE). Refused: the running sender sees its note,
+# as it waits for IN_FLIGHT (every writer that found it awake) before it last looks for notes.
+# So a burst of writes wakes the sender once, not once per transaction.
+WAKE_SQL = """
+WITH flight AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(%(space)s, %(flight)s)),
+     asleep AS MATERIALIZED (SELECT pg_try_advisory_xact_lock_shared(%(space)s, %(awake)s) AS yes FROM flight),
+     wake AS (
+        INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+        SELECT %(cron)s, now() AT TIME ZONE 'UTC', %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC',
+               now() AT TIME ZONE 'UTC'
+          FROM asleep WHERE yes
+        RETURNING 1
+     )"""
+WOKEN = " RETURNING (SELECT count(*) FROM wake)"
 INSERT_TEMPLATE = (
     "(pg_current_xact_id(), (clock_timestamp() AT TIME ZONE 'UTC'), %s, %s::int4[], %s::int4[], %s::jsonb,"
     " %s::int4[], %s::int4[], %s::int4[], %s::jsonb, %s)"
@@ -89,7 +103,7 @@ class RestApiChange(models.Model):
     _log_access = False
     _allow_sudo_commands = False
 
-    model = fields.Char(required=True, readonly=True, index=True)
+    model = fields.Char(required=True, readonly=True)  # indexed with xid (init): one index less to write
     noted_at = fields.Datetime(readonly=True, index=True, help="When the transaction wrote it (UTC).")
     record_count = fields.Integer("Records", compute="_compute_record_count")
     hooked = fields.Boolean(
@@ -109,6 +123,7 @@ class RestApiChange(models.Model):
                 ADD COLUMN IF NOT EXISTS hook_ids int4[],
                 ADD COLUMN IF NOT EXISTS hook_unlinks jsonb;
             CREATE INDEX IF NOT EXISTS rest_api_change_model_xid ON rest_api_change (model, xid);
+            DROP INDEX IF EXISTS rest_api_change__model_index;
             CREATE INDEX IF NOT EXISTS rest_api_change_hooked ON rest_api_change (id) WHERE hooked;
         """)  # fmt: skip
 
@@ -174,7 +189,7 @@ class RestApiChange(models.Model):
         notes = cr.precommit.data.get(PENDING)
         if notes is None:
             notes = cr.precommit.data[PENDING] = {}
-            cr.precommit.add(self._flush)
+            cr.precommit.add(self._write_notes)
         found = notes.get(model)
         if found is None:
             found = notes[model] = Pending()
@@ -211,7 +226,7 @@ class RestApiChange(models.Model):
                 pending.hook_ids.add(sub.id)
 
     @api.model
-    def _flush(self):
+    def _write_notes(self):
         """Write this transaction's notes: one INSERT, one row per model (pre-commit)."""
         notes = self.env.cr.precommit.data.pop(PENDING, None)
         if not notes:
@@ -234,17 +249,16 @@ class RestApiChange(models.Model):
                 bool(pending.hook_ids),
             ))  # fmt: skip
             hooked = hooked or bool(pending.hook_ids)
-        statement = INSERT_SQL
         cr = self.env.cr
-        if hooked:
-            # the sender's wake-up in the same statement: a trigger row for its scheduled
-            # action, and Odoo's NOTIFY to the cron workers once committed (ir.cron._trigger)
-            cron = self.env.ref(HOOK_CRON).sudo()
-            statement = (
-                cr._obj.mogrify(TRIGGER_SQL, [cron.id, self.env.uid, self.env.uid]).decode() + statement
-            )
-            cr.postcommit.add(cron._notifydb)
-        execute_values(cr._obj, statement, rows, template=INSERT_TEMPLATE)
+        if not hooked:
+            execute_values(cr._obj, INSERT_SQL, rows, template=INSERT_TEMPLATE)
+            return
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(HOOK_CRON)
+        wake = cr._obj.mogrify(WAKE_SQL, dict(locks.SENDER, cron=cron_id, uid=self.env.uid)).decode()
+        woken = execute_values(cr._obj, wake + INSERT_SQL + WOKEN, rows, template=INSERT_TEMPLATE, fetch=True)
+        if any(count for (count,) in woken):
+            # Odoo's NOTIFY to the cron workers, once committed (ir.cron._trigger)
+            cr.postcommit.add(self.env["ir.cron"].sudo().browse(cron_id)._notifydb)
 
     # ------------------------------------------------------------ keeping
     @api.model

@@ -4,42 +4,65 @@ A change is noted in the transaction that made it, in the change log that
 the change feed reads too (``rest.api.change``: one row per transaction and
 model, whatever its records and subscriptions), so a change that rolls back
 sends nothing. After commit, the scheduled action ``_deliver`` (triggered at
-once, on any server with a cron worker) first turns new notes into events
+once, on any server with a cron worker) works in batches, each its own
+transaction, and stays awake while notes keep coming (``_run``: writers wake it
+only when it sleeps, ``infra/webhook_locks.py``). A batch first turns new notes into events
 (``_expand``): one per subscription and record, its payload the record as the
 key's user reads it then (fields and records that user may not read, or the
 key's scopes do not cover, are not sent; a record gone by then sends only its
 ``unlink``, to the subscriptions that could see it before it went). Then it
 claims due events with ``FOR UPDATE SKIP LOCKED``, so that several senders
-never send one event twice, signs and sends each, logs the attempt
-(``rest.api.webhook.delivery``) and schedules a retry on failure. An event's
+never send one event twice, signs and sends each (a connection kept per
+destination), logs the attempts (``rest.api.webhook.delivery``, one statement)
+and schedules a retry on failure. An event's
 ``webhook-id`` is derived from its note, subscription and record: were its
 events made twice (a sender dying before its commit), they keep their ids.
 """
 
 import logging
+import threading
 import time
 
-import requests
+import psycopg2
 from psycopg2.extras import execute_values
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from ..infra import field_meta, webhook_sender
+from ..infra import webhook_locks as locks
 from ..lib import serialize, webhooks
 from ..lib.errors import BadRequest
 
 _logger = logging.getLogger(__name__)
 
 CRON = "rest_api.ir_cron_rest_api_webhook_deliver"
-CLAIM = 25  # events one sender claims and sends per transaction
+CLAIM = 100  # events one sender claims and sends per transaction
 EXPAND = 500  # change notes one sender turns into events per transaction
+RUN = 20  # seconds one run of the scheduled action sends at most (then it triggers itself)
+LINGER = 2.0  # seconds it stays awake with nothing to do, for the next notes
+PAUSE = 0.2  # seconds between two batches: a burst of single writes makes fewer, larger batches
+BATCH_SECONDS = 10  # a batch starts no send after this long (a receiver may take 10 s to answer)
 INSERT_SQL = """
 INSERT INTO rest_api_webhook_event
     (webhook_id, event, model, res_id, message_id, payload, state, attempts, next_attempt,
      create_date, write_date, create_uid, write_uid)
 VALUES %s
 """
+DELIVERY_SQL = """
+INSERT INTO rest_api_webhook_delivery
+    (event_id, webhook_id, user_id, attempt, status, duration, response, error,
+     create_uid, write_uid, create_date, write_date)
+VALUES %s
+"""
+OUTCOME_SQL = """
+UPDATE rest_api_webhook_event AS e
+   SET state = o.state, attempts = o.attempts, next_attempt = COALESCE(o.next_attempt, e.next_attempt),
+       sent_at = COALESCE(o.sent_at, e.sent_at), write_uid = o.uid, write_date = now() AT TIME ZONE 'UTC'
+  FROM (VALUES %s) AS o (id, state, attempts, next_attempt, sent_at, uid)
+ WHERE e.id = o.id
+"""
+OUTCOME_TEMPLATE = "(%s, %s, %s, %s::timestamp, %s::timestamp, %s)"
 
 
 class RestApiWebhookEvent(models.Model):
@@ -197,19 +220,14 @@ class RestApiWebhookEvent(models.Model):
     # ------------------------------------------------------------ delivery
     @api.model
     def _deliver(self, limit=CLAIM):
-        """Make the events of new change notes, then send one claim of due events: the
-        scheduled action. It tells Odoo how many remain (``ir.cron._notify_progress``):
-        Odoo commits, and runs it again at once while some do."""
-        self._expand()
-        self.env.cr.execute(
-            """SELECT id FROM rest_api_webhook_event
-                WHERE state = 'pending' AND next_attempt <= %s
-                ORDER BY next_attempt, id LIMIT %s FOR UPDATE SKIP LOCKED""",
-            [fields.Datetime.now(), limit],
-        )
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        for event in self.browse(ids):
-            event._send()
+        """The scheduled action: make the events of new change notes, send the events due.
+
+        Run as the cron job (``_run``), it stays awake while notes keep coming, in batches,
+        each committed; otherwise (a test, a script) it does one batch, tells Odoo how many
+        remain (``ir.cron._notify_progress``) and triggers itself while some do."""
+        if self._may_run_on():
+            return self._run(limit)
+        sent = self._batch(limit)[0]
         self.env.cr.execute(
             "SELECT count(*) FROM rest_api_webhook_event WHERE state = 'pending' AND next_attempt <= %s",
             [fields.Datetime.now()],
@@ -217,7 +235,7 @@ class RestApiWebhookEvent(models.Model):
         remaining = self.env.cr.fetchone()[0]
         self.env.cr.execute("SELECT count(*) FROM rest_api_change WHERE hooked")
         remaining += self.env.cr.fetchone()[0]
-        self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
+        self.env["ir.cron"]._notify_progress(done=sent, remaining=remaining)
         if remaining:
             # Odoo runs the action again at once, but only 10 times; then it only marks
             # the job due, and the cron worker would sleep its minute first: a trigger
@@ -225,7 +243,130 @@ class RestApiWebhookEvent(models.Model):
             self.env.ref(CRON).sudo()._trigger()
         else:
             self._schedule_next()
-        return len(ids)
+        return sent
+
+    def _may_run_on(self):
+        """Whether this is the cron job itself, which may commit and keep running."""
+        if self.env.registry.in_test_mode() or getattr(threading.current_thread(), "testing", False):
+            return False
+        return self.env.context.get("cron_id") == self.env["ir.model.data"]._xmlid_to_res_id(CRON)
+
+    @api.model
+    def _run(self, limit):
+        """Send in batches while notes keep coming: awake (``infra.webhook_locks``), writers
+        do not wake it again; it stops once it found nothing to do for LINGER seconds and
+        nobody is in flight, or after RUN seconds (then it triggers itself: other jobs run)."""
+        cr = self.env.cr
+        self._commit()
+        started = time.monotonic()
+        sent = 0
+        with webhook_sender.Sender() as sender:
+            while True:
+                if not self._wake(cr):  # another sender runs, or writers keep waking us
+                    sent += self._batch(limit, sender)[0]
+                    self._commit()
+                    break
+                try:
+                    count, current = self._awake(limit, sender, started)
+                except Exception:
+                    self._release(cr, locks.AWAKE, failed=True)
+                    raise
+                self._release(cr, locks.AWAKE)
+                sent += count
+                if not current or time.monotonic() - started >= RUN:
+                    self.env.ref(CRON).sudo()._trigger()  # the next run (in the new registry)
+                    break
+                if locks.try_lock(cr, locks.IN_FLIGHT):  # every writer that found us awake committed
+                    locks.unlock(cr, locks.IN_FLIGHT)
+                    self._commit()  # a new snapshot: their notes are in it
+                    if not self._waiting():
+                        break
+        self._schedule_next()
+        return sent
+
+    @api.model
+    def _commit(self):
+        """Commit a batch of the cron job (``_run`` only, never in a request or a test): its
+        events are sent and logged for good, the notes it claimed are free again, and its next
+        look at the change log sees what committed meanwhile (as Odoo's mail queue does)."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _wake(self, cr):
+        """Take AWAKE: writers holding it shared (they woke us) commit within moments."""
+        deadline = time.monotonic() + 1
+        while not locks.try_lock(cr, locks.AWAKE):
+            self._commit()
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    @api.model
+    def _release(self, cr, key, failed=False):
+        """Commit (roll back after an error), then unlock ``key``; a broken connection took it already."""
+        try:
+            if failed:
+                cr.rollback()
+            else:
+                self._commit()
+            locks.unlock(cr, key)
+            self._commit()
+        except psycopg2.Error as exc:
+            _logger.info("webhook sender: its lock went with its connection (%s)", exc)
+
+    @api.model
+    def _awake(self, limit, sender, started):
+        """Batches until nothing came for LINGER seconds, or RUN seconds passed: (events sent,
+        whether the registry is still current). Each batch first takes the changes other
+        workers signalled (a subscription deactivated, a key revoked: Odoo's caches cleared)."""
+        sent, idle, registry = 0, None, self.env.registry
+        while time.monotonic() - started < RUN:
+            if registry.check_signaling(self.env.cr) is not registry:
+                return sent, False  # the modules changed: the next run works in the new registry
+            count, worked, more = self._batch(limit, sender)
+            self._commit()
+            sent += count
+            if more:
+                continue
+            if worked:
+                idle = None
+            elif idle is None:
+                idle = time.monotonic()
+            elif time.monotonic() - idle >= LINGER:
+                break
+            time.sleep(PAUSE)  # the notes of a burst of writes come in batches
+        return sent, True
+
+    @api.model
+    def _waiting(self):
+        """Whether notes or due events wait."""
+        self.env.cr.execute(
+            """SELECT EXISTS(SELECT 1 FROM rest_api_change WHERE hooked)
+                   OR EXISTS(SELECT 1 FROM rest_api_webhook_event WHERE state = 'pending' AND next_attempt <= %s)""",
+            [fields.Datetime.now()],
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _batch(self, limit, sender=None):
+        """Make the events of new notes, then send one claim of due events, claimed ``FOR
+        UPDATE SKIP LOCKED``: (events sent, whether there was anything to do, whether more
+        is due at once)."""
+        notes = self._expand()
+        self.env.cr.execute(
+            """SELECT id FROM rest_api_webhook_event
+                WHERE state = 'pending' AND next_attempt <= %s
+                ORDER BY next_attempt, id LIMIT %s FOR UPDATE SKIP LOCKED""",
+            [fields.Datetime.now(), limit],
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        if sender is None:
+            with webhook_sender.Sender() as sender:
+                sent = self._send_all(ids, sender)
+        else:
+            sent = self._send_all(ids, sender)
+        return sent, bool(notes or ids), notes >= EXPAND or len(ids) >= limit
 
     @api.model
     def _schedule_next(self):
@@ -234,45 +375,83 @@ class RestApiWebhookEvent(models.Model):
         if due:
             self.env.ref(CRON).sudo()._trigger(at=max(due, fields.Datetime.now()))
 
-    def _send(self):
-        """One attempt at this event: send, log, then sent, retried later or failed."""
-        self.ensure_one()
-        hook = self.webhook_id.sudo()
-        attempt = self.attempts + 1
-        status, excerpt, error = 0, "", ""
-        started = time.monotonic()
-        if not hook.active:
-            error = "The subscription is inactive."
-        elif not hook._pair_active():
-            error = "The subscription's API key is revoked or expired, or its user is archived."
-        else:
-            when = fields.Datetime.now()
-            headers = webhooks.headers(hook._signing_secrets(), self.message_id, when, self.payload)
-            try:
-                answer = webhook_sender.post(hook.url, self.payload.encode(), headers, hook._allow_private())
-                status, excerpt = answer.status_code, answer.text[: webhooks.EXCERPT]
-            except BadRequest as exc:
-                error = exc.detail
-            except requests.RequestException as exc:
-                error = f"No answer: {type(exc).__name__}"
-        duration = round((time.monotonic() - started) * 1000, 2)
-        ok = 200 <= status < 300
-        self.env["rest.api.webhook.delivery"].sudo().create({
-            "event_id": self.id, "webhook_id": hook.id, "attempt": attempt, "status": status,
-            "duration": duration, "response": excerpt, "error": error or False,
-        })  # fmt: skip
-        values = {"attempts": attempt}
-        if ok:
-            values.update(state="sent", sent_at=fields.Datetime.now())
-            hook._delivered()
-        else:
+    @api.model
+    def _send_all(self, ids, sender):
+        """One attempt at each of these events (claimed), in order: send, then log every
+        attempt in one statement, and mark them sent, retried later or failed in one more."""
+        if not ids:
+            return 0
+        cr = self.env.cr
+        cr.execute(
+            """SELECT id, webhook_id, message_id, payload, attempts FROM rest_api_webhook_event
+                WHERE id = ANY(%s) ORDER BY next_attempt, id""",
+            [ids],
+        )
+        rows = cr.fetchall()
+        sender.new_batch()
+        Hook = self.env["rest.api.webhook"].sudo()
+        allow_private = Hook._allow_private()
+        hooks, delivered, deliveries, outcomes = {}, set(), [], []
+        budget = time.monotonic() + BATCH_SECONDS
+        for event_id, hook_id, message_id, payload, attempts in rows:
+            if time.monotonic() > budget:
+                break  # slow receivers: the others stay due, for the next batch
+            if hook_id not in hooks:
+                hooks[hook_id] = self._hook_state(Hook.browse(hook_id))
+            hook, error, secrets = hooks[hook_id]
+            attempt, status, excerpt = attempts + 1, 0, ""
+            started = time.monotonic()
+            if not error:
+                headers = webhooks.headers(secrets, message_id, fields.Datetime.now(), payload)
+                try:
+                    status, excerpt = sender.post(hook.url, payload.encode(), headers, allow_private)
+                    excerpt = excerpt[: webhooks.EXCERPT]
+                except BadRequest as exc:
+                    error = exc.detail
+                except webhook_sender.NoAnswer as exc:
+                    error = f"No answer: {exc}"
+            now = fields.Datetime.now()
+            deliveries.append((event_id, hook_id, hook.user_id.id, attempt, status,
+                               round((time.monotonic() - started) * 1000, 2), excerpt, error or None,
+                               self.env.uid, self.env.uid, now, now))  # fmt: skip
+            if 200 <= status < 300:
+                outcomes.append((event_id, "sent", attempt, None, now, self.env.uid))
+                delivered.add(hook_id)
+                continue
             delay = webhooks.retry_delay(attempt)
-            if delay is None or not hook.active or not hook._pair_active():
-                values["state"] = "failed"
+            if delay is None or hooks[hook_id][1]:  # out of retries, or the subscription cannot send
+                outcomes.append((event_id, "failed", attempt, None, None, self.env.uid))
+                if hook_id in delivered:  # its successes of this batch came first
+                    delivered.discard(hook_id)
+                    hook._delivered()
                 hook._failed_for_good(error or f"HTTP {status}")
+                hooks[hook_id] = self._hook_state(hook)  # it may be deactivated now
             else:
-                values["next_attempt"] = fields.Datetime.add(fields.Datetime.now(), seconds=delay)
-        self.sudo().write(values)
+                outcomes.append(
+                    (
+                        event_id,
+                        "pending",
+                        attempt,
+                        fields.Datetime.add(now, seconds=delay),
+                        None,
+                        self.env.uid,
+                    )
+                )
+        execute_values(cr._obj, DELIVERY_SQL, deliveries)
+        execute_values(cr._obj, OUTCOME_SQL, outcomes, template=OUTCOME_TEMPLATE)
+        if delivered:
+            Hook.browse(sorted(delivered))._delivered()
+        self.invalidate_model(["state", "attempts", "next_attempt", "sent_at", "delivery_ids"])
+        return len(outcomes)
+
+    @api.model
+    def _hook_state(self, hook):
+        """(subscription, why it cannot send or "", its signing secrets), read once a batch."""
+        if not hook.active:
+            return hook, "The subscription is inactive.", []
+        if not hook._pair_active():
+            return hook, "The subscription's API key is revoked or expired, or its user is archived.", []
+        return hook, "", hook._signing_secrets()
 
     def action_resend(self):
         """Send these events again (from the screens), at once: only events the

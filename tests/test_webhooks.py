@@ -4,13 +4,16 @@ scheduled action of a live server)."""
 
 import json
 import threading
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook
 
+from odoo import sql_db
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..infra import webhook_locks as locks
 from .common import RestApiCase
 
 
@@ -118,6 +121,33 @@ class TestWebhooks(RestApiCase):
         self.assertEqual(len(self.events(hook)), 3, "events are made once")
         ids = {e.message_id for e in events}
         self.assertEqual(len(ids), 3)
+
+    def test_a_running_sender_is_not_woken_again(self):
+        """Writers wake the sender (a trigger row for its scheduled action, a NOTIFY once
+        committed) only while it sleeps: a running sender holds the advisory lock AWAKE, and
+        sees their notes itself (infra/webhook_locks.py)."""
+        hook = self.subscribe(events=["create"])
+        cron = self.env.ref("rest_api.ir_cron_rest_api_webhook_deliver")
+        Trigger, Change = self.env["ir.cron.trigger"].sudo(), self.env["rest.api.change"].sudo()
+
+        def triggers():
+            return Trigger.search_count([("cron_id", "=", cron.id)])
+
+        before, notes = triggers(), Change.search_count([("hooked", "=", True)])
+        with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as sender:
+            sender.execute("SELECT pg_advisory_lock(%s, %s)", [locks.SPACE, locks.AWAKE])
+            try:
+                self.env["res.partner"].create({"name": "Seen by the running sender", "ref": "WH"})
+                self.env.cr.flush()
+            finally:
+                sender.execute("SELECT pg_advisory_unlock(%s, %s)", [locks.SPACE, locks.AWAKE])
+        self.assertEqual(triggers(), before, "a running sender is not woken again")
+        self.assertEqual(Change.search_count([("hooked", "=", True)]), notes + 1, "the note is written")
+        # (a search by a field flushes the model: its pre-commit writer must not be BaseModel._flush)
+        self.env["res.partner"].create({"name": "Wakes the sender", "ref": "WH"})
+        self.env.cr.flush()
+        self.assertEqual(triggers(), before + 1, "a sleeping sender is woken")
+        self.assertEqual(len(self.events(hook)), 2)
 
     def test_a_failed_attempt_is_logged_and_retried_with_the_same_id(self):
         hook = self.subscribe(events=["create"])

@@ -25,13 +25,17 @@ and are reused by the next run). Environment: ACC_URL, ACC_DB, ACC_ADMIN_PASSWOR
 import http.client
 import json
 import os
+import signal
 import statistics
+import sys
 import threading
 import time
 import uuid
 import xmlrpc.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode, urlsplit
+
+from server_stats import Server
 
 URL, DB = os.environ["ACC_URL"], os.environ["ACC_DB"]
 PASSWORD = os.environ.get("ACC_ADMIN_PASSWORD", "admin")
@@ -43,6 +47,8 @@ CHANGES = int(os.environ.get("BENCH_CHANGES", "100"))
 CALLS = int(os.environ.get("BENCH_CALLS", "50"))
 OLD = int(os.environ.get("BENCH_OLD", "20000"))
 KEEP = os.environ.get("BENCH_KEEP") == "1"
+FEED = os.environ.get("BENCH_FEED", "1") != "0"
+WARM = 10  # creates before each measured round: every worker sees the switch
 RUN = uuid.uuid4().hex[:8]
 PRIVATE = "rest_api.webhook_allow_private"
 
@@ -78,14 +84,19 @@ def rpc():
 
 
 class Receiver:
+    """Answers 200 to every POST, on keep-alive connections (HTTP/1.1) as most servers do."""
+
     def __init__(self):
-        self.count = 0
+        self.count, self.expected, self.lock = 0, 0, threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.count += 1
+                with receiver.lock:
+                    receiver.count += 1
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -98,6 +109,15 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def settle(self, timeout=600):
+        """Wait until every event expected so far came (a second more for any extra)."""
+        deadline = time.time() + timeout
+        while self.count < self.expected and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)
+        if self.count != self.expected:
+            print(f"  !! {self.count} events received, {self.expected} expected", flush=True)
+
 
 def create_singles(client, tag, count):
     started = time.perf_counter()
@@ -107,22 +127,74 @@ def create_singles(client, tag, count):
     return time.perf_counter() - started
 
 
-def compare(client, label, switch):
-    """Median seconds to create RECORDS partners with ``switch(False)`` and ``switch(True)``."""
-    times = {False: [], True: []}
+def fmt(value, unit=""):
+    return "-" if value is None or value != value else f"{value:.2f}{unit}"
+
+
+def compare(client, label, switch, receiver=None):
+    """Median figures of RECORDS single creates with ``switch(False)`` and ``switch(True)``,
+    the states alternating round by round (off on, on off, ...): wall seconds, and when the
+    server runs here (tools/server_stats.py) its statements, HTTP workers' CPU and their
+    PostgreSQL backends' CPU per request; with a ``receiver`` (an event per create while on), the
+    cron workers' CPU per event, all events received before the next round starts. "Server CPU in
+    all": per create, its worker's and backend's CPU and, subscribed, the sender's for its event,
+    the figure a wall clock shows on a machine whose CPUs are all busy."""
+    server = Server.from_env()
+    runs = {False: [], True: []}
     for round_ in range(ROUNDS):
         for state in (False, True) if round_ % 2 == 0 else (True, False):
             switch(state)
             time.sleep(0.5)
-            create_singles(client, f"w{round_}{state}", 10)  # both workers see the switch
-            times[state].append(create_singles(client, f"{label}{round_}{state}", RECORDS))
-            print(
-                f"  {label} round {round_ + 1} {'on ' if state else 'off'} {times[state][-1]:.3f} s",
-                flush=True,
-            )
-    off, on = statistics.median(times[False]), statistics.median(times[True])
-    print(f"{label}: {RECORDS} single creates: off {off:.3f} s, on {on:.3f} s, ratio {on / off:.3f}")
-    return on / off
+            create_singles(client, f"w{round_}{state}", WARM)  # both workers see the switch
+            if receiver is not None:
+                receiver.expected += WARM if state else 0
+                receiver.settle()
+            before = server.snapshot() if server else None
+            received = receiver.count if receiver is not None else 0
+            run = {"wall": create_singles(client, f"{label}{round_}{state}", RECORDS)}
+            if server:
+                middle = server.snapshot()
+                run.update(server.figures(before, middle, "/api/res.partner/create", RECORDS))
+            if receiver is not None:
+                receiver.expected += RECORDS if state else 0
+                receiver.settle()
+                run["events"] = receiver.count - received
+                if server and run["events"]:
+                    after = server.snapshot()
+                    run["sender_ms"] = 1000 * server.cpu(before, after, "cron") / run["events"]
+                    run["sender_db_ms"] = 1000 * server.cpu(before, after, "cron-db") / run["events"]
+            if server:  # everything the server spent per create: its request, and the events it sent
+                run["total_ms"] = (
+                    run["cpu_ms"] + run["db_ms"] + run.get("sender_ms", 0) + run.get("sender_db_ms", 0)
+                )
+            runs[state].append(run)
+            line = f"  {label} round {round_ + 1} {'on ' if state else 'off'} {run['wall']:.3f} s"
+            if server:
+                line += (f", per create: {fmt(run['statements'])} statements, SQL {fmt(run['sql_ms'], ' ms')},"
+                         f" worker CPU {fmt(run['cpu_ms'], ' ms')}, its PostgreSQL CPU {fmt(run['db_ms'], ' ms')}")  # fmt: skip
+            if run.get("events"):
+                line += f"; {run['events']} events sent"
+                if "sender_ms" in run:
+                    line += (f", sender CPU {fmt(run['sender_ms'], ' ms')} per event"
+                             f" (+ PostgreSQL {fmt(run['sender_db_ms'], ' ms')})")  # fmt: skip
+            print(line, flush=True)
+
+    def median(state, name):
+        values = [run[name] for run in runs[state] if name in run]
+        return statistics.median(values) if values else float("nan")
+
+    ratios = {}
+    for name, what in (("wall", "wall"), ("statements", "statements"), ("cpu_ms", "worker CPU"),
+                       ("db_ms", "PostgreSQL CPU"), ("total_ms", "server CPU in all")):  # fmt: skip
+        off, on = median(False, name), median(True, name)
+        if off == off and on == on and off:
+            ratios[name] = on / off
+            print(f"{label}: {RECORDS} single creates, median {what} off {fmt(off)}, on {fmt(on)},"
+                  f" ratio {on / off:.3f}")  # fmt: skip
+    if server and receiver is not None and any("sender_ms" in run for run in runs[True]):
+        print(f"{label}: the sender's CPU per event, median {fmt(median(True, 'sender_ms'), ' ms')}"
+              f" (+ PostgreSQL {fmt(median(True, 'sender_db_ms'), ' ms')})")  # fmt: skip
+    return ratios
 
 
 def set_tracking(call, model_id, on):
@@ -208,6 +280,7 @@ def feed_part(client, call):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))  # clean up (finally) when stopped
     uid, call = rpc()
     made = call("rest.api.key", "generate", {"name": f"bench sync {RUN}", "user_id": uid, "all_models": True,
                                               "rate_limit": 0, "log_requests": False})  # fmt: skip
@@ -236,12 +309,28 @@ def main():
             status, answer = client.send("PATCH", f"/api/webhooks/{hook}", {"active": on})
             assert status == 200, answer
 
-        hooked = compare(client, "webhook", subscribe)
-        feed = feed_part(client, call)
+        hooked = compare(client, "webhook", subscribe, receiver)
+        feed = feed_part(client, call) if FEED else None
         print()
-        print(f"summary: tracked/untracked {tracked:.3f} (at most 1.15), subscribed/not {hooked:.3f} (at most 1.3),"
-              f" changes/search {feed[0]:.2f} young cursor, {feed[1]:.2f} old cursor (at most 1.5);"
-              f" events received {receiver.count:,}")  # fmt: skip
+
+        def ratios(found):
+            return ", ".join(
+                f"{what} {found[name]:.3f}"
+                for name, what in (
+                    ("wall", "wall"),
+                    ("cpu_ms", "worker CPU"),
+                    ("total_ms", "server CPU in all"),
+                    ("statements", "statements"),
+                )  # fmt: skip
+                if name in found
+            )
+
+        print(f"summary: tracked/untracked {ratios(tracked)} (at most 1.15); subscribed/not {ratios(hooked)}"
+              f" (at most 1.3); events received {receiver.count:,} ({receiver.expected:,} expected)")  # fmt: skip
+        if feed:
+            print(
+                f"summary: changes/search {feed[0]:.2f} young cursor, {feed[1]:.2f} old cursor (at most 1.5)"
+            )
     finally:
         track(False)
         if hook:

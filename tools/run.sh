@@ -5,6 +5,7 @@
 # cluster, Odoo data dir, addons link) lives in temp dirs deleted on exit.
 #
 #   PORT=8069         HTTP port
+#   CRON=0            cron workers (CRON=1: scheduled jobs run, webhooks are sent)
 #   REST_API_PG_FAST  0 by default here (durable PostgreSQL settings)
 #   ODOO_BIN          see tools/check_odoo.sh
 
@@ -12,6 +13,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PORT=${PORT:-8069}
+CRON=${CRON:-0}
 DB=rest_api_demo
 export REST_API_PG_FAST=${REST_API_PG_FAST:-0}
 
@@ -125,6 +127,8 @@ cat <<EOF
  $DATA
  try:
    curl -s -H "api-key: $KEY" "http://127.0.0.1:$PORT/api/res.partner/search?fields=name,email&limit=5"
+ PostgreSQL: PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER REST_API_PGDATA=$REST_API_PGDATA REST_API_PGLOG=$REST_API_PGLOG
+ cron workers: $CRON (CRON=1 make run: webhooks are sent)
  Ctrl-C stops Odoo and PostgreSQL and deletes everything.
 ==============================================================================
 
@@ -133,7 +137,7 @@ EOF
 GEVENT_PORT=$(free_port)
 (cd / && exec setsid "${ODOO[@]}" -d "$DB" "${COMMON[@]}" --db-filter="^$DB\$" \
     --http-port "$PORT" --gevent-port "$GEVENT_PORT" --http-interface 127.0.0.1 \
-    --workers=2 --max-cron-threads=0) </dev/null &
+    --workers=2 --max-cron-threads="$CRON") </dev/null &
 ODOO_PID=$!
 wait "$ODOO_PID"
 rc=$?

@@ -125,7 +125,9 @@ def test_concurrent_writers_on_two_servers_while_a_client_pages(admin, make_key,
         body = feed(key, {"domain": domain, "fields": "name,ref", "limit": 7})
         holder.apply(body)
         pages = 1
-        while body["more"] or pages < 25:  # the full sync, then changes while the writers write
+        # the full sync, then changes while the writers write: 25 pages at least, then until the
+        # client caught up, or 200 pages (three writers may write faster than pages of 7 are read)
+        while pages < 25 or (body["more"] and pages < 200):
             body = feed(key, {"cursor": body["cursor"]}, base=servers[pages % 2])
             holder.apply(body)
             pages += 1
