@@ -525,43 +525,30 @@ def _basic(call):
 
 def token(call):
     """``POST /api/oauth/token`` (RFC 6749 section 5)."""
-    parts, refusal = _form_request(call)
-    if refusal is not None:
-        return refusal
-    uri, body, headers = parts
-    try:
-        answer = token_server(request.env, call).create_token_response(uri, "POST", body, headers)
-    except ValueError:  # oauthlib refuses a body it cannot decode as a form
-        return _error(oauth_errors.InvalidRequestError, "The body is not a valid form.")
-    return _answer(*answer, basic=_basic(call))
+    return _endpoint(call, lambda *form: token_server(request.env, call).create_token_response(*form))
 
 
 def revoke(call):
     """``POST /api/oauth/revoke`` (RFC 7009): 200 for any token, an unknown one included."""
-    parts, refusal = _form_request(call)
-    if refusal is not None:
-        return refusal
-    uri, body, headers = parts
-    try:
-        answer = RevocationEndpoint(OdooValidator(request.env)).create_revocation_response(
-            uri, "POST", body, headers
-        )
-    except ValueError:
-        return _error(oauth_errors.InvalidRequestError, "The body is not a valid form.")
-    return _answer(*answer, basic=_basic(call))
+    endpoint = RevocationEndpoint(OdooValidator(request.env))
+    return _endpoint(call, endpoint.create_revocation_response)
 
 
 def introspect(call):
     """``POST /api/oauth/introspect`` (RFC 7662): confidential clients only."""
+    endpoint = _Introspect(OdooValidator(request.env, introspecting=True))
+    return _endpoint(call, endpoint.create_introspect_response)
+
+
+def _endpoint(call, respond):
+    """The answer of an oauthlib endpoint's ``respond(uri, method, body, headers)`` to the call's form."""
     parts, refusal = _form_request(call)
     if refusal is not None:
         return refusal
     uri, body, headers = parts
     try:
-        answer = _Introspect(OdooValidator(request.env, introspecting=True)).create_introspect_response(
-            uri, "POST", body, headers
-        )
-    except ValueError:
+        answer = respond(uri, "POST", body, headers)
+    except ValueError:  # oauthlib refuses a body it cannot decode as a form
         return _error(oauth_errors.InvalidRequestError, "The body is not a valid form.")
     return _answer(*answer, basic=_basic(call))
 

@@ -412,9 +412,15 @@ class RestApiKey(models.Model):
         """
         if not keys.looks_like_key(secret):
             return None
-        key_hash = keys.hash_key(secret)
-        known = worker_cache.memo(self.env.registry, "rest.api.key")
-        info = known.get(key_hash)
+        return self._kept_key("rest.api.key", keys.hash_key(secret), "_key_info", primary)
+
+    def _kept_key(self, memo, found_by, loader, primary):
+        """The usable KeyInfo that ``self.sudo().<loader>(found_by)`` reads, kept per
+        worker in the memo ``memo`` (None: unknown, archived or expired). On a replica
+        (``primary``) the kept one is compared with the primary's state of the key
+        first, and read again from the primary when it differs."""
+        known = worker_cache.memo(self.env.registry, memo)
+        info = known.get(found_by)
         if info is not None and primary is not None:
             rows = side_store.execute(self.env, STATE_SQL, [info.id])
             if (tuple(rows[0]) if rows else None) != info.state:
@@ -422,9 +428,9 @@ class RestApiKey(models.Model):
         if info is None:
             source = self if primary is None else self.with_env(primary.env)
             try:
-                info = known[key_hash] = source.sudo()._key_info(key_hash)
+                info = known[found_by] = getattr(source.sudo(), loader)(found_by)
             except UnknownKey:
-                known.pop(key_hash, None)
+                known.pop(found_by, None)
                 return None
         return info if info.usable(fields.Datetime.now()) else None
 
@@ -484,20 +490,7 @@ class RestApiKey(models.Model):
         """The usable key of id ``key_id`` (KeyInfo), or None: the key an OAuth access token
         names (its ``azp``) when the token comes alone (API.md section 14). Kept per worker
         like ``_find_key``, and compared with the primary the same way."""
-        known = worker_cache.memo(self.env.registry, "rest.api.key.id")
-        info = known.get(key_id)
-        if info is not None and primary is not None:
-            rows = side_store.execute(self.env, STATE_SQL, [info.id])
-            if (tuple(rows[0]) if rows else None) != info.state:
-                info = None
-        if info is None:
-            source = self if primary is None else self.with_env(primary.env)
-            try:
-                info = known[key_id] = source.sudo()._key_info_of(key_id)
-            except UnknownKey:
-                known.pop(key_id, None)
-                return None
-        return info if info.usable(fields.Datetime.now()) else None
+        return self._kept_key("rest.api.key.id", key_id, "_key_info_of", primary)
 
     @api.model
     def _find_client(self, client_id):
