@@ -394,6 +394,7 @@ def _affordable(call, plan, group):
 def _create_list(pipeline, call, plan, group, answers, results):
     try:
         records = group[0].sub.model.create([vals for create in group for vals in create.vals_list])
+        handlers.check_stored_images(records)  # as the create route checks them, alone
     except psycopg2.OperationalError:
         raise  # a serialisation failure: Odoo rolls back and runs the whole batch again
     except Exception as exc:  # noqa: BLE001 -- undone and run again, one by one (batch())

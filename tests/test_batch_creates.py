@@ -6,6 +6,7 @@ existed). The answers must be the same, ids aside; what differs is how many
 ORM creates ran (``creates_of``).
 """
 
+import base64
 import contextlib
 import json
 import re
@@ -21,6 +22,7 @@ from ..controllers import handlers
 from ..infra import throttle
 from ..lib import values
 from .common import RestApiCase
+from .test_files import PNG
 
 CREATE = "/api/res.partner/create"
 
@@ -257,6 +259,22 @@ class TestBatchCreates(RestApiCase):
                 self.assertEqual(problem["operation"], failing, problem)
                 self.assertSameAnswers(grouped, alone)
                 self.assertEqual(self.names("G-bad") + self.names("A-bad"), [])
+
+    def test_a_grouped_attachment_of_an_image_field_holds_an_image(self):
+        """An attachment that keeps an image field's value is checked in a group as alone."""
+        png = base64.b64encode(PNG).decode()
+        text = base64.b64encode(b"not an image at all").decode()
+
+        def attachment(name, datas):
+            return create({"name": "{run}" + name, "res_model": "res.partner", "res_field": "image_1920",
+                           "datas": datas, "mimetype": "image/png"},
+                          path="/api/ir.attachment/create")  # fmt: skip
+
+        operations = [attachment("img 0", png), attachment("img 1", text), attachment("img 2", png)]
+        grouped, alone, _sizes, _alone_sizes = self.both(operations, model="ir.attachment")
+        problem = self.assertProblem(grouped, 400)
+        self.assertEqual(problem["operation"], 1, problem)
+        self.assertSameAnswers(grouped, alone)
 
     @mute_logger("odoo.http")
     def test_scopes_access_and_the_rate_limit_hold_per_operation_in_a_group(self):
