@@ -236,7 +236,7 @@ def _report(call):
         found = env["ir.model.data"].sudo()._xmlid_to_res_model_res_id(ref, raise_if_not_found=False)
         if found and found[0] == "ir.actions.report":
             report = reports.browse(found[1]).exists().filtered(lambda r: r.model == model)
-    if not report or report.report_type not in ("qweb-pdf", "qweb-html", "qweb-text"):
+    if not report or report.report_type not in files.REPORT_TYPES:
         raise errors.NotFound(f"No report {ref!r} of model {model!r}.")
     if report.groups_id and not report.groups_id & env.user.groups_id:
         raise errors.Forbidden("Odoo's report groups do not let this user print this report.")

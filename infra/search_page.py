@@ -132,7 +132,8 @@ def search_page(model, domain, field_names, offset, limit, order, specification=
     env = model.env
     terms = plan.terms if plan is not None else ()
     columns = _plain_columns(model, field_names) if specification is None else None
-    if columns and (compiled := _compiled(model, domain, order, field_names, terms)) is not None:
+    key = _memo_key(model, domain, order, field_names, terms) if columns else None
+    if columns and (compiled := worker_cache.memo(env.registry, COMPILED).get(key)) is not None:
         model.browse().check_access("read")  # as _search() does
         model._determine_fields_to_fetch(field_names)  # checks the fields' groups, as search_read()
         notices = _noting(env)
@@ -149,7 +150,7 @@ def search_page(model, domain, field_names, offset, limit, order, specification=
     fields = model._determine_fields_to_fetch(field_names)  # checks the fields' groups, as search_read()
     if columns:
         compiled = _compile(model, query, columns, terms)
-        _keep(model, domain, order, field_names, terms, compiled)
+        _keep(model, domain, key, compiled)
         return _plain_page(model, compiled, limit, offset, notices)
     records = model._fetch_query(query, fields)
     total = _total(env, query, len(records), limit, offset, notices)
@@ -375,19 +376,11 @@ def _memo_key(model, domain, order, field_names, terms):
     )  # fmt: skip
 
 
-def _compiled(model, domain, order, field_names, terms):
-    """The ``Compiled`` statements kept for this search, or None."""
-    found = worker_cache.memo(model.env.registry, COMPILED).get(
-        _memo_key(model, domain, order, field_names, terms)
-    )
-    return found or None
-
-
-def _keep(model, domain, order, field_names, terms, compiled):
-    """Keep ``compiled`` for this search when its statement depends on nothing else (see COMPILED)."""
+def _keep(model, domain, key, compiled):
+    """Keep ``compiled`` for this search (``key``: its ``_memo_key``) when its statement
+    depends on nothing else (see COMPILED)."""
     if _overrides(model, "_search", "_where_calc", "_apply_ir_rules", "_flush_search"):
         return
-    key = _memo_key(model, domain, order, field_names, terms)
     if len(key[1]) > MAX_KEPT_DOMAIN or not _stable(model, domain):
         return
     rules = model.env["ir.rule"]._compute_domain(model._name, "read")

@@ -37,13 +37,6 @@ def _pool(scheme, address, port, hostname, timeout):
     return urllib3.HTTPConnectionPool(address, port, maxsize=1, timeout=timeout, retries=False)
 
 
-def post(url, body, headers, allow_private, timeout=webhooks.TIMEOUT):
-    """POST ``body`` once: (status, body text) of the answer (raises ``BadRequest`` for a
-    destination refused now, ``NoAnswer`` when there is no answer)."""
-    with Sender() as sender:
-        return sender.post(url, body, headers, allow_private, timeout=timeout)
-
-
 class Sender:
     """Sends many events, reusing a connection per destination (a context manager: closes them)."""
 

@@ -30,7 +30,6 @@ under a key of its own, so neither kind passes for the other.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import re
@@ -130,11 +129,10 @@ class SyncCursor:
 
 def derive_key(secret: str) -> bytes:
     """The change cursors' signing key (not the search cursors' one)."""
-    return hmac.new(secret.encode(), KEY_LABEL, hashlib.sha256).digest()
+    return cursors.derive_key(secret, KEY_LABEL)
 
 
-def caller_mark(key: bytes, key_id: int, user_id: int, owner: str = "") -> bytes:
-    return cursors.caller_mark(key, key_id, user_id, owner)
+caller_mark = cursors.caller_mark  # who a change cursor was given to, as a search cursor's
 
 
 def encode(key: bytes, cursor: SyncCursor, caller: bytes) -> str:

@@ -174,9 +174,10 @@ class Cursor:
     backward: bool = False
 
 
-def derive_key(secret: str) -> bytes:
-    """The cursors' signing key: derived from the database's secret, never that secret itself."""
-    return hmac.new(secret.encode(), KEY_LABEL, hashlib.sha256).digest()
+def derive_key(secret: str, label: bytes = KEY_LABEL) -> bytes:
+    """A cursors' signing key (``label``: whose; the search cursors' by default): derived
+    from the database's secret, never that secret itself."""
+    return hmac.new(secret.encode(), label, hashlib.sha256).digest()
 
 
 def caller_mark(key: bytes, key_id: int, user_id: int, owner: str = "") -> bytes:

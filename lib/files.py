@@ -23,6 +23,7 @@ _ATTR_CHARS = "!#$&+-.^_`|~"
 _UNSAFE_FALLBACK_RE = re.compile(r'[^\x20-\x7e]|["\\]')
 MAX_NAME = 255
 REPORT_FORMATS = ("pdf", "html")
+REPORT_TYPES = ("qweb-pdf", "qweb-html", "qweb-text")  # the reports the report routes render
 # types that name the same content (a client's spelling against Odoo's sniffing)
 _ALIASES = {
     "image/jpg": "image/jpeg",
@@ -176,6 +177,7 @@ def decoded_size(encoded: bytes) -> int:
 
 def missing(model: str, wanted: list[int], found: list[int]) -> None:
     """404 naming the first id that has no record (or none the caller may see)."""
-    gone = [i for i in wanted if i not in set(found)]
+    present = set(found)
+    gone = [i for i in wanted if i not in present]
     if gone:
         raise NotFound(f"No {model} record with id {gone[0]}.")

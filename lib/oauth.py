@@ -83,11 +83,6 @@ def format_scope(scopes: ScopeMap | None) -> str:
     )
 
 
-def scope_items(text: str | None) -> list[str]:
-    """The scope as oauthlib's list of items (the normalised string, split)."""
-    return format_scope(parse_scope(text)).split()
-
-
 def narrow(key_scopes: ScopeMap | None, requested: ScopeMap | None) -> dict[str, frozenset] | None:
     """What a token may do: the key's scopes narrowed to ``requested`` (None = everything the
     key allows). Models and operations the key lacks are dropped, never granted."""

@@ -38,7 +38,7 @@ from odoo.tools import SQL
 
 from ..infra import webhook_locks as locks
 from ..infra import worker_cache
-from ..lib import changes, serialize, settings
+from ..lib import changes, serialize
 
 _logger = logging.getLogger(__name__)
 
@@ -262,15 +262,10 @@ class RestApiChange(models.Model):
 
     # ------------------------------------------------------------ keeping
     @api.model
-    def _retention_days(self):
-        get_param = self.env["ir.config_parameter"].sudo().get_param
-        return settings.read(get_param, "rest_api.sync_retention_days")
-
-    @api.model
     def _gc(self):
         """Delete the notes nobody needs any more: the scheduled job."""
         tracked = list(self.env["rest.api.sync.model"].sudo()._tracked())
-        days = self._retention_days() + GC_MARGIN_DAYS
+        days = self.env["rest.api.pipeline"]._settings()["rest_api.sync_retention_days"] + GC_MARGIN_DAYS
         self.env.cr.execute(
             SQL(
                 """DELETE FROM rest_api_change

@@ -22,7 +22,7 @@ from odoo import api, models
 from odoo.modules.module import get_manifest
 
 from ..infra import field_meta, worker_cache
-from ..lib import openapi, postman, serialize
+from ..lib import files, openapi, postman, serialize
 
 ACL_OPERATIONS = {"read": "read", "create": "create", "write": "write", "delete": "unlink"}
 DOCUMENTS_KEPT = 8
@@ -106,7 +106,7 @@ class RestApiDocs(models.AbstractModel):
             self.env["ir.actions.report"]
             .sudo()
             .search(
-                [("model", "in", list(names)), ("report_type", "in", ["qweb-pdf", "qweb-html", "qweb-text"])],
+                [("model", "in", list(names)), ("report_type", "in", list(files.REPORT_TYPES))],
                 order="model, name, id",
             )
         )

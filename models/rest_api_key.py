@@ -414,11 +414,12 @@ class RestApiKey(models.Model):
             return None
         return self._kept_key("rest.api.key", keys.hash_key(secret), "_key_info", primary)
 
-    def _kept_key(self, memo, found_by, loader, primary):
+    def _kept_key(self, memo, found_by, loader, primary, usable_only=True):
         """The usable KeyInfo that ``self.sudo().<loader>(found_by)`` reads, kept per
-        worker in the memo ``memo`` (None: unknown, archived or expired). On a replica
-        (``primary``) the kept one is compared with the primary's state of the key
-        first, and read again from the primary when it differs."""
+        worker in the memo ``memo`` (None: unknown, archived or expired; ``usable_only``
+        False: unknown only). On a replica (``primary``) the kept one is compared with
+        the primary's state of the key first, and read again from the primary when it
+        differs."""
         known = worker_cache.memo(self.env.registry, memo)
         info = known.get(found_by)
         if info is not None and primary is not None:
@@ -432,7 +433,7 @@ class RestApiKey(models.Model):
             except UnknownKey:
                 known.pop(found_by, None)
                 return None
-        return info if info.usable(fields.Datetime.now()) else None
+        return info if not usable_only or info.usable(fields.Datetime.now()) else None
 
     def _key_state(self, key_id):
         """What tells whether a kept KeyInfo still holds: the key's, its scopes' and
@@ -505,7 +506,7 @@ class RestApiKey(models.Model):
             if not row:
                 return None
             key_id = known[client_id] = row[0]
-        return self._find_key_id_any(key_id)
+        return self._kept_key("rest.api.key.id", key_id, "_key_info_of", None, usable_only=False)
 
     @api.model
     def _authenticated_client(self, client_id, secret):
@@ -517,17 +518,6 @@ class RestApiKey(models.Model):
         if key.require_user_token and not secret:
             return key
         return key if secret and self._check_secret(key.id, secret) else None
-
-    @api.model
-    def _find_key_id_any(self, key_id):
-        known = worker_cache.memo(self.env.registry, "rest.api.key.id")
-        info = known.get(key_id)
-        if info is None:
-            try:
-                info = known[key_id] = self.sudo()._key_info_of(key_id)
-            except UnknownKey:
-                return None
-        return info
 
     @api.model
     def _check_secret(self, key_id, secret):

@@ -292,12 +292,16 @@ class RestApiToken(models.Model):
             raise
 
     @api.model
+    def _state(self, jti, fresh=False):
+        """The token's TokenState (UnknownToken if none): ``fresh``, read without Odoo's cache."""
+        return _uncached(self, "_token_state", jti) if fresh else self._token_state(jti)
+
+    @api.model
     def _issued_through_oauth(self, jti, fresh=False):
         try:
-            state = _uncached(self, "_token_state", jti) if fresh else self._token_state(jti)
+            return self._state(jti, fresh).oauth
         except UnknownToken:
             return False
-        return state.oauth
 
     @api.model
     def _verify_access(self, token, key_id, fresh=False, claims=None):
@@ -306,12 +310,9 @@ class RestApiToken(models.Model):
         ``fresh``: the user's state is read without Odoo's cache, which a call a
         replica serves may see cleared late (``infra.replica``); ``self`` is then
         on the primary."""
+        claims = claims or self._claims(token)
         try:
-            claims = claims or tokens.verify(self._signing_secret(), token)
-            state = _uncached(self, "_token_state", claims.jti) if fresh else self._token_state(claims.jti)
-        except tokens.InvalidToken as exc:
-            _logger.info("rest_api: login token refused: %s", exc.reason)
-            raise
+            state = self._state(claims.jti, fresh)
         except UnknownToken:
             _logger.info("rest_api: login token refused: unknown jti")
             raise tokens.InvalidToken("unknown jti") from None
